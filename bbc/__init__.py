@@ -1,0 +1,3 @@
+"""bbc: a Blessed Base Container hierarchy manager."""
+
+__version__ = "0.1.0"

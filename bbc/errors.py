@@ -1,0 +1,49 @@
+"""The one error family. Domain code raises these; only cli.py turns them into exit codes."""
+
+from __future__ import annotations
+
+
+class BbcError(Exception):
+    """A problem the user can act on: printed as one line (plus an optional tip), exit 1."""
+
+    def __init__(self, message: str, *, tip: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.tip = tip
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(BbcError):
+    """bbc.yaml is wrong. Carries every problem found, each already located."""
+
+    def __init__(self, problems: list[str], *, tip: str | None = None) -> None:
+        super().__init__("\n".join(problems), tip=tip)
+        self.problems = list(problems)
+
+
+class EngineError(BbcError):
+    """The Docker engine (or registry) could not be reached or refused a request."""
+
+
+class BuildError(BbcError):
+    """A docker build failed; `log_tail` holds its last lines."""
+
+    def __init__(self, message: str, *, log_tail: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.log_tail = list(log_tail or [])
+
+
+class GitError(BbcError):
+    """A git question (changed files, revision) could not be answered."""
+
+
+class TestFailure(BbcError):
+    """An image's tests failed."""
+
+    __test__ = False  # not a pytest class
+
+
+class RegistryError(BbcError):
+    """The registry refused or failed a request."""
