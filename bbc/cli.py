@@ -1,0 +1,169 @@
+"""The thin CLI: click options in, one command function called, its exit code out.
+
+One error handler: BbcError -> one clear line (and a tip), exit 1; Ctrl-C -> 130;
+anything else -> exit 3, "this is a bug", traceback saved to .bbc/logs/crash.log.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bbc.errors import BbcError
+
+FORMATS = click.Choice(["table", "json"])
+
+
+class Ctx:
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+        self._hierarchy: Any = None
+
+    @property
+    def hierarchy(self) -> Any:
+        if self._hierarchy is None:
+            from bbc import config as config_mod
+            from bbc.hierarchy import Hierarchy
+
+            path = Path(self.config_path) if self.config_path else config_mod.find_config(Path.cwd())
+            self._hierarchy = Hierarchy.of(config_mod.load(path))
+        return self._hierarchy
+
+    def engine(self) -> Any:
+        from bbc.docker_engine import connect
+
+        return connect()
+
+
+pass_ctx = click.make_pass_decorator(Ctx)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False), envvar="BBC_CONFIG",
+              help="bbc.yaml to use (default: the nearest one in this folder or above).")
+@click.version_option(package_name="bbc")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None) -> None:
+    """bbc: build, test, version and roll out a hierarchy of blessed base containers."""
+    ctx.obj = Ctx(config_path)
+
+
+def _selection_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--since", metavar="REV", help="With --changed: compare against REV instead of HEAD.")(f)
+    f = click.option("--changed", is_flag=True,
+                     help="Only images whose files changed (working tree vs HEAD, untracked included) "
+                          "and everything below them.")(f)
+    f = click.argument("images", nargs=-1)(f)
+    return f
+
+
+@cli.command()
+@_selection_options
+@click.option("--with-dependents", is_flag=True, help="Also build everything below the named images.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Builds at once.")
+@click.option("--force", is_flag=True, help="Rebuild the selected images even when up to date.")
+@click.option("--fail-fast", is_flag=True, help="Start nothing new after the first failure.")
+@click.option("--dry-run", is_flag=True, help="Show the plan; build nothing.")
+@click.option("--test", "run_tests", is_flag=True, help="Test each built image before it gets release tags.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("-v", "--verbose", is_flag=True, help="Stream build logs.")
+@pass_ctx
+def build(obj: Ctx, images: tuple[str, ...], changed: bool, since: str | None, with_dependents: bool, jobs: int,
+          force: bool, fail_fast: bool, dry_run: bool, run_tests: bool, fmt: str, verbose: bool) -> None:
+    """Build IMAGES (default: all) and anything above them that is missing or out of date."""
+    from bbc import git
+    from bbc.commands import build as cmd
+
+    h = obj.hierarchy
+    sel = cmd.selection(h, images, changed=changed, since=since, with_dependents=with_dependents, force=force)
+    engine = obj.engine()
+    before_tag = None
+    if run_tests:
+        from bbc.commands.test import gate
+
+        before_tag = gate(h, engine, verbose=verbose)
+    _exit(cmd.build(h, engine, sel, jobs=jobs, fail_fast=fail_fast, dry_run=dry_run, fmt=fmt, verbose=verbose,
+                    revision=git.revision(h.config.root), before_tag=before_tag))
+
+
+@cli.command()
+@_selection_options
+@click.option("--with-dependents", is_flag=True, help="Also plan everything below the named images.")
+@click.option("--force", is_flag=True, help="Plan the selected images as forced rebuilds.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_ctx
+def plan(obj: Ctx, images: tuple[str, ...], changed: bool, since: str | None, with_dependents: bool, force: bool,
+         fmt: str) -> None:
+    """Say what a build would do for each image, and why."""
+    from bbc.commands import build as build_cmd
+    from bbc.commands import plan as cmd
+
+    h = obj.hierarchy
+    sel = build_cmd.selection(h, images, changed=changed, since=since, with_dependents=with_dependents, force=force)
+    _exit(cmd.plan(h, obj.engine(), sel, fmt=fmt))
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["tree", "dot", "mermaid", "json"]), default="tree",
+              show_default=True)
+@pass_ctx
+def graph(obj: Ctx, fmt: str) -> None:
+    """Print the hierarchy."""
+    from bbc.commands import graph as cmd
+
+    _exit(cmd.graph(obj.hierarchy, fmt=fmt))
+
+
+@cli.command()
+@pass_ctx
+def check(obj: Ctx) -> None:
+    """Validate bbc.yaml (and every Dockerfile it names) without building."""
+    h = obj.hierarchy
+    click.echo(f"{h.config.path.name}: ok ({len(h.order)} images, {len(h.roots())} roots)")
+
+
+def _exit(code: int) -> None:
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="bbc", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2 if isinstance(exc, click.UsageError) else 1)
+    except BbcError as exc:
+        for line in exc.message.splitlines():
+            click.echo(f"bbc: error: {line}", err=True)
+        if exc.tip:
+            click.echo(f"bbc: tip: {exc.tip}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("interrupted: builds in flight were cancelled; no tags were applied to them", err=True)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception:
+        import traceback
+
+        log = Path(".bbc/logs/crash.log")
+        try:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text(traceback.format_exc(), encoding="utf-8")
+            where = f"traceback saved to {log}"
+        except OSError:
+            where = "traceback follows"
+            traceback.print_exc()
+        click.echo(f"bbc: internal error: this is a bug, please report it ({where})", err=True)
+        sys.exit(3)
+
+
+if __name__ == "__main__":
+    main()

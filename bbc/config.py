@@ -1,0 +1,489 @@
+"""bbc.yaml -> frozen, typed objects. Everything is validated here, before anything runs.
+
+Every problem becomes one located line (`bbc.yaml:12: images.ml.parent: unknown image
+'pyhton' (did you mean 'python'?)`); all problems are reported together.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bbc import dockerfile as dockerfile_mod
+from bbc.errors import ConfigError
+from bbc.yamlnodes import YamlProblem, load as load_yaml
+
+CONFIG_NAME = "bbc.yaml"
+NETWORKS = ("host", "none", "default")
+CASCADES = ("patch", "follow-major", "none")
+_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+_REGISTRY = re.compile(r"^[a-zA-Z0-9.-]+(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$|^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+_SEMVER = re.compile(
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+)
+
+TOP_KEYS = ("registry", "defaults", "images", "projects")
+# Keys an image may set; `defaults` may set all of them but path, parent and version.
+IMAGE_KEYS = (
+    "path", "parent", "version", "dockerfile", "target", "build_args", "parent_arg",
+    "labels", "watch", "platform", "network", "prepare", "test", "cascade", "description",
+)
+DEFAULT_KEYS = tuple(k for k in IMAGE_KEYS if k not in ("path", "parent", "version", "description", "prepare"))
+PREPARE_KEYS = ("command", "inputs", "outputs")
+TEST_KEYS = ("layer", "build_args", "command", "mounts", "timeout", "network", "expect", "skip")
+EXPECT_KEYS = ("user", "files", "absent")
+PROJECT_KEYS = ("repo", "file", "images", "test")
+
+
+@dataclass(frozen=True)
+class PrepareSpec:
+    """A command that writes build inputs into the context before the build."""
+
+    command: tuple[str, ...] | str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Expect:
+    """Structure checks evaluated from outside the container (no shell needed)."""
+
+    user: str | None = None  # "non-root" or an exact user
+    files: tuple[str, ...] = ()
+    absent: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TestSpec:
+    """What an image declares about testing. `layer` and named tests are inherited."""
+
+    __test__ = False
+
+    layer: str | None = None
+    build_args: Mapping[str, str] = field(default_factory=dict)
+    command: tuple[str, ...] | None = None
+    mounts: Mapping[str, str] = field(default_factory=dict)
+    timeout: int = 600
+    network: str = "none"
+    expect: Expect | None = None
+    skip: tuple[str, ...] = ()
+
+    @property
+    def declares_check(self) -> bool:
+        return self.command is not None or self.expect is not None
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """One image of the hierarchy, with defaults applied and paths resolved."""
+
+    name: str
+    path: Path  # absolute build context
+    rel_path: str  # as written, relative to the config's folder
+    version: str
+    parent: str | None = None
+    dockerfile: str = "Dockerfile"  # relative to path
+    target: str | None = None
+    build_args: Mapping[str, str] = field(default_factory=dict)
+    parent_arg: str = "SOURCE_IMAGE"
+    labels: Mapping[str, str] = field(default_factory=dict)
+    watch: tuple[str, ...] = ()  # globs relative to the config's folder
+    platform: str | None = None
+    network: str = "host"
+    prepare: PrepareSpec | None = None
+    test: TestSpec | None = None
+    cascade: str = "patch"
+    description: str = ""
+    line: int = 0
+
+    @property
+    def dockerfile_path(self) -> Path:
+        return self.path / self.dockerfile
+
+
+@dataclass(frozen=True)
+class ProjectSpec:
+    """A downstream application repo that builds on blessed images (see `bbc rollout`)."""
+
+    name: str
+    repo: str
+    file: str
+    images: tuple[str, ...]
+    test: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path  # the bbc.yaml file
+    registry: str
+    images: Mapping[str, ImageSpec]
+    projects: Mapping[str, ProjectSpec] = field(default_factory=dict)
+    lines: Mapping[tuple[str, ...], int] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    def ref(self, name: str) -> str:
+        """The repository an image is pushed to: `<registry>/<name>`."""
+        return f"{self.registry}/{name}"
+
+    def where(self, *keys: str) -> str:
+        """`bbc.yaml:LINE: a.b.c` for messages about a key."""
+        line = self.lines.get(tuple(keys), 0)
+        loc = f"{self.path.name}:{line}" if line else self.path.name
+        return f"{loc}: {'.'.join(keys)}"
+
+
+def find_config(start: Path) -> Path:
+    """The bbc.yaml in `start` or the nearest folder above it."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        [f"no {CONFIG_NAME} in {start} or any folder above it"],
+        tip="run bbc from your hierarchy's repository, or pass --config PATH",
+    )
+
+
+def load(path: Path) -> Config:
+    """Read and validate bbc.yaml; raise ConfigError listing every problem."""
+    path = path.resolve()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
+    try:
+        doc = load_yaml(text)
+    except YamlProblem as exc:
+        raise ConfigError([f"{path.name}:{exc.line}: {exc.message}"]) from None
+    return _Validator(path, doc.value, doc.lines, doc.raw).run()
+
+
+def did_you_mean(word: str, options: Any) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+class _Validator:
+    def __init__(self, path: Path, value: Any, lines: dict[tuple[str, ...], int], raw: dict[tuple[str, ...], str]) -> None:
+        self.path = path
+        self.value = value
+        self.lines = lines
+        self.raw = raw
+        self.problems: list[tuple[int, str]] = []
+
+    # -- reporting -------------------------------------------------------------------
+    def problem(self, keys: tuple[str, ...], message: str) -> None:
+        line = self._line(keys)
+        where = ".".join(keys)
+        self.problems.append((line, f"{where}: {message}" if where else message))
+
+    def _line(self, keys: tuple[str, ...]) -> int:
+        for n in range(len(keys), -1, -1):
+            if keys[:n] in self.lines:
+                return self.lines[keys[:n]]
+        return 0
+
+    # -- typed getters ---------------------------------------------------------------
+    def mapping(self, node: Any, keys: tuple[str, ...], allowed: tuple[str, ...]) -> dict[str, Any] | None:
+        if node is None:
+            return {}
+        if not isinstance(node, dict):
+            self.problem(keys, f"must be a mapping, not {_kind(node)}")
+            return None
+        for key in node:
+            if key not in allowed:
+                self.problem(keys + (key,), f"unknown key{did_you_mean(key, allowed)}; allowed: {', '.join(allowed)}")
+        return node
+
+    def string(self, node: dict[str, Any], keys: tuple[str, ...], key: str, *, required: bool = False) -> str | None:
+        if key not in node or node[key] is None:
+            if required:
+                self.problem(keys, f"missing required key '{key}'")
+            return None
+        value = node[key]
+        if isinstance(value, (dict, list)):
+            self.problem(keys + (key,), f"must be a string, not {_kind(value)}")
+            return None
+        if isinstance(value, bool):
+            self.problem(keys + (key,), f"must be a string, not {_kind(value)}; quote it")
+            return None
+        # numbers keep their source text: `version: 1.10` must not become 1.1
+        return self.raw.get(keys + (key,), str(value))
+
+    def str_map(self, node: dict[str, Any], keys: tuple[str, ...], key: str) -> dict[str, str] | None:
+        value = node.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            self.problem(keys + (key,), f"must be a mapping of names to strings, not {_kind(value)}")
+            return None
+        out: dict[str, str] = {}
+        for k, v in value.items():
+            if isinstance(v, (dict, list)) or v is None:
+                self.problem(keys + (key, k), f"must be a string, not {_kind(v)}")
+                continue
+            out[k] = self.raw.get(keys + (key, k), str(v)) if not isinstance(v, bool) else str(v).lower()
+        return out
+
+    def str_list(self, node: dict[str, Any], keys: tuple[str, ...], key: str) -> tuple[str, ...] | None:
+        value = node.get(key)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return (value,)
+        if not isinstance(value, list) or any(isinstance(v, (dict, list)) or v is None for v in value):
+            self.problem(keys + (key,), f"must be a list of strings, not {_kind(value)}")
+            return None
+        return tuple(self.raw.get(keys + (key, str(i)), str(v)) for i, v in enumerate(value))
+
+    def choice(self, value: str | None, keys: tuple[str, ...], options: tuple[str, ...], default: str) -> str:
+        if value is None:
+            return default
+        if value not in options:
+            self.problem(keys, f"'{value}' is not one of {', '.join(options)}{did_you_mean(value, options)}")
+            return default
+        return value
+
+    # -- the document ----------------------------------------------------------------
+    def run(self) -> Config:
+        top = self.mapping(self.value, (), TOP_KEYS)
+        if top is None or (not top and self.value is None):
+            raise ConfigError([f"{self.path.name}:1: empty file; it needs 'registry' and 'images'"])
+        registry = self.string(top, (), "registry", required=True) or ""
+        if registry and not _REGISTRY.match(registry):
+            self.problem(("registry",), f"'{registry}' is not a valid image repository prefix (e.g. localhost:5000/acme)")
+        defaults = self.mapping(top.get("defaults"), ("defaults",), DEFAULT_KEYS) or {}
+        images_node = top.get("images")
+        images: dict[str, ImageSpec] = {}
+        if images_node is None:
+            self.problem((), "missing required key 'images'")
+        elif not isinstance(images_node, dict) or not images_node:
+            self.problem(("images",), "must be a non-empty mapping of image names to their settings")
+        else:
+            for name, node in images_node.items():
+                spec = self.image(name, node, defaults)
+                if spec is not None:
+                    images[name] = spec
+            self.check_graph(images, images_node)
+        projects = self.projects(top.get("projects"), images)
+        if self.problems:
+            self.problems.sort(key=lambda p: p[0])
+            raise ConfigError(
+                [f"{self.path.name}:{line}: {msg}" if line else f"{self.path.name}: {msg}" for line, msg in self.problems],
+                tip="nothing was built; fix bbc.yaml and run again",
+            )
+        return Config(self.path, registry, images, projects, self.lines)
+
+    def image(self, name: str, node: Any, defaults: dict[str, Any]) -> ImageSpec | None:
+        keys = ("images", name)
+        if not _NAME.match(name):
+            self.problem(keys, "image names are lowercase letters, digits and . _ - separators")
+        body = self.mapping(node, keys, IMAGE_KEYS)
+        if body is None:
+            return None
+        merged = {**defaults, **body}
+        for key in ("build_args", "labels"):
+            if isinstance(defaults.get(key), dict) and isinstance(body.get(key), dict):
+                merged[key] = {**defaults[key], **body[key]}
+
+        def src(key: str) -> tuple[str, ...]:
+            # report a defaulted key where it was written
+            return keys if key in body else ("defaults",)
+
+        rel = self.string(body, keys, "path", required=True)
+        version = self.string(body, keys, "version", required=True)
+        if version is not None and not _SEMVER.match(version):
+            self.problem(keys + ("version",), f"'{version}' is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.0.0)")
+        parent = self.string(body, keys, "parent")
+        dockerfile = self.string(merged, src("dockerfile"), "dockerfile") or "Dockerfile"
+        target = self.string(merged, src("target"), "target")
+        parent_arg = self.string(merged, src("parent_arg"), "parent_arg") or "SOURCE_IMAGE"
+        platform = self.string(merged, src("platform"), "platform")
+        network = self.choice(self.string(merged, src("network"), "network"), src("network") + ("network",), NETWORKS, "host")
+        cascade = self.choice(self.string(merged, src("cascade"), "cascade"), src("cascade") + ("cascade",), CASCADES, "patch")
+        build_args = self.str_map(merged, src("build_args"), "build_args") or {}
+        labels = self.str_map(merged, src("labels"), "labels") or {}
+        watch = self.str_list(merged, src("watch"), "watch") or ()
+        description = self.string(body, keys, "description") or ""
+        path = (self.path.parent / rel).resolve() if rel else self.path.parent
+        if rel is not None:
+            if not path.is_dir():
+                self.problem(keys + ("path",), f"folder '{rel}' does not exist")
+            elif not (path / dockerfile).is_file():
+                self.problem(src("dockerfile") + ("dockerfile",) if "dockerfile" in merged else keys + ("path",),
+                             f"no Dockerfile at '{rel}/{dockerfile}'")
+            elif parent is not None:
+                text = (path / dockerfile).read_text(encoding="utf-8", errors="replace")
+                if not dockerfile_mod.uses_arg_in_from(text, parent_arg):
+                    self.problem(keys + ("path",),
+                                 f"{rel}/{dockerfile} never uses ${{{parent_arg}}} in a FROM line, so the parent "
+                                 f"'{parent}' would be ignored; start it with `ARG {parent_arg}` / `FROM ${{{parent_arg}}}`"
+                                 " (or set parent_arg)")
+        prepare = self.prepare(body.get("prepare"), keys + ("prepare",)) if "prepare" in body else None
+        test = self.test(body.get("test"), keys + ("test",), path) if "test" in body else None
+        if rel is None or version is None:
+            return None
+        return ImageSpec(
+            name=name, path=path, rel_path=rel, version=version, parent=parent, dockerfile=dockerfile,
+            target=target, build_args=build_args, parent_arg=parent_arg, labels=labels, watch=watch,
+            platform=platform, network=network, prepare=prepare, test=test, cascade=cascade,
+            description=description, line=self.lines.get(keys, 0),
+        )
+
+    def prepare(self, node: Any, keys: tuple[str, ...]) -> PrepareSpec | None:
+        body = self.mapping(node, keys, PREPARE_KEYS)
+        if body is None:
+            return None
+        command: tuple[str, ...] | str | None
+        if isinstance(body.get("command"), list):
+            command = self.str_list(body, keys, "command")
+        else:
+            command = self.string(body, keys, "command", required=True)
+        outputs = self.str_list(body, keys, "outputs") or ()
+        if not outputs:
+            self.problem(keys + ("outputs",), "list the files the command writes, so bbc knows when to rerun it")
+        if command is None:
+            return None
+        return PrepareSpec(command, self.str_list(body, keys, "inputs") or (), outputs)
+
+    def test(self, node: Any, keys: tuple[str, ...], path: Path) -> TestSpec | None:
+        body = self.mapping(node, keys, TEST_KEYS)
+        if body is None:
+            return None
+        layer = self.string(body, keys, "layer")
+        if layer and path.is_dir() and not (path / layer).is_file():
+            self.problem(keys + ("layer",), f"no test layer Dockerfile at '{path.name}/{layer}'")
+        command: tuple[str, ...] | None
+        if isinstance(body.get("command"), str):
+            command = ("/bin/sh", "-c", body["command"])
+        else:
+            command = self.str_list(body, keys, "command")
+        mounts = self.str_map(body, keys, "mounts") or {}
+        for folder, target in mounts.items():
+            if path.is_dir() and not (path / folder).is_dir():
+                self.problem(keys + ("mounts", folder), f"folder '{folder}' does not exist in the image's path")
+            if not target.startswith("/"):
+                self.problem(keys + ("mounts", folder), f"container path '{target}' must be absolute")
+        timeout_raw = body.get("timeout", 600)
+        if isinstance(timeout_raw, bool) or not isinstance(timeout_raw, int) or timeout_raw <= 0:
+            self.problem(keys + ("timeout",), "must be a positive number of seconds")
+            timeout_raw = 600
+        network = self.choice(self.string(body, keys, "network"), keys + ("network",), ("none", "host"), "none")
+        expect = None
+        if "expect" in body:
+            ebody = self.mapping(body["expect"], keys + ("expect",), EXPECT_KEYS)
+            if ebody is not None:
+                expect = Expect(
+                    user=self.string(ebody, keys + ("expect",), "user"),
+                    files=self.str_list(ebody, keys + ("expect",), "files") or (),
+                    absent=self.str_list(ebody, keys + ("expect",), "absent") or (),
+                )
+        return TestSpec(
+            layer=layer, build_args=self.str_map(body, keys, "build_args") or {}, command=command,
+            mounts=mounts, timeout=timeout_raw, network=network, expect=expect,
+            skip=self.str_list(body, keys, "skip") or (),
+        )
+
+    def check_graph(self, images: dict[str, ImageSpec], nodes: dict[str, Any]) -> None:
+        names = list(nodes)
+        parents: dict[str, str] = {}
+        for name, spec in images.items():
+            if spec.parent is None:
+                continue
+            if spec.parent == name:
+                self.problem(("images", name, "parent"), "an image cannot be its own parent")
+            elif spec.parent not in nodes:
+                self.problem(("images", name, "parent"),
+                             f"unknown image '{spec.parent}'{did_you_mean(spec.parent, names)}")
+            else:
+                parents[name] = spec.parent
+        # cycles: follow parent links (each image has at most one parent)
+        reported: set[str] = set()
+        for start in parents:
+            seen: list[str] = []
+            node: str | None = start
+            while node is not None and node in parents and node not in seen:
+                seen.append(node)
+                node = parents.get(node)
+            if node is not None and node in seen and node not in reported:
+                loop = seen[seen.index(node):]
+                reported.update(loop)
+                chain = " -> ".join(loop + [loop[0]])
+                self.problem(("images", loop[0], "parent"), f"cycle in the hierarchy: {chain}")
+        # skip names must be inherited tests
+        for name, spec in images.items():
+            if spec.test is None:
+                continue
+            chain = set()
+            node = name
+            while node is not None and node not in chain:
+                chain.add(node)
+                node = parents.get(node)
+            for skipped in spec.test.skip:
+                if skipped not in chain or skipped == name:
+                    self.problem(("images", name, "test", "skip"),
+                                 f"'{skipped}' is not an ancestor of '{name}'; only inherited tests can be skipped")
+        builds: dict[tuple[Path, str, str | None], str] = {}
+        for name, spec in images.items():
+            key = (spec.path, spec.dockerfile, spec.target)
+            if key in builds:
+                self.problem(("images", name),
+                             f"same build as '{builds[key]}' (context '{spec.rel_path}', Dockerfile "
+                             f"'{spec.dockerfile}', target {spec.target or '(final)'}); give it its own folder, "
+                             "Dockerfile or target")
+            else:
+                builds[key] = name
+
+    def projects(self, node: Any, images: Mapping[str, ImageSpec]) -> dict[str, ProjectSpec]:
+        if node is None:
+            return {}
+        if not isinstance(node, dict):
+            self.problem(("projects",), f"must be a mapping of project names to settings, not {_kind(node)}")
+            return {}
+        out: dict[str, ProjectSpec] = {}
+        for name, body in node.items():
+            keys = ("projects", name)
+            body = self.mapping(body, keys, PROJECT_KEYS)
+            if body is None:
+                continue
+            repo = self.string(body, keys, "repo", required=True)
+            file = self.string(body, keys, "file") or "Dockerfile"
+            used = self.str_list(body, keys, "images") or ()
+            if not used:
+                self.problem(keys + ("images",), "list the blessed images this project builds on")
+            for image in used:
+                if image not in images:
+                    self.problem(keys + ("images",), f"unknown image '{image}'{did_you_mean(image, images)}")
+            test = body.get("test", False)
+            if not isinstance(test, bool):
+                self.problem(keys + ("test",), "must be true or false")
+                test = False
+            if repo is not None:
+                out[name] = ProjectSpec(name, repo, file, used, test)
+        return out
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__

@@ -1,0 +1,283 @@
+"""The real Engine, over the Docker SDK (`docker.from_env()`: DOCKER_HOST and TLS variables)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from bbc.engine import BuildRequest, ImageInfo, Mount, RunResult, stream_lines
+from bbc.errors import BuildError, EngineError
+
+DEFAULT_TIMEOUT = 3600  # seconds a silent build step may take before the HTTP read gives up
+TEST_LABEL = "bbc.test-container"
+
+
+def _address() -> str:
+    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock (default; DOCKER_HOST is unset)"
+
+
+class DockerEngine:
+    """Engine over a Docker daemon. Construct with `connect()`."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.api = client.api
+
+    @property
+    def address(self) -> str:
+        return _address()
+
+    # -- images ----------------------------------------------------------------------
+    def images_with_label(self, label: str) -> list[ImageInfo]:
+        try:
+            rows = self.api.images(filters={"label": label})
+        except Exception as exc:
+            raise _engine_error("list images", exc) from None
+        return [
+            ImageInfo(
+                id=row["Id"],
+                tags=tuple(t for t in (row.get("RepoTags") or ()) if t != "<none>:<none>"),
+                labels=row.get("Labels") or {},
+                size=int(row.get("Size") or 0),
+                created=str(row.get("Created", "")),
+            )
+            for row in rows
+        ]
+
+    def inspect(self, ref: str) -> ImageInfo | None:
+        import docker.errors
+
+        try:
+            row = self.api.inspect_image(ref)
+        except docker.errors.ImageNotFound:
+            return None
+        except docker.errors.APIError as exc:
+            if exc.status_code == 404:
+                return None
+            raise _engine_error(f"inspect {ref}", exc) from None
+        except Exception as exc:
+            raise _engine_error(f"inspect {ref}", exc) from None
+        config = row.get("Config") or {}
+        return ImageInfo(
+            id=row["Id"],
+            tags=tuple(row.get("RepoTags") or ()),
+            labels=config.get("Labels") or {},
+            size=int(row.get("Size") or 0),
+            created=str(row.get("Created", "")),
+        )
+
+    def user_of(self, ref: str) -> str:
+        row = self.api.inspect_image(ref)
+        return str((row.get("Config") or {}).get("User") or "")
+
+    def build(self, request: BuildRequest, on_line: Callable[[str], None]) -> str:
+        kwargs: dict[str, Any] = dict(
+            path=str(request.context),
+            dockerfile=request.dockerfile,
+            buildargs=dict(request.build_args),
+            labels=dict(request.labels),
+            rm=True,
+            forcerm=True,  # no leftover containers, also when a step fails
+            decode=True,
+            network_mode=None if request.network == "default" else request.network,
+        )
+        if request.target:
+            kwargs["target"] = request.target
+        if request.platform:
+            kwargs["platform"] = request.platform
+        if request.tag:
+            kwargs["tag"] = request.tag
+        image_id: str | None = None
+        tail: list[str] = []
+
+        def emit(line: str) -> None:
+            tail.append(line)
+            del tail[:-40]
+            on_line(line)
+
+        try:
+            for chunk in self._stream(self.api.build(**kwargs), emit):
+                aux = chunk.get("aux")
+                if isinstance(aux, dict) and aux.get("ID"):
+                    image_id = str(aux["ID"])
+                if "error" in chunk:
+                    message = str(chunk.get("error", "")).strip()
+                    emit(message)
+                    raise BuildError(message.splitlines()[-1] if message else "build failed", log_tail=tail[-20:])
+        except BuildError:
+            raise
+        except Exception as exc:
+            raise BuildError(f"build failed: {_reason(exc)}", log_tail=tail[-20:]) from None
+        if image_id is None:
+            for line in reversed(tail):
+                if line.startswith("Successfully built "):
+                    image_id = self.inspect(line.split()[-1]).id if self.inspect(line.split()[-1]) else None
+                    break
+        if image_id is None:
+            raise BuildError("the engine reported no image ID", log_tail=tail[-20:])
+        return image_id
+
+    def _stream(self, chunks: Any, emit: Callable[[str], None]) -> Any:
+        for chunk in chunks:
+            text = chunk.get("stream")
+            if text:
+                for line in stream_lines(iter([text])):
+                    emit(line)
+            yield chunk
+
+    def tag(self, image_id: str, repository: str, tag: str) -> None:
+        try:
+            self.api.tag(image_id, repository, tag, force=True)
+        except Exception as exc:
+            raise _engine_error(f"tag {repository}:{tag}", exc) from None
+
+    def remove_image(self, ref: str) -> None:
+        import docker.errors
+
+        try:
+            self.api.remove_image(ref, force=False, noprune=False)
+        except docker.errors.ImageNotFound:
+            pass
+        except Exception as exc:
+            raise _engine_error(f"remove {ref}", exc) from None
+
+    # -- registry --------------------------------------------------------------------
+    def push(self, repository: str, tag: str, on_line: Callable[[str], None]) -> str:
+        digest = ""
+        try:
+            for chunk in self.api.push(repository, tag=tag, stream=True, decode=True):
+                if "error" in chunk:
+                    raise EngineError(f"push {repository}:{tag} failed: {chunk['error']}",
+                                      tip="is the registry running and are you logged in (`docker login`)?")
+                aux = chunk.get("aux")
+                if isinstance(aux, dict) and aux.get("Digest"):
+                    digest = str(aux["Digest"])
+                status = chunk.get("status")
+                if status and chunk.get("id") is None:
+                    on_line(str(status))
+        except EngineError:
+            raise
+        except Exception as exc:
+            raise _engine_error(f"push {repository}:{tag}", exc) from None
+        if not digest:
+            raise EngineError(f"push {repository}:{tag}: the engine reported no digest")
+        return digest
+
+    def pull(self, repository: str, reference: str) -> ImageInfo:
+        ref = f"{repository}@{reference}" if reference.startswith("sha256:") else f"{repository}:{reference}"
+        try:
+            for chunk in self.api.pull(repository, tag=reference, stream=True, decode=True):
+                if "error" in chunk:
+                    raise EngineError(f"pull {ref} failed: {chunk['error']}")
+        except EngineError:
+            raise
+        except Exception as exc:
+            raise _engine_error(f"pull {ref}", exc) from None
+        info = self.inspect(ref)
+        if info is None:
+            raise EngineError(f"pull {ref}: image not present after pull")
+        return info
+
+    # -- containers ------------------------------------------------------------------
+    def run(
+        self,
+        image: str,
+        command: list[str] | None,
+        *,
+        mounts: list[Mount],
+        network: str,
+        timeout: int,
+        on_line: Callable[[str], None],
+        user: str | None = None,
+    ) -> RunResult:
+        import docker.errors
+        import requests.exceptions
+
+        binds = {str(m.source): {"bind": m.target, "mode": "ro" if m.read_only else "rw"} for m in mounts}
+        host_config = self.api.create_host_config(binds=binds, network_mode=network)
+        container_id: str | None = None
+        output: list[str] = []
+        try:
+            created = self.api.create_container(
+                image, command=command, host_config=host_config, labels={TEST_LABEL: "1"},
+                user=user or "", network_disabled=network == "none",
+            )
+            container_id = str(created["Id"])
+            self.api.start(container_id)
+
+            def pump() -> None:
+                try:
+                    for line in stream_lines(
+                        c.decode("utf-8", "replace")
+                        for c in self.api.logs(container_id, stream=True, follow=True)
+                    ):
+                        output.append(line)
+                        on_line(line)
+                except Exception:  # the container went away: the wait below reports it
+                    pass
+
+            reader = threading.Thread(target=pump, daemon=True)
+            reader.start()
+            try:
+                status = self.api.wait(container_id, timeout=timeout)
+            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+                self.api.kill(container_id)
+                reader.join(5)
+                return RunResult(None, "\n".join(output), timed_out=True)
+            reader.join(10)
+            return RunResult(int(status.get("StatusCode", 1)), "\n".join(output))
+        except docker.errors.APIError as exc:
+            raise _engine_error(f"run {image}", exc) from None
+        finally:
+            if container_id is not None:
+                try:
+                    self.api.remove_container(container_id, force=True)
+                except Exception:
+                    pass
+
+    def file_exists(self, image: str, path: str) -> bool:
+        import docker.errors
+
+        created = self.api.create_container(image, command=["/bbc-never-started"], labels={TEST_LABEL: "1"})
+        try:
+            try:
+                stream, _ = self.api.get_archive(created["Id"], path)
+                for _chunk in stream:
+                    break
+                return True
+            except docker.errors.NotFound:
+                return False
+        finally:
+            self.api.remove_container(created["Id"], force=True)
+
+    def containers_with_label(self, label: str) -> list[str]:
+        return [c["Id"] for c in self.api.containers(all=True, filters={"label": label})]
+
+
+def connect() -> DockerEngine:
+    """Connect to the engine the standard Docker variables point at, or explain how to get one."""
+    import docker
+
+    try:
+        client = docker.from_env(timeout=int(os.environ.get("BBC_DOCKER_TIMEOUT", DEFAULT_TIMEOUT)))
+        client.api.ping()
+    except Exception as exc:
+        raise EngineError(
+            f"no Docker engine answers at {_address()}: {_reason(exc)}",
+            tip='start one with `eval "$(scripts/engine up)"` (private dockerd + registry), '
+            "or point DOCKER_HOST at a running engine",
+        ) from None
+    return DockerEngine(client)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    if "Connection refused" in text or "No such file" in text or "FileNotFoundError" in text:
+        return "connection refused (is the daemon running?)"
+    return text.splitlines()[0][:300]
+
+
+def _engine_error(what: str, exc: BaseException) -> EngineError:
+    return EngineError(f"engine at {_address()}: {what}: {_reason(exc)}")

@@ -1,0 +1,104 @@
+"""The one seam to Docker. Only bbc/docker_engine.py imports the docker SDK.
+
+Modelled on repo2docker's engine.py: build yields log lines and raises BuildError.
+A fake implementation for scheduling tests lives in tests/fakes.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    id: str
+    tags: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    size: int = 0
+    created: str = ""
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    context: Path
+    dockerfile: str  # relative to context
+    build_args: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    target: str | None = None
+    platform: str | None = None
+    network: str = "host"
+    tag: str | None = None  # only for local-only tags (test images); release tags come after
+
+
+@dataclass(frozen=True)
+class RunResult:
+    exit_code: int | None  # None: stopped at its timeout
+    output: str
+    timed_out: bool = False
+
+
+@dataclass(frozen=True)
+class Mount:
+    source: Path
+    target: str
+    read_only: bool = True
+
+
+class Engine(Protocol):
+    @property
+    def address(self) -> str: ...
+
+    def images_with_label(self, label: str) -> list[ImageInfo]:
+        """Every local image carrying `label` (one API call)."""
+        ...
+
+    def inspect(self, ref: str) -> ImageInfo | None: ...
+
+    def build(self, request: BuildRequest, on_line: Callable[[str], None]) -> str:
+        """Build; call on_line per log line; return the image ID. Raises BuildError."""
+        ...
+
+    def tag(self, image_id: str, repository: str, tag: str) -> None: ...
+
+    def run(
+        self,
+        image: str,
+        command: list[str] | None,
+        *,
+        mounts: list[Mount],
+        network: str,
+        timeout: int,
+        on_line: Callable[[str], None],
+        user: str | None = None,
+    ) -> RunResult:
+        """Run a container to completion (always removed). Raises EngineError."""
+        ...
+
+    def file_exists(self, image: str, path: str) -> bool:
+        """Whether `path` exists in the image's filesystem (no shell needed)."""
+        ...
+
+    def push(self, repository: str, tag: str, on_line: Callable[[str], None]) -> str:
+        """Push; return the manifest digest."""
+        ...
+
+    def pull(self, repository: str, reference: str) -> ImageInfo: ...
+
+    def remove_image(self, ref: str) -> None: ...
+
+    def containers_with_label(self, label: str) -> list[str]: ...
+
+
+def stream_lines(chunks: Iterator[str]) -> Iterator[str]:
+    """Re-split streamed text into whole lines."""
+    buf = ""
+    for chunk in chunks:
+        buf += chunk
+        while "\n" in buf:
+            line, buf = buf.split("\n", 1)
+            yield line.rstrip("\r")
+    if buf:
+        yield buf

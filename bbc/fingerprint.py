@@ -1,0 +1,102 @@
+"""Fingerprints: what an image's build depends on, hashed.
+
+A fingerprint covers the context exactly as the Docker SDK sends it (same .dockerignore
+matcher), the Dockerfile, build args, target, platform, version and labels, and the parent's
+fingerprint. Equal fingerprint => the build would produce the same image, so it is skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from bbc.config import ImageSpec
+
+SCHEME = "bbc-fp-1"
+LABEL = "bbc.fingerprint"
+
+
+@dataclass(frozen=True)
+class ContextDigest:
+    digest: str
+    files: dict[str, str]  # file path -> sha256 of its entry (for "what changed" reasons)
+
+
+def dockerignore_patterns(context: Path) -> list[str]:
+    """Read .dockerignore the way the Docker SDK does before it tars the context."""
+    path = context / ".dockerignore"
+    if not path.is_file():
+        return []
+    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def context_files(context: Path, dockerfile: str) -> list[str]:
+    """The relative paths Docker would send, sorted (directories included)."""
+    from docker.utils.build import exclude_paths  # the SDK's own matcher: no drift from Docker
+
+    return sorted(exclude_paths(str(context), dockerignore_patterns(context), dockerfile=dockerfile))
+
+
+def digest_context(context: Path, dockerfile: str) -> ContextDigest:
+    total = hashlib.sha256()
+    entries: dict[str, str] = {}
+    for rel in context_files(context, dockerfile):
+        full = os.path.join(context, rel)
+        try:
+            st = os.lstat(full)
+        except FileNotFoundError:
+            continue
+        h = hashlib.sha256()
+        mode = stat.S_IMODE(st.st_mode)
+        if stat.S_ISLNK(st.st_mode):
+            h.update(b"L" + os.readlink(full).encode())
+        elif stat.S_ISDIR(st.st_mode):
+            h.update(b"D%o" % mode)
+        elif stat.S_ISREG(st.st_mode):
+            h.update(b"F%o:" % mode)
+            with open(full, "rb") as f:
+                h.update(hashlib.file_digest(f, "sha256").digest())
+        else:
+            continue  # sockets, fifos: the SDK does not send them either
+        entry = h.hexdigest()
+        if not stat.S_ISDIR(st.st_mode):
+            entries[rel] = entry
+        total.update(rel.encode() + b"\0" + entry.encode() + b"\n")
+    return ContextDigest(total.hexdigest(), entries)
+
+
+def dockerfile_text(spec: ImageSpec) -> str:
+    return spec.dockerfile_path.read_text(encoding="utf-8")
+
+
+def compute(
+    spec: ImageSpec,
+    context: ContextDigest,
+    parent_fingerprint: str | None,
+    *,
+    labels: dict[str, str] | None = None,
+    build_args: dict[str, str] | None = None,
+    variant: str = "release",
+) -> str:
+    """The fingerprint of one build of `spec` on a parent build with `parent_fingerprint`."""
+    payload = {
+        "scheme": SCHEME,
+        "variant": variant,
+        "context": context.digest,
+        # inside the context the Dockerfile is already hashed; outside it is not
+        "dockerfile": spec.dockerfile,
+        "dockerfile_sha": hashlib.sha256(spec.dockerfile_path.read_bytes()).hexdigest(),
+        "build_args": sorted((build_args if build_args is not None else dict(spec.build_args)).items()),
+        "target": spec.target,
+        "platform": spec.platform,
+        "version": spec.version,
+        "labels": sorted((labels if labels is not None else dict(spec.labels)).items()),
+        "parent": parent_fingerprint,
+    }
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()

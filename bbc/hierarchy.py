@@ -1,0 +1,100 @@
+"""The hierarchy as a networkx DAG: the one copy of the graph that drives everything."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+
+from bbc.config import Config, ImageSpec
+from bbc.errors import BbcError
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    config: Config
+    graph: Any  # nx.DiGraph, edges parent -> child
+    order: tuple[str, ...]  # topological, stable (declaration order among equals)
+
+    @classmethod
+    def of(cls, config: Config) -> Hierarchy:
+        graph = nx.DiGraph()
+        graph.add_nodes_from(config.images)
+        graph.add_edges_from((s.parent, n) for n, s in config.images.items() if s.parent)
+        index = {name: i for i, name in enumerate(config.images)}
+        order = tuple(nx.lexicographical_topological_sort(graph, key=index.__getitem__))
+        return cls(config, graph, order)
+
+    def __getitem__(self, name: str) -> ImageSpec:
+        return self.config.images[name]
+
+    def parent(self, name: str) -> str | None:
+        return self.config.images[name].parent
+
+    def children(self, name: str) -> list[str]:
+        return sorted(self.graph.successors(name), key=self.order.index)
+
+    def ancestors(self, name: str) -> list[str]:
+        """Parent first, root last."""
+        out = []
+        node = self.parent(name)
+        while node is not None:
+            out.append(node)
+            node = self.parent(node)
+        return out
+
+    def descendants(self, name: str) -> set[str]:
+        return set(nx.descendants(self.graph, name))
+
+    def roots(self) -> list[str]:
+        return [n for n in self.order if self.parent(n) is None]
+
+    def kind(self, name: str) -> str:
+        """root / intermediate / app: from the graph, the folder breaking ties."""
+        spec = self.config.images[name]
+        if spec.parent is None:
+            return "root"
+        parts = set(spec.rel_path.replace("\\", "/").split("/"))
+        if "app" in parts or "apps" in parts:
+            return "app"
+        if "intermediate" in parts:
+            return "intermediate"
+        return "intermediate" if self.graph.out_degree(name) else "app"
+
+    def depth(self, name: str) -> int:
+        return len(self.ancestors(name))
+
+    def check_names(self, names: Iterable[str]) -> list[str]:
+        from bbc.config import did_you_mean
+
+        out = []
+        for name in names:
+            if name not in self.config.images:
+                raise BbcError(
+                    f"unknown image '{name}'{did_you_mean(name, self.config.images)}",
+                    tip=f"images in {self.config.path.name}: {', '.join(self.order[:12])}"
+                    + (" ..." if len(self.order) > 12 else ""),
+                )
+            out.append(name)
+        return out
+
+    def closure_up(self, names: Iterable[str]) -> set[str]:
+        """The named images and every ancestor they need."""
+        out: set[str] = set()
+        for name in names:
+            out.add(name)
+            out.update(self.ancestors(name))
+        return out
+
+    def closure_down(self, names: Iterable[str]) -> set[str]:
+        out: set[str] = set()
+        for name in names:
+            out.add(name)
+            out.update(self.descendants(name))
+        return out
+
+    def sort(self, names: Iterable[str]) -> list[str]:
+        wanted = set(names)
+        return [n for n in self.order if n in wanted]

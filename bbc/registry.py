@@ -1,0 +1,383 @@
+"""A small Docker Registry HTTP API v2 client: list tags, read manifests and labels, retag.
+
+Retagging is done registry-side (PUT the same manifest bytes under a new tag), so a
+release never pulls or pushes layers. Credentials come from the Docker config exactly as
+`docker login` stored them (credsStore / credHelpers included) and never appear in
+messages.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.message import Message
+from http.client import HTTPException
+from typing import Any
+
+from bbc.errors import RegistryError
+
+DEFAULT_TIMEOUT = 10.0
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+MANIFEST_TYPES = (OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST)
+INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+_REPOSITORY = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*\Z")
+_REFERENCE = re.compile(r"[\w][\w.-]{0,127}\Z|sha256:[0-9a-f]{64}\Z")
+_CHALLENGE_PARAM = re.compile(r'(\w+)=(?:"([^"]*)"|([^\s,]*))')
+_TIP = "is the registry running? `scripts/engine up`"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A manifest exactly as the registry stored it: `raw` bytes are what `digest` names."""
+
+    digest: str
+    media_type: str
+    raw: bytes = field(repr=False)
+
+    def json(self) -> dict[str, Any]:
+        """The parsed manifest document."""
+        data = json.loads(self.raw)
+        return data if isinstance(data, dict) else {}
+
+
+def split_image_name(name: str) -> tuple[str, str]:
+    """`localhost:5000/acme/python` -> (`localhost:5000`, `acme/python`).
+
+    Like Docker, the first component is a host only when it has a `.` or `:` or is
+    `localhost`; otherwise the image lives on Docker Hub (`docker.io`, `library/` added
+    for one-component names). Tags and digests are refused: pass the repository only.
+    """
+    first, _, rest = name.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        host, repository = first, rest
+    else:
+        host, repository = "docker.io", name if rest else f"library/{name}"
+    if not _REPOSITORY.match(repository):
+        raise RegistryError(
+            f"image name {name!r}: {repository!r} is not a repository name",
+            tip="use lowercase path components and no :tag or @digest, e.g. localhost:5000/acme/python",
+        )
+    return host, repository
+
+
+class Registry:
+    """One registry host, e.g. `Registry("127.0.0.1:5000")`.
+
+    `scheme` defaults to http for localhost / 127.0.0.1 and https otherwise. `auth`
+    overrides the Docker config (keys `username`/`password` or `identitytoken`, any case);
+    by default it is read from the Docker config on the first 401 only.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        scheme: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        auth: Mapping[str, str] | None = None,
+    ) -> None:
+        self.host = host
+        hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        self.scheme = scheme or ("http" if hostname in LOCAL_HOSTS else "https")
+        self.timeout = timeout
+        self._auth = {k.lower(): v for k, v in auth.items()} if auth is not None else None
+        self._tokens: dict[str, str] = {}  # scope -> bearer token
+        self._basic = False  # the registry asked for Basic auth once: send it up front
+
+    def __repr__(self) -> str:
+        return f"Registry({self.host!r}, scheme={self.scheme!r})"
+
+    # -- public API ---------------------------------------------------------------
+
+    def tags(self, repository: str) -> list[str]:
+        """All tags of `repository`, sorted; [] when the repository does not exist."""
+        _check_repository(self.host, repository)
+        tags: list[str] = []
+        path: str | None = f"/v2/{repository}/tags/list"
+        while path is not None:
+            status, headers, body = self._request("GET", path, repository, "")
+            if status == 404:
+                return []
+            self._expect(status, (200,), body, repository, "")
+            tags.extend(self._json(body, repository, "").get("tags") or [])
+            path = _next_page(headers.get("Link"))
+        return sorted(set(tags))
+
+    def manifest(self, repository: str, reference: str) -> Manifest | None:
+        """The manifest (or index) for a tag or digest; None when it does not exist."""
+        _check_repository(self.host, repository)
+        _check_reference(self.host, repository, reference)
+        status, headers, body = self._request(
+            "GET",
+            f"/v2/{repository}/manifests/{reference}",
+            repository,
+            reference,
+            headers={"Accept": ", ".join(MANIFEST_TYPES)},
+        )
+        if status == 404:
+            return None
+        self._expect(status, (200,), body, repository, reference)
+        media_type = (headers.get("Content-Type") or "").split(";")[0].strip()
+        if not media_type:
+            media_type = str(self._json(body, repository, reference).get("mediaType", ""))
+        digest = headers.get("Docker-Content-Digest") or _sha256(body)
+        return Manifest(digest=digest, media_type=media_type, raw=body)
+
+    def config_labels(self, repository: str, reference: str) -> dict[str, str]:
+        """The image config's Labels for a tag or digest (linux/amd64 of an index)."""
+        manifest = self.manifest(repository, reference)
+        if manifest is None:
+            raise self._error(repository, reference, "manifest unknown",
+                              tip="check the tag with `bbc status` or push the image first")
+        if manifest.media_type in INDEX_TYPES:
+            manifest = self._platform_manifest(repository, reference, manifest)
+        if manifest.media_type not in (DOCKER_MANIFEST, OCI_MANIFEST):
+            raise self._error(repository, reference,
+                              f"unsupported manifest type {manifest.media_type!r}")
+        config = manifest.json().get("config") or {}
+        digest = config.get("digest") if isinstance(config, dict) else None
+        if not isinstance(digest, str):
+            raise self._error(repository, reference, "manifest has no config digest")
+        status, _, body = self._request("GET", f"/v2/{repository}/blobs/{digest}",
+                                        repository, reference)
+        self._expect(status, (200,), body, repository, reference)
+        if _sha256(body) != digest:
+            raise self._error(repository, reference, f"config blob does not match {digest}")
+        labels = (self._json(body, repository, reference).get("config") or {}).get("Labels")
+        return {str(k): str(v) for k, v in (labels or {}).items()}
+
+    def put_tag(self, repository: str, manifest: Manifest, tag: str) -> None:
+        """Point `tag` at `manifest` by PUTting the same bytes: a retag without pull/push."""
+        _check_repository(self.host, repository)
+        _check_reference(self.host, repository, tag)
+        status, headers, body = self._request(
+            "PUT",
+            f"/v2/{repository}/manifests/{tag}",
+            repository,
+            tag,
+            headers={"Content-Type": manifest.media_type},
+            body=manifest.raw,
+        )
+        self._expect(status, (200, 201), body, repository, tag)
+        stored = headers.get("Docker-Content-Digest")
+        if stored and stored != manifest.digest:
+            raise self._error(repository, tag,
+                              f"registry stored digest {stored}, expected {manifest.digest}")
+
+    # -- internals ----------------------------------------------------------------
+
+    def _platform_manifest(self, repository: str, reference: str, index: Manifest) -> Manifest:
+        for entry in index.json().get("manifests") or []:
+            platform = entry.get("platform") or {}
+            if (platform.get("os"), platform.get("architecture")) == ("linux", "amd64"):
+                found = self.manifest(repository, str(entry.get("digest")))
+                if found is None:
+                    break
+                return found
+        raise self._error(repository, reference, "index has no linux/amd64 image")
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        repository: str,
+        reference: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> tuple[int, Message, bytes]:
+        """Send a request, answering one auth challenge; 4xx/5xx are returned, not raised."""
+        url = f"{self.scheme}://{self.host}{path}"
+        auth = self._authorization(repository, method)
+        status, got, data = self._send(method, url, headers, body, auth, repository, reference)
+        if status == 401 and "WWW-Authenticate" in got:
+            auth = self._answer(got["WWW-Authenticate"], repository, reference)
+            status, got, data = self._send(method, url, headers, body, auth, repository,
+                                           reference)
+        if status == 401:
+            raise self._error(repository, reference, "authentication failed (401)",
+                              tip=f"run `docker login {self.host}`")
+        if status == 403:
+            raise self._error(repository, reference, "access denied (403)",
+                              tip=f"check your permissions on {self.host}/{repository}")
+        return status, got, data
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        body: bytes | None,
+        auth: str | None,
+        repository: str,
+        reference: str,
+    ) -> tuple[int, Message, bytes]:
+        request = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
+        if auth:
+            # Unredirected: blob GETs may redirect to storage that must not see it.
+            request.add_unredirected_header("Authorization", auth)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return response.status, response.headers, response.read()
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return exc.code, exc.headers, exc.read()
+        except (OSError, HTTPException) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise self._error(repository, reference, f"{method} {url} failed: {reason}",
+                              tip=_TIP) from None
+
+    def _authorization(self, repository: str, method: str) -> str | None:
+        scope = _scope(repository, method)
+        if scope in self._tokens:
+            return f"Bearer {self._tokens[scope]}"
+        if self._basic:
+            return self._basic_header(repository)
+        return None
+
+    def _answer(self, challenge: str, repository: str, reference: str) -> str:
+        scheme, _, rest = challenge.strip().partition(" ")
+        params = {k.lower(): a or b for k, a, b in _CHALLENGE_PARAM.findall(rest)}
+        if scheme.lower() == "basic":
+            self._basic = True
+            return self._basic_header(repository, reference)
+        if scheme.lower() != "bearer" or "realm" not in params:
+            raise self._error(repository, reference,
+                              f"unsupported auth challenge {scheme!r}")
+        scope = params.get("scope") or _scope(repository, "GET")
+        token = self._fetch_token(params["realm"], params.get("service"), scope,
+                                  repository, reference)
+        self._tokens[scope] = token
+        return f"Bearer {token}"
+
+    def _fetch_token(self, realm: str, service: str | None, scope: str,
+                     repository: str, reference: str) -> str:
+        creds = self._credentials(repository, reference)
+        query = {k: v for k, v in (("service", service), ("scope", scope)) if v}
+        headers: dict[str, str] = {}
+        if "identitytoken" in creds:
+            # An identity token is an OAuth2 refresh token (docker login with a helper).
+            form = {"grant_type": "refresh_token", "refresh_token": creds["identitytoken"],
+                    "client_id": "bbc", **query}
+            method, url, body = "POST", realm, urllib.parse.urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        else:
+            method, url, body = "GET", f"{realm}?{urllib.parse.urlencode(query)}", None
+            if "username" in creds:
+                headers["Authorization"] = _basic(creds["username"], creds.get("password", ""))
+        request = urllib.request.Request(url, data=body, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                data = json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            raise self._error(repository, reference,
+                              f"token request to {realm} refused ({exc.code})",
+                              tip=f"run `docker login {self.host}`") from None
+        except (OSError, HTTPException, ValueError) as exc:
+            raise self._error(repository, reference,
+                              f"token request to {realm} failed: {getattr(exc, 'reason', exc)}"
+                              ) from None
+        token = data.get("token") or data.get("access_token") if isinstance(data, dict) else None
+        if not isinstance(token, str) or not token:
+            raise self._error(repository, reference, f"token server {realm} sent no token")
+        return token
+
+    def _basic_header(self, repository: str, reference: str = "") -> str:
+        creds = self._credentials(repository, reference)
+        if "username" not in creds:
+            raise self._error(repository, reference, "authentication required, no credentials",
+                              tip=f"run `docker login {self.host}`")
+        return _basic(creds["username"], creds.get("password", ""))
+
+    def _credentials(self, repository: str, reference: str) -> dict[str, str]:
+        if self._auth is None:
+            import docker.auth
+            import docker.errors
+
+            try:
+                found = docker.auth.resolve_authconfig(docker.auth.load_config(), self.host)
+            except docker.errors.DockerException as exc:
+                # Messages from credential helpers name the helper, never the secret.
+                raise self._error(repository, reference, f"reading Docker credentials: {exc}",
+                                  tip=f"run `docker login {self.host}`") from None
+            self._auth = {str(k).lower(): str(v) for k, v in (found or {}).items() if v}
+        return self._auth
+
+    def _expect(self, status: int, ok: tuple[int, ...], body: bytes,
+                repository: str, reference: str) -> None:
+        if status in ok:
+            return
+        raise self._error(repository, reference, f"HTTP {status}{_registry_message(body)}")
+
+    def _json(self, body: bytes, repository: str, reference: str) -> dict[str, Any]:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise self._error(repository, reference, "the registry sent a non-JSON answer")
+        return data
+
+    def _error(self, repository: str, reference: str, what: str,
+               tip: str | None = None) -> RegistryError:
+        where = f"{repository}:{reference}" if reference and ":" not in reference else (
+            f"{repository}@{reference}" if reference else repository)
+        return RegistryError(f"registry {self.host}: {where}: {what}", tip=tip)
+
+
+def _check_repository(host: str, repository: str) -> None:
+    if not _REPOSITORY.match(repository):
+        raise RegistryError(f"registry {host}: {repository!r} is not a repository name",
+                            tip="use lowercase path components, e.g. acme/python")
+
+
+def _check_reference(host: str, repository: str, reference: str) -> None:
+    if not _REFERENCE.match(reference):
+        raise RegistryError(
+            f"registry {host}: {repository}: {reference!r} is not a tag or sha256 digest")
+
+
+def _scope(repository: str, method: str) -> str:
+    return f"repository:{repository}:{'pull' if method in ('GET', 'HEAD') else 'pull,push'}"
+
+
+def _basic(username: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+def _sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _next_page(link: str | None) -> str | None:
+    """The path of a `Link: </v2/...?last=x&n=y>; rel="next"` header, if any."""
+    if not link:
+        return None
+    m = re.match(r'\s*<([^>]+)>\s*;\s*rel="?next"?', link)
+    if not m:
+        return None
+    url = urllib.parse.urlsplit(m.group(1))
+    return f"{url.path}?{url.query}" if url.query else url.path
+
+
+def _registry_message(body: bytes) -> str:
+    """`: CODE message` from a registry error body, when it has one."""
+    try:
+        errors = json.loads(body).get("errors") or []
+        first = errors[0]
+        return f": {first.get('code', '')} {first.get('message', '')}".rstrip()
+    except (ValueError, AttributeError, IndexError, TypeError):
+        return ""
