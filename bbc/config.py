@@ -277,7 +277,7 @@ class _Validator:
             self.check_graph(images, images_node)
         projects = self.projects(top.get("projects"), images)
         if self.problems:
-            self.problems.sort(key=lambda p: p[0])
+            self.problems = sorted(dict.fromkeys(self.problems), key=lambda p: p[0])  # a bad default: once
             raise ConfigError(
                 [f"{self.path.name}:{line}: {msg}" if line else f"{self.path.name}: {msg}" for line, msg in self.problems],
                 tip="nothing was built; fix bbc.yaml and run again",

@@ -1,0 +1,85 @@
+"""A fake engine for pure scheduling tests (order, parallelism, failure propagation).
+Everything about real images is tested against the real engine instead."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from bbc.engine import BuildRequest, ImageInfo, Mount, RunResult
+from bbc.errors import BuildError
+
+
+class FakeEngine:
+    address = "fake://"
+
+    def __init__(self, *, fail: set[str] = frozenset(), delay: float = 0.05) -> None:  # type: ignore[assignment]
+        self.fail = set(fail)
+        self.delay = delay
+        self.images: dict[str, ImageInfo] = {}
+        self.events: list[tuple[str, str, float]] = []  # (event, image, time)
+        self.lock = threading.Lock()
+        self.running = 0
+        self.max_running = 0
+        self.tags: dict[str, str] = {}
+
+    def images_with_label(self, label: str) -> list[ImageInfo]:
+        return [i for i in self.images.values() if label in i.labels]
+
+    def inspect(self, ref: str) -> ImageInfo | None:
+        return self.images.get(self.tags.get(ref, ref))
+
+    def build(self, request: BuildRequest, on_line: Callable[[str], None]) -> str:
+        name = request.labels["bbc.image"]
+        with self.lock:
+            self.running += 1
+            self.max_running = max(self.max_running, self.running)
+            self.events.append(("start", name, time.monotonic()))
+        try:
+            on_line(f"Step 1/1 : building {name}")
+            time.sleep(self.delay)
+            if name in self.fail:
+                raise BuildError(f"The command '/bin/sh -c make {name}' returned a non-zero code: 2",
+                                 log_tail=["make: *** [all] Error 2"])
+            image_id = f"sha256:{name}-{len(self.images)}"
+            self.images[image_id] = ImageInfo(image_id, (), dict(request.labels), 100, str(time.time()))
+            return image_id
+        finally:
+            with self.lock:
+                self.running -= 1
+                self.events.append(("end", name, time.monotonic()))
+
+    def tag(self, image_id: str, repository: str, tag: str) -> None:
+        self.tags[f"{repository}:{tag}"] = image_id
+
+    def run(self, image: str, command: list[str] | None, *, mounts: list[Mount], network: str, timeout: int,
+            on_line: Callable[[str], None], user: str | None = None) -> RunResult:
+        return RunResult(0, "")
+
+    def file_exists(self, image: str, path: str) -> bool:
+        return False
+
+    def push(self, repository: str, tag: str, on_line: Callable[[str], None]) -> str:
+        return "sha256:0"
+
+    def pull(self, repository: str, reference: str) -> ImageInfo:
+        raise NotImplementedError
+
+    def remove_image(self, ref: str) -> None:
+        self.images.pop(ref, None)
+
+    def containers_with_label(self, label: str) -> list[str]:
+        return []
+
+    def started(self) -> list[str]:
+        return [name for event, name, _ in self.events if event == "start"]
+
+    def span(self, name: str) -> tuple[float, float]:
+        times = {e: t for e, n, t in self.events if n == name}
+        return times["start"], times["end"]
+
+
+def as_any(x: object) -> Any:
+    return x

@@ -1,0 +1,52 @@
+"""Build small hierarchies on disk for tests."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from tests.conftest import busybox_context
+
+CHILD_DOCKERFILE = "ARG SOURCE_IMAGE\nFROM ${{SOURCE_IMAGE}}\nCOPY . /srv/{name}\nRUN echo {name} >> /tmp/chain\n"
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def tiny_hierarchy(root: Path, *, registry: str = "localhost:5000/t", extra: str = "") -> Path:
+    """base (busybox, FROM scratch) -> mid -> {a1, a2}; plus base -> b1 (a second branch)."""
+    busybox_context(root / "images/root/base")
+    for name, folder in (("mid", "intermediate/mid"), ("a1", "app/a1"), ("a2", "app/a2"), ("b1", "app/b1")):
+        write(root / f"images/{folder}/Dockerfile", CHILD_DOCKERFILE.format(name=name))
+        write(root / f"images/{folder}/data.txt", f"{name}\n")
+    return write(
+        root / "bbc.yaml",
+        f"""\
+        registry: {registry}
+        defaults:
+          network: host
+        images:
+          base:
+            path: images/root/base
+            version: 1.0.0
+          mid:
+            path: images/intermediate/mid
+            parent: base
+            version: 1.2.0
+          a1:
+            path: images/app/a1
+            parent: mid
+            version: 0.1.0
+          a2:
+            path: images/app/a2
+            parent: mid
+            version: 0.1.0
+          b1:
+            path: images/app/b1
+            parent: base
+            version: 2.0.0
+        """ + textwrap.dedent(extra),
+    )

@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bbc import config
+from bbc.errors import ConfigError
+from tests.helpers import write
+
+CHILD = "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\n"
+
+
+@pytest.fixture()
+def repo(tmp_path: Path) -> Path:
+    write(tmp_path / "r/Dockerfile", "FROM scratch\n")
+    write(tmp_path / "py/Dockerfile", CHILD)
+    write(tmp_path / "ml/Dockerfile", CHILD)
+    write(tmp_path / "ml/Dockerfile.other", CHILD)
+    write(tmp_path / "base/Dockerfile", "ARG BASE_IMAGE\nFROM $BASE_IMAGE AS build\nFROM scratch\n")
+    write(tmp_path / "nofrom/Dockerfile", "FROM scratch\nCOPY . /\n")
+    return tmp_path
+
+
+GOOD = """\
+registry: localhost:5000/acme
+defaults:
+  network: host
+  labels: {team: platform}
+images:
+  root: {path: r, version: 1.0.0}
+  python:
+    path: py
+    parent: root
+    version: "1.10.0"
+    build_args: {PY: 3.10}
+  ml:
+    path: ml
+    parent: python
+    version: 0.1.0-rc.1
+    labels: {kind: ml}
+"""
+
+
+def load(repo: Path, text: str) -> config.Config:
+    write(repo / "bbc.yaml", text)
+    return config.load(repo / "bbc.yaml")
+
+
+def test_good_config_is_parsed_with_defaults_merged(repo: Path) -> None:
+    cfg = load(repo, GOOD)
+    assert list(cfg.images) == ["root", "python", "ml"]
+    py = cfg.images["python"]
+    assert py.version == "1.10.0"
+    assert py.build_args == {"PY": "3.10"}  # source text kept: not the float 3.1
+    assert py.parent == "root" and py.parent_arg == "SOURCE_IMAGE" and py.network == "host"
+    assert cfg.images["ml"].labels == {"team": "platform", "kind": "ml"}
+    assert cfg.images["root"].path == (repo / "r").resolve()
+    assert cfg.ref("ml") == "localhost:5000/acme/ml"
+
+
+def test_parent_arg_lets_existing_dockerfiles_adopt_bbc(repo: Path) -> None:
+    cfg = load(repo, GOOD.replace("path: ml\n", "path: base\n    parent_arg: BASE_IMAGE\n"))
+    assert cfg.images["ml"].parent_arg == "BASE_IMAGE"
+
+
+BAD = [
+    ("syntax", "registry: x\nimages:\n  a: [unclosed\n",
+     ["bbc.yaml:4: invalid YAML: did not find expected ',' or ']'"]),
+    ("duplicate key", GOOD.replace("  ml:\n", "  python:\n"),
+     ["bbc.yaml:12: images.python: duplicate key (first set on line 7); YAML would silently keep only the last one"]),
+    ("unknown key", GOOD.replace("    parent: root\n", "    parnet: root\n"),
+     ["bbc.yaml:9: images.python.parnet: unknown key (did you mean 'parent'?); allowed: path, parent, version, "
+      "dockerfile, target, build_args, parent_arg, labels, watch, platform, network, prepare, test, cascade, "
+      "description"]),
+    ("unknown top key", GOOD.replace("registry:", "registy:"),
+     ["bbc.yaml:1: registy: unknown key (did you mean 'registry'?); allowed: registry, defaults, images, projects",
+      "bbc.yaml:1: missing required key 'registry'"]),
+    ("wrong type", GOOD.replace("build_args: {PY: 3.10}", "build_args: [PY]"),
+     ["bbc.yaml:11: images.python.build_args: must be a mapping of names to strings, not a list"]),
+    ("invalid semver", GOOD.replace('"1.10.0"', "1.10"),
+     ["bbc.yaml:10: images.python.version: '1.10' is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.0.0)"]),
+    ("unknown parent", GOOD.replace("parent: python", "parent: pyhton"),
+     ["bbc.yaml:14: images.ml.parent: unknown image 'pyhton' (did you mean 'python'?)"]),
+    ("cycle", GOOD.replace("root: {path: r, version: 1.0.0}", "root: {path: r, version: 1.0.0, parent: ml}"),
+     ["bbc.yaml:6: images.root.path: r/Dockerfile never uses ${SOURCE_IMAGE} in a FROM line, so the parent 'ml' "
+      "would be ignored; start it with `ARG SOURCE_IMAGE` / `FROM ${SOURCE_IMAGE}` (or set parent_arg)",
+      "bbc.yaml:6: images.root.parent: cycle in the hierarchy: root -> ml -> python -> root"]),
+    ("missing path", GOOD.replace("path: ml", "path: nope"),
+     ["bbc.yaml:13: images.ml.path: folder 'nope' does not exist"]),
+    ("missing dockerfile", GOOD.replace("path: ml", "path: ml\n    dockerfile: Dockerfile.missing"),
+     ["bbc.yaml:14: images.ml.dockerfile: no Dockerfile at 'ml/Dockerfile.missing'"]),
+    ("parent arg unused", GOOD.replace("path: ml", "path: nofrom"),
+     ["bbc.yaml:13: images.ml.path: nofrom/Dockerfile never uses ${SOURCE_IMAGE} in a FROM line, so the parent "
+      "'python' would be ignored; start it with `ARG SOURCE_IMAGE` / `FROM ${SOURCE_IMAGE}` (or set parent_arg)"]),
+    ("same build twice", GOOD.replace("path: ml", "path: py"),
+     ["bbc.yaml:12: images.ml: same build as 'python' (context 'py', Dockerfile 'Dockerfile', target (final)); "
+      "give it its own folder, Dockerfile or target"]),
+    ("bad network", GOOD.replace("network: host", "network: bridged"),
+     ["bbc.yaml:3: defaults.network: 'bridged' is not one of host, none, default"]),
+    ("missing version", GOOD.replace("    version: 0.1.0-rc.1\n", ""),
+     ["bbc.yaml:12: images.ml: missing required key 'version'"]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+def test_bad_config_gives_located_messages(repo: Path, text: str, expected: list[str]) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(repo, text)
+    assert info.value.problems == expected
+
+
+def test_empty_file(repo: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(repo, "")
+    assert info.value.problems == ["bbc.yaml:1: empty file; it needs 'registry' and 'images'"]
+
+
+def test_find_config_walks_up(repo: Path) -> None:
+    write(repo / "bbc.yaml", GOOD)
+    assert config.find_config(repo / "ml") == (repo / "bbc.yaml").resolve()
+
+
+def test_find_config_says_where_it_looked(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        config.find_config(tmp_path)
+    assert f"no bbc.yaml in {tmp_path.resolve()}" in info.value.problems[0]
+
+
+def test_test_and_prepare_sections(repo: Path) -> None:
+    write(repo / "r/tests/check.sh", "true\n")
+    write(repo / "r/Dockerfile.test", CHILD)
+    cfg = load(repo, GOOD.replace(
+        "root: {path: r, version: 1.0.0}",
+        textwrap.dedent("""\
+        root:
+            path: r
+            version: 1.0.0
+            prepare: {command: ./make.sh, inputs: [make.sh], outputs: [rootfs.tar]}
+            test:
+              layer: Dockerfile.test
+              command: "sh /t/check.sh"
+              mounts: {tests: /t}
+              timeout: 30
+              expect: {user: non-root, files: [/etc/passwd]}
+        """).replace("\n", "\n  ").rstrip(),
+    ))
+    root = cfg.images["root"]
+    assert root.prepare == config.PrepareSpec("./make.sh", ("make.sh",), ("rootfs.tar",))
+    assert root.test is not None
+    assert root.test.command == ("/bin/sh", "-c", "sh /t/check.sh")
+    assert root.test.mounts == {"tests": "/t"} and root.test.timeout == 30 and root.test.network == "none"
+    assert root.test.expect == config.Expect("non-root", ("/etc/passwd",), ())
+
+
+def test_skip_must_name_an_ancestor(repo: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(repo, GOOD.replace("labels: {kind: ml}", "labels: {kind: ml}\n    test: {skip: [rooot]}"))
+    assert info.value.problems == [
+        "bbc.yaml:17: images.ml.test.skip: 'rooot' is not an ancestor of 'ml'; only inherited tests can be skipped"
+    ]

@@ -1,0 +1,82 @@
+"""Which changes alter a fingerprint, and which must not."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import pytest
+
+from bbc import config, fingerprint
+from tests.helpers import write
+
+
+@pytest.fixture()
+def spec(tmp_path: Path) -> config.ImageSpec:
+    write(tmp_path / "app/Dockerfile", "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\nCOPY . /app\n")
+    write(tmp_path / "app/main.py", "print('hi')\n")
+    write(tmp_path / "app/sub/data.txt", "1\n")
+    write(tmp_path / "bbc.yaml", "registry: r\nimages:\n  root: {path: app, version: 1.0.0}\n")
+    return config.load(tmp_path / "bbc.yaml").images["root"]
+
+
+def fp(spec: config.ImageSpec, parent: str | None = "p1") -> str:
+    return fingerprint.compute(spec, fingerprint.digest_context(spec.path, spec.dockerfile), parent)
+
+
+def test_stable(spec: config.ImageSpec) -> None:
+    assert fp(spec) == fp(spec)
+
+
+@pytest.mark.parametrize("change", ["content", "new file", "delete", "mode", "dockerfile", "symlink"])
+def test_context_changes_alter_it(spec: config.ImageSpec, change: str) -> None:
+    before = fp(spec)
+    if change == "content":
+        (spec.path / "sub/data.txt").write_text("2\n")
+    elif change == "new file":
+        (spec.path / "new.txt").write_text("")
+    elif change == "delete":
+        (spec.path / "main.py").unlink()
+    elif change == "mode":
+        os.chmod(spec.path / "main.py", 0o755)
+    elif change == "dockerfile":
+        (spec.path / "Dockerfile").write_text("ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\n")
+    elif change == "symlink":
+        os.symlink("main.py", spec.path / "link")
+    assert fp(spec) != before
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [("build_args", {"X": "1"}), ("target", "final"), ("platform", "linux/arm64"), ("version", "1.0.1"),
+     ("labels", {"team": "ml"})],
+)
+def test_build_settings_alter_it(spec: config.ImageSpec, field: str, value: object) -> None:
+    assert fp(dataclasses.replace(spec, **{field: value})) != fp(spec)
+
+
+def test_parent_alters_it(spec: config.ImageSpec) -> None:
+    assert fp(spec, "p1") != fp(spec, "p2")
+
+
+def test_things_docker_never_sees_do_not(spec: config.ImageSpec) -> None:
+    write(spec.path / ".dockerignore", "*.log\nbuild/\n")
+    before = fp(spec)
+    (spec.path / "debug.log").write_text("noise")
+    write(spec.path / "build/out.bin", "x")
+    os.utime(spec.path / "main.py", (0, 0))  # mtime is not content
+    assert fp(spec) == before
+    # network mode and the description change how we build, not what
+    assert fp(dataclasses.replace(spec, network="none", description="x")) == before
+
+
+def test_dockerignore_negation_and_dockerfile_always_sent(spec: config.ImageSpec) -> None:
+    write(spec.path / ".dockerignore", "*\n!main.py\n")
+    files = fingerprint.context_files(spec.path, spec.dockerfile)
+    assert "main.py" in files and "Dockerfile" in files and "sub/data.txt" not in files
+    before = fp(spec)
+    (spec.path / "sub/data.txt").write_text("ignored now\n")
+    assert fp(spec) == before
+    (spec.path / "main.py").write_text("changed\n")
+    assert fp(spec) != before
