@@ -191,6 +191,7 @@ class DockerEngine:
         timeout: int,
         on_line: Callable[[str], None],
         user: str | None = None,
+        keep: bool = False,
     ) -> RunResult:
         import docker.errors
         import requests.exceptions
@@ -198,6 +199,7 @@ class DockerEngine:
         binds = {str(m.source): {"bind": m.target, "mode": "ro" if m.read_only else "rw"} for m in mounts}
         host_config = self.api.create_host_config(binds=binds, network_mode=network)
         container_id: str | None = None
+        failed = False  # with `keep`, a failed container stays for debugging
         output: list[str] = []
         try:
             created = self.api.create_container(
@@ -225,13 +227,16 @@ class DockerEngine:
             except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
                 self.api.kill(container_id)
                 reader.join(5)
+                failed = True
                 return RunResult(None, "\n".join(output), timed_out=True)
             reader.join(10)
-            return RunResult(int(status.get("StatusCode", 1)), "\n".join(output))
+            code = int(status.get("StatusCode", 1))
+            failed = code != 0
+            return RunResult(code, "\n".join(output))
         except docker.errors.APIError as exc:
             raise _engine_error(f"run {image}", exc) from None
         finally:
-            if container_id is not None:
+            if container_id is not None and not (keep and failed):
                 try:
                     self.api.remove_container(container_id, force=True)
                 except Exception:

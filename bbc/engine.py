@@ -73,8 +73,15 @@ class Engine(Protocol):
         timeout: int,
         on_line: Callable[[str], None],
         user: str | None = None,
+        keep: bool = False,
     ) -> RunResult:
-        """Run a container to completion (always removed). Raises EngineError."""
+        """Run a container to completion and remove it (also on timeout and Ctrl-C);
+        with `keep`, a container whose command failed or timed out is left stopped, for
+        debugging. Raises EngineError."""
+        ...
+
+    def user_of(self, ref: str) -> str:
+        """The image config's User ("" when unset)."""
         ...
 
     def file_exists(self, image: str, path: str) -> bool:
