@@ -119,6 +119,19 @@ def graph(obj: Ctx, fmt: str) -> None:
 
 
 @cli.command()
+@click.argument("image")
+@click.argument("how", metavar="major|minor|patch|X.Y.Z")
+@click.option("--no-cascade", is_flag=True, help="Leave descendants' versions alone.")
+@click.option("--dry-run", is_flag=True, help="Print the diff; change nothing.")
+@pass_ctx
+def bump(obj: Ctx, image: str, how: str, no_cascade: bool, dry_run: bool) -> None:
+    """Bump IMAGE's version in bbc.yaml; descendants follow their cascade policy."""
+    from bbc.commands import bump as cmd
+
+    _exit(cmd.bump(obj.hierarchy, image, how, cascade=not no_cascade, dry_run=dry_run))
+
+
+@cli.command()
 @pass_ctx
 def check(obj: Ctx) -> None:
     """Validate bbc.yaml (and every Dockerfile it names) without building."""

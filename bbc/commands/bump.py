@@ -1,0 +1,41 @@
+"""`bbc bump`: set an image's version in bbc.yaml and cascade to its descendants.
+
+Only the version values change in the file; comments, order and layout stay as written.
+"""
+
+from __future__ import annotations
+
+from bbc import versions, yamledit
+from bbc.hierarchy import Hierarchy
+
+
+def plan_bump(hierarchy: Hierarchy, changes: dict[str, str], *, cascade: bool = True) -> dict[str, tuple[str, str]]:
+    """{image: how} -> {image: (old, new)} for the images and (by default) their descendants."""
+    explicit = {}
+    for name, how in changes.items():
+        hierarchy.check_names([name])
+        old = hierarchy[name].version
+        explicit[name] = (old, versions.bump(old, how, where=f"images.{name}.version"))
+    if not cascade:
+        return explicit
+    config = hierarchy.config
+    return versions.cascade(
+        explicit,
+        list(hierarchy.order),
+        {n: s.parent for n, s in config.images.items()},
+        {n: s.version for n, s in config.images.items()},
+        {n: s.cascade for n, s in config.images.items()},
+    )
+
+
+def bump(hierarchy: Hierarchy, image: str, how: str, *, cascade: bool = True, dry_run: bool = False) -> int:
+    changed = plan_bump(hierarchy, {image: how}, cascade=cascade)
+    diff = yamledit.set_versions(hierarchy.config.path, {n: new for n, (_, new) in changed.items()},
+                                 dry_run=dry_run)
+    for name, (old, new) in changed.items():
+        why = "" if name == image else f" (follows {hierarchy.parent(name)}, cascade: {hierarchy[name].cascade})"
+        print(f"{name}: {old} -> {new}{why}")
+    if dry_run:
+        print(diff, end="")
+        print(f"dry run: {hierarchy.config.path.name} not changed")
+    return 0
