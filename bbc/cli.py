@@ -119,6 +119,39 @@ def graph(obj: Ctx, fmt: str) -> None:
 
 
 @cli.command()
+@_selection_options
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Images tested at once.")
+@click.option("--keep", is_flag=True,
+              help="Keep the container of a failed or timed-out test (stopped, labelled bbc.test-container) "
+                   "for debugging; remove it with `docker rm`. Test images are always kept: they are the cache.")
+@click.option("--junit-xml", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Also write a JUnit XML report: a testsuite per image, a testcase per test.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("-v", "--verbose", is_flag=True, help="Stream build logs and test output.")
+@pass_ctx
+def test(obj: Ctx, images: tuple[str, ...], changed: bool, since: str | None, jobs: int, keep: bool,
+         junit_xml: Path | None, fmt: str, verbose: bool) -> None:
+    """Test IMAGES (default: all) with their own and inherited tests.
+
+    Each image's Dockerfile is built on a test layer (test.layer, from the image or its
+    nearest ancestor; ARG SOURCE_IMAGE) over its parent's release build, with
+    test.build_args, and tagged only locally as <registry>/<name>:<version>-test; release
+    builds never contain test tools. Missing or stale release builds are built first, as
+    `bbc build` would. Tests run without network unless test.network is host, and their
+    containers are always removed. Output: .bbc/logs/<image>.test.log. Exit 1 if any failed.
+    """
+    from bbc import git
+    from bbc.commands import build as build_cmd
+    from bbc.commands import test as cmd
+
+    h = obj.hierarchy
+    sel = build_cmd.selection(h, images, changed=changed, since=since)
+    _exit(cmd.test(h, obj.engine(), sel, jobs=jobs, keep=keep, junit_xml=junit_xml, fmt=fmt, verbose=verbose,
+                   revision=git.revision(h.config.root)))
+
+
+@cli.command()
 @click.argument("image")
 @click.argument("how", metavar="major|minor|patch|X.Y.Z")
 @click.option("--no-cascade", is_flag=True, help="Leave descendants' versions alone.")
@@ -129,6 +162,40 @@ def bump(obj: Ctx, image: str, how: str, no_cascade: bool, dry_run: bool) -> Non
     from bbc.commands import bump as cmd
 
     _exit(cmd.bump(obj.hierarchy, image, how, cascade=not no_cascade, dry_run=dry_run))
+
+
+@cli.command()
+@_selection_options
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Builds at once.")
+@click.option("--no-test", is_flag=True, help="Skip `bbc test` before pushing (not recommended).")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_ctx
+def release(obj: Ctx, images: tuple[str, ...], changed: bool, since: str | None, jobs: int, no_test: bool,
+            fmt: str) -> None:
+    """Build, test, push under candidate tags, then promote X.Y.Z (write-once), X.Y, X, latest."""
+    from bbc.commands import build as build_cmd
+    from bbc.commands import release as cmd
+
+    h = obj.hierarchy
+    sel = build_cmd.selection(h, images, changed=changed, since=since)
+    engine = obj.engine()
+    gate = None
+    if not no_test:
+        from bbc.commands.test import gate as make_gate
+
+        gate = make_gate(h, engine, verbose=False)
+    _exit(cmd.release(h, engine, sel, jobs=jobs, gate=gate, fmt=fmt))
+
+
+@cli.command()
+@click.option("--offline", is_flag=True, help="Do not ask the registry.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_ctx
+def status(obj: Ctx, offline: bool, fmt: str) -> None:
+    """Per image: version, fingerprint, local build and registry state (stale = older parent build)."""
+    from bbc.commands import status as cmd
+
+    _exit(cmd.status(obj.hierarchy, obj.engine(), fmt=fmt, offline=offline))
 
 
 @cli.command()
