@@ -4,9 +4,10 @@
 
 Every figure is whole-process wall time (subprocess + time.perf_counter). Each side works on
 its own generated tree (same shape, different salt) tagged into its own repository, so
-neither side ever hits the other's layer cache or fingerprints. Only images in this run's
-repositories (`localhost:5000/bench<run id>{n,b}/...`) are removed; the shared build cache
-is left alone. Writes bench/out/results.json and prints a markdown table.
+neither side ever hits the other's layer cache or fingerprints. A cold run gets a fresh
+salt in the root instead of deleting images (deletion can block for minutes on a shared
+engine). At the end only images in this run's repositories
+(`localhost:5000/bench<run id>{n,b}/...`) are removed; the shared build cache is left alone. Writes bench/out/results.json and prints a markdown table.
 """
 
 from __future__ import annotations
@@ -134,19 +135,37 @@ class Bench:
         return took, json.loads(out)["steps"]
 
     # -- cleanup: only this run's repositories -----------------------------------------
-    def clean(self, *repos: str, tree: Path | None = None) -> None:
+    def clean(self, *repos: str, timeout: float = 120) -> list[str]:
         """Remove every image tagged in these of this run's repositories (default: both), leaves
-        first, and the tree's bbc state."""
-        proc = subprocess.run([self.docker, "images", "--format", "{{.Repository}}:{{.Tag}}"],
-                              capture_output=True, text=True, check=True)
+        first. Returns what is left: a shared engine can block image deletion for minutes (a
+        stuck `docker cp` elsewhere holds the lock), so this never waits forever."""
         prefixes = tuple(r + "/" for r in (repos or (self.naive_repo, self.bbc_repo)))
-        refs = [r for r in proc.stdout.split() if r.startswith(prefixes)]
+
+        def ours() -> list[str]:
+            proc = subprocess.run([self.docker, "images", "--format", "{{.Repository}}:{{.Tag}}"],
+                                  capture_output=True, text=True, check=True)
+            return [r for r in proc.stdout.split() if r.startswith(prefixes)]
+
+        refs = ours()
         # deepest names first (more dashes = deeper), so parents are free to go when reached
         refs.sort(key=lambda r: r.rsplit(":", 1)[0].count("-"), reverse=True)
+        deadline = time.monotonic() + timeout
         for i in range(0, len(refs), 200):
-            subprocess.run([self.docker, "rmi", *refs[i:i + 200]], capture_output=True, text=True)
-        if tree is not None:
-            shutil.rmtree(tree / ".bbc", ignore_errors=True)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                subprocess.run([self.docker, "rmi", *refs[i:i + 200]], capture_output=True, text=True, timeout=left)
+            except subprocess.TimeoutExpired:
+                break
+        return ours()
+
+    def cold(self, tree: Path) -> None:
+        """Make a tree cold without deleting anything: a new salt in the root's data file changes
+        every fingerprint and misses every layer-cache entry below it (the root's COPY changes,
+        so each child's parent is a new image). bbc's explanations state goes too."""
+        gen.set_salt(tree, self.salt())
+        shutil.rmtree(tree / ".bbc", ignore_errors=True)
 
     # -- scenarios ---------------------------------------------------------------------
     def record(self, key: str, title: str, naive: list[float] | None, bbc: list[float],
@@ -188,13 +207,11 @@ class Bench:
         self.t40 = {side: self.tree("g40", SHAPE_40, side) for side in ("naive", "bbc")}
 
         def naive() -> float:
-            gen.set_salt(self.t40["naive"], self.salt())
-            self.clean(self.naive_repo)
+            self.cold(self.t40["naive"])
             return self.naive(self.t40["naive"])
 
         def bbc() -> float:
-            gen.set_salt(self.t40["bbc"], self.salt())
-            self.clean(self.bbc_repo, tree=self.t40["bbc"])
+            self.cold(self.t40["bbc"])
             return self.bbc_build(self.t40["bbc"], jobs=2)[0]
 
         naive_s: list[float] = []
@@ -324,7 +341,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.keep:
             log("removing this run's images and trees")
-            bench.clean()
+            left = bench.clean()
+            if left:
+                log(f"{len(left)} tags not removed (the engine blocks deletion); later run: "
+                    f"docker images --format '{{{{.Repository}}}}:{{{{.Tag}}}}' | grep -E '^{REGISTRY_HOST}/bench{bench.run_id}[nb]/' "
+                    "| xargs docker rmi")
             shutil.rmtree(bench.graphs, ignore_errors=True)
     OUT.mkdir(parents=True, exist_ok=True)
     meta = {
