@@ -86,7 +86,9 @@ take "$loader" "$x/libc6"
 for lib in ld-linux-*.so.* libc.so.6 libm.so.6 libpthread.so.0 libdl.so.2 librt.so.1; do
   take "/lib/$triplet/$lib" "$x/libc6"
 done
-take "/lib/$triplet/libgcc_s.so.1" "$x/libgcc-s1" 2>/dev/null || take "/usr/lib/$triplet/libgcc_s.so.1" "$x/libgcc-s1"
+libgcc=/lib/$triplet/libgcc_s.so.1  # /usr/lib in releases after bookworm
+[ -e "$x/libgcc-s1$libgcc" ] || libgcc=/usr/lib/$triplet/libgcc_s.so.1
+take "$libgcc" "$x/libgcc-s1"
 take "/usr/lib/$triplet/libstdc++.so.6*" "$x/libstdc++6"
 # zoneinfo without right/ (leap-second variants nobody uses in containers: ~half the size)
 (cd "$x/tzdata" && cp -a --parents usr/share/zoneinfo "$r/") && rm -rf "$r/usr/share/zoneinfo/right"
