@@ -185,7 +185,8 @@ class Bench:
             "bbc_median_s": bbc_med, "ratio": what, "value": value, "target": f"{op} {target}", "met": met,
             **(extra or {}),
         }
-        log(f"{key}: {title}: naive {naive_med and round(naive_med, 2)}s, bbc {bbc_med:.2f}s -> "
+        naive_text = f"naive {naive_med:.2f}s, " if naive_med is not None else ""
+        log(f"{key}: {title}: {naive_text}bbc {bbc_med:.2f}s -> "
             f"{what} = {value:.3f} (target {op} {target}: {'met' if met else 'MISSED'})")
 
     def alternate(self, reps: int, first: Callable[[], float], second: Callable[[], float]) -> tuple[list[float], list[float]]:
