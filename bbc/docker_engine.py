@@ -243,17 +243,16 @@ class DockerEngine:
                     pass
 
     def file_exists(self, image: str, path: str) -> bool:
-        import docker.errors
-
         created = self.api.create_container(image, command=["/bbc-never-started"], labels={TEST_LABEL: "1"})
         try:
-            try:
-                stream, _ = self.api.get_archive(created["Id"], path)
-                for _chunk in stream:
-                    break
-                return True
-            except docker.errors.NotFound:
+            # HEAD is the archive endpoint's stat: no body streams, so no half-read archive
+            # holds the container while it is removed (a GET read one chunk and deadlocked)
+            res = self.api.head(self.api._url("/containers/{0}/archive", created["Id"]), params={"path": path})
+            if res.status_code == 404:
                 return False
+            if res.status_code != 200:
+                raise EngineError(f"engine at {_address()}: stat {path} in {image}: HTTP {res.status_code}")
+            return True
         finally:
             self.api.remove_container(created["Id"], force=True)
 
