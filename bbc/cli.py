@@ -199,6 +199,34 @@ def status(obj: Ctx, offline: bool, fmt: str) -> None:
 
 
 @cli.command()
+@click.argument("image")
+@click.option("--transitive", is_flag=True, help="All descendants, not only the children.")
+@click.option("--built-on", "built_on", metavar="RANGE",
+              help="Instead: local builds whose ancestry holds IMAGE at a version in RANGE, e.g. '<2.3.0' "
+                   "or '>=1.0.0,<2.0.0' (read from image labels).")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_ctx
+def dependents(obj: Ctx, image: str, transitive: bool, built_on: str | None, fmt: str) -> None:
+    """The images below IMAGE and the projects (bbc.yaml) that build on them."""
+    from bbc.commands import dependents as cmd
+
+    if built_on is not None:
+        _exit(cmd.built_on(obj.hierarchy, obj.engine(), image, built_on, fmt=fmt))
+    _exit(cmd.dependents(obj.hierarchy, image, transitive=transitive, fmt=fmt))
+
+
+@cli.command()
+@click.argument("ref")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def ancestry(ref: str, fmt: str) -> None:
+    """What the built image REF is built on, read from its labels down to the root."""
+    from bbc.commands import dependents as cmd
+    from bbc.docker_engine import connect
+
+    _exit(cmd.ancestry(connect(), ref, fmt=fmt))
+
+
+@cli.command()
 @pass_ctx
 def check(obj: Ctx) -> None:
     """Validate bbc.yaml (and every Dockerfile it names) without building."""
