@@ -69,11 +69,13 @@ def _selection_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--fail-fast", is_flag=True, help="Start nothing new after the first failure.")
 @click.option("--dry-run", is_flag=True, help="Show the plan; build nothing.")
 @click.option("--test", "run_tests", is_flag=True, help="Test each built image before it gets release tags.")
+@click.option("--no-pull", is_flag=True, help="Never pull a build the registry already holds; build it.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.option("-v", "--verbose", is_flag=True, help="Stream build logs.")
 @pass_ctx
 def build(obj: Ctx, images: tuple[str, ...], changed: bool, since: str | None, with_dependents: bool, jobs: int,
-          force: bool, fail_fast: bool, dry_run: bool, run_tests: bool, fmt: str, verbose: bool) -> None:
+          force: bool, fail_fast: bool, dry_run: bool, run_tests: bool, no_pull: bool, fmt: str,
+          verbose: bool) -> None:
     """Build IMAGES (default: all) and anything above them that is missing or out of date."""
     from bbc import git
     from bbc.commands import build as cmd
@@ -87,7 +89,7 @@ def build(obj: Ctx, images: tuple[str, ...], changed: bool, since: str | None, w
 
         before_tag = gate(h, engine, verbose=verbose)
     _exit(cmd.build(h, engine, sel, jobs=jobs, fail_fast=fail_fast, dry_run=dry_run, fmt=fmt, verbose=verbose,
-                    revision=git.revision(h.config.root), before_tag=before_tag))
+                    revision=git.revision(h.config.root), before_tag=before_tag, pull=not no_pull))
 
 
 @cli.command()
@@ -224,6 +226,41 @@ def ancestry(ref: str, fmt: str) -> None:
     from bbc.docker_engine import connect
 
     _exit(cmd.ancestry(connect(), ref, fmt=fmt))
+
+
+@cli.command()
+@click.argument("image", required=False)
+@click.option("--version", "version", metavar="X.Y.Z", help="Roll out this version of IMAGE instead of bbc.yaml's.")
+@click.option("--test", "run_tests", is_flag=True, help="Build each updated project on the new base (also: test: true).")
+@click.option("--push", is_flag=True, help="Push each project's branch to its origin.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_ctx
+def rollout(obj: Ctx, image: str | None, version: str | None, run_tests: bool, push: bool, fmt: str) -> None:
+    """Move the projects building on IMAGE (default: all) to the released versions, one branch each."""
+    from bbc.commands import rollout as cmd
+
+    _exit(cmd.rollout(obj.hierarchy, obj.engine, image, push=push, test=run_tests, version=version, fmt=fmt))
+
+
+@cli.command()
+@click.argument("target", metavar="PACKAGE==VERSION | major|minor|patch|X.Y.Z")
+@click.option("--image", metavar="IMAGE", help="Upgrade this image instead: TARGET is how to bump it.")
+@click.option("--images", "only", metavar="A,B", help="Only look for pins in these images.")
+@click.option("--build", is_flag=True, help="Build the affected images and everything below them.")
+@click.option("--test", "run_tests", is_flag=True, help="Test each rebuilt image (implies --build).")
+@click.option("--commit", is_flag=True, help="One git commit with the pin files and bbc.yaml, after builds pass.")
+@click.option("--release", is_flag=True, help="With --image: release after the build passes.")
+@click.option("--rollout", "roll", is_flag=True, help="With --image: then roll the release out to projects.")
+@click.option("--dry-run", is_flag=True, help="Show the plan and the diff; change nothing.")
+@pass_ctx
+def upgrade(obj: Ctx, target: str, image: str | None, only: str | None, build: bool, run_tests: bool, commit: bool,
+            release: bool, roll: bool, dry_run: bool) -> None:
+    """Upgrade a pinned package across the images (bump, rebuild, commit), or an image (--image)."""
+    from bbc.commands import upgrade as cmd
+
+    images = [n.strip() for n in (only or "").split(",") if n.strip()]
+    _exit(cmd.upgrade(obj.hierarchy, target, obj.engine, image=image, images=images, build=build, test=run_tests,
+                      commit=commit, dry_run=dry_run, release=release, rollout=roll))
 
 
 @cli.command()

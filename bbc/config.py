@@ -424,13 +424,13 @@ class _Validator:
         for name, spec in images.items():
             if spec.test is None:
                 continue
-            chain = set()
-            node = name
-            while node is not None and node not in chain:
-                chain.add(node)
-                node = parents.get(node)
+            lineage: set[str] = set()
+            link: str | None = name
+            while link is not None and link not in lineage:
+                lineage.add(link)
+                link = parents.get(link)
             for skipped in spec.test.skip:
-                if skipped not in chain or skipped == name:
+                if skipped not in lineage or skipped == name:
                     self.problem(("images", name, "test", "skip"),
                                  f"'{skipped}' is not an ancestor of '{name}'; only inherited tests can be skipped")
         builds: dict[tuple[Path, str, str | None], str] = {}

@@ -113,7 +113,8 @@ class DockerEngine:
         if image_id is None:
             for line in reversed(tail):
                 if line.startswith("Successfully built "):
-                    image_id = self.inspect(line.split()[-1]).id if self.inspect(line.split()[-1]) else None
+                    found = self.inspect(line.split()[-1])
+                    image_id = found.id if found else None
                     break
         if image_id is None:
             raise BuildError("the engine reported no image ID", log_tail=tail[-20:])

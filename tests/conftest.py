@@ -33,7 +33,7 @@ def docker_client() -> Iterator[Any]:
     import docker
 
     try:
-        client = docker.from_env()
+        client = docker.from_env(timeout=600)  # a busy daemon (big layer commits) can stall deletes
         client.ping()
     except Exception as exc:  # any failure to reach the engine
         _unavailable("Docker engine", exc)

@@ -42,6 +42,7 @@ def build(
     verbose: bool = False,
     revision: str | None = None,
     before_tag: BeforeTag | None = None,
+    pull: bool = True,
 ) -> int:
     events = report.make_events(json_mode=fmt == "json", verbose=verbose)
     try:
@@ -49,6 +50,11 @@ def build(
         if not dry_run:
             run_prepares(hierarchy, chosen | needed, events)
         plan = make_plan(hierarchy, engine, sel)
+        if pull and plan.to_build and not dry_run:
+            from bbc import remote
+
+            reg, repo_of = remote.registry_for(hierarchy)
+            plan = remote.pull_what_registry_has(hierarchy, engine, sel, reg, repo_of, events)
         for warning in plan.warnings:
             events.message(f"warning: {warning}")
         if dry_run:

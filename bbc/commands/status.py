@@ -1,0 +1,65 @@
+"""`bbc status`: per image its version, fingerprint, and whether the local build and the
+registry are current; `stale` means built on an older build of its parent."""
+
+from __future__ import annotations
+
+from bbc import fingerprint, planner, report
+from bbc.commands.build import make_plan
+from bbc.remote import registry_for
+from bbc.engine import Engine
+from bbc.errors import RegistryError
+from bbc.hierarchy import Hierarchy
+from bbc.planner import Selection, Step
+from bbc.registry import Registry
+
+
+def local_state(hierarchy: Hierarchy, engine: Engine, step: Step) -> str:
+    """current | missing | stale (built on an older build of its parent) | out of date."""
+    if step.action == planner.UP_TO_DATE:
+        return "current"
+    config = hierarchy.config
+    tagged = engine.inspect(f"{config.ref(step.image)}:{step.version}")
+    if tagged is None:
+        return "missing"
+    parent = hierarchy.parent(step.image)
+    if parent is not None:
+        parent_now = engine.inspect(f"{config.ref(parent)}:{hierarchy[parent].version}")
+        if parent_now is None or tagged.labels.get(planner.PARENT_LABEL) != parent_now.id:
+            return "stale"
+    return "out of date"
+
+
+def status(hierarchy: Hierarchy, engine: Engine, *, fmt: str = "table", offline: bool = False,
+           registry: Registry | None = None) -> int:
+    plan = make_plan(hierarchy, engine, Selection())
+    reg, repo_of = registry_for(hierarchy, registry)
+    rows = []
+    for step in plan.steps:
+        remote = "not checked" if offline else _remote_state(reg, repo_of(step.image), step)
+        rows.append({
+            "image": step.image,
+            "version": step.version,
+            "fingerprint": step.fingerprint,
+            "local": local_state(hierarchy, engine, step),
+            "registry": remote,
+            "why": [r for r in step.reasons if r != "up to date"],
+        })
+    if fmt == "json":
+        report.dump_json(rows)
+    else:
+        report.table(("image", "version", "fingerprint", "local", "registry"),
+                     [(str(r["image"]), str(r["version"]), str(r["fingerprint"] or "-")[:12], str(r["local"]),
+                       str(r["registry"])) for r in rows])
+    return 0
+
+
+def _remote_state(reg: Registry, repository: str, step: Step) -> str:
+    try:
+        if reg.manifest(repository, step.version) is None:
+            return "not released"
+        there = reg.config_labels(repository, step.version).get(fingerprint.LABEL)
+    except RegistryError:
+        return "unreachable"
+    if step.fingerprint is not None and there == step.fingerprint:
+        return "released"
+    return "differs (bump the version)"
