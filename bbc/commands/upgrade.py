@@ -1,0 +1,286 @@
+"""`bbc upgrade`: one command for an org-wide upgrade.
+
+- `bbc upgrade PACKAGE==VERSION`: rewrite every pin of PACKAGE in the images' contexts,
+  bump the images owning a pin (patch, cascading down the graph), show what will rebuild,
+  and optionally build (and test) that subgraph and make one commit.
+- `bbc upgrade --image IMAGE major|minor|patch|X.Y.Z`: bump + cascade, build, test, and
+  optionally release and roll out.
+
+Edits are left in place when a build or test fails (nothing is committed), so the user
+can look, fix and run again.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from bbc import config as config_mod
+from bbc import git, gitwrite, pins, yamledit
+from bbc.commands import build as build_cmd
+from bbc.commands.bump import plan_bump
+from bbc.engine import Engine
+from bbc.errors import BbcError
+from bbc.hierarchy import Hierarchy
+from bbc.planner import Selection
+
+_SPEC = re.compile(r"^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*(?P<version>\S+)\s*$")
+
+
+def upgrade(
+    hierarchy: Hierarchy,
+    target: str,
+    connect: Callable[[], Engine],
+    *,
+    image: str | None = None,
+    images: Iterable[str] = (),
+    build: bool = False,
+    test: bool = False,
+    commit: bool = False,
+    dry_run: bool = False,
+    release: bool = False,
+    rollout: bool = False,
+) -> int:
+    """Dispatch: `--image IMAGE HOW` bumps an image; otherwise TARGET is PACKAGE==VERSION."""
+    if image is not None:
+        if images:
+            raise BbcError("--images is for package upgrades; with --image, the image and its descendants rebuild")
+        return upgrade_image(hierarchy, image, target, connect, test=test, commit=commit, dry_run=dry_run,
+                             release=release, rollout=rollout)
+    if release or rollout:
+        raise BbcError("--release and --rollout go with --image IMAGE",
+                       tip="after a package upgrade, run `bbc release` and `bbc rollout`")
+    package, version = parse_spec(target)
+    return upgrade_package(hierarchy, package, version, connect, images=images, build=build or test, test=test,
+                           commit=commit, dry_run=dry_run)
+
+
+def parse_spec(target: str) -> tuple[str, str]:
+    m = _SPEC.match(target)
+    if m is None:
+        raise BbcError(f"'{target}' is not PACKAGE==VERSION", tip="e.g. bbc upgrade requests==2.32.3, "
+                       "or bbc upgrade --image IMAGE patch")
+    return m["name"], m["version"]
+
+
+def context_files(hierarchy: Hierarchy, name: str) -> list[Path]:
+    """Files of an image's build context; a nested image's folder belongs to that image."""
+    spec = hierarchy[name]
+    others = {s.path for n, s in hierarchy.config.images.items() if n != name and s.path != spec.path}
+    out: list[Path] = []
+    for folder, dirs, files in os.walk(spec.path):
+        here = Path(folder)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and here / d not in others)
+        out.extend(here / f for f in sorted(files))
+    return out
+
+
+def find(hierarchy: Hierarchy, package: str, names: Iterable[str]) -> dict[str, list[pins.Pin]]:
+    """{image: pins of `package` in its context}, images without a pin left out."""
+    found: dict[str, list[pins.Pin]] = {}
+    for name in hierarchy.sort(names):
+        spec = hierarchy[name]
+        files = [p.relative_to(spec.path) for p in context_files(hierarchy, name)]
+        here = pins.find_pins(spec.path, package, files)
+        if here:
+            found[name] = here
+    return found
+
+
+def upgrade_package(
+    hierarchy: Hierarchy,
+    package: str,
+    version: str,
+    connect: Callable[[], Engine],
+    *,
+    images: Iterable[str] = (),
+    build: bool = False,
+    test: bool = False,
+    commit: bool = False,
+    dry_run: bool = False,
+) -> int:
+    config = hierarchy.config
+    scope = hierarchy.check_names(images) if images else list(hierarchy.order)
+    found = find(hierarchy, package, scope)
+    if not found:
+        raise BbcError(f"no pin of {package} in the requirements, constraints or Dockerfiles of "
+                       + ("the images" if not images else ", ".join(scope)),
+                       tip="pins look like `pkg==1.2.3`, `ENV PKG_VERSION=1.2.3` or `apt-get install pkg=1.2`")
+    stale = {n: [p for p in ps if p.old != version] for n, ps in found.items()}
+    stale = {n: ps for n, ps in stale.items() if ps}
+    if not stale:
+        count = sum(len(ps) for ps in found.values())
+        print(f"{package} is already {version} in all {count} pins ({', '.join(found)}); nothing to do")
+        return 0
+    owners = list(stale)
+    bumps = plan_bump(hierarchy, {n: "patch" for n in owners})
+    print(f"pins of {package} -> {version}:")
+    for name, ps in stale.items():
+        for p in ps:
+            print(f"  {_rel(config.root, p.path)}:{p.line}  {p.old} -> {version}  ({name}, {p.kind})")
+    _show_bumps(hierarchy, bumps, owners)
+    print(f"will rebuild: {', '.join(hierarchy.sort(hierarchy.closure_down(owners)))}")
+    all_pins = [p for ps in stale.values() for p in ps]
+    files = sorted({p.path for p in all_pins}) + [config.path]
+    new_versions = {n: new for n, (_, new) in bumps.items()}
+    if dry_run:
+        for path, (old, new) in _rewritten(all_pins, version).items():
+            print(_diff(config.root, path, old, new), end="")
+        print(yamledit.set_versions(config.path, new_versions, dry_run=True), end="")
+        print("dry run: nothing changed")
+        return 0
+    repo = _commit_ready(config.root, files) if commit else None
+    pins.rewrite_pins(all_pins, version)
+    yamledit.set_versions(config.path, new_versions)
+    print(f"rewrote {len(all_pins)} pins in {len(files) - 1} files; bumped {len(bumps)} images in {config.path.name}")
+    message = f"upgrade {package} to {version}: images {', '.join(owners)}\n\n" + _bump_lines(bumps)
+    return _prove_and_commit(config.path, owners, connect, build=build, test=test, repo=repo, files=files,
+                             message=message)
+
+
+def upgrade_image(
+    hierarchy: Hierarchy,
+    image: str,
+    how: str,
+    connect: Callable[[], Engine],
+    *,
+    test: bool = False,
+    commit: bool = False,
+    dry_run: bool = False,
+    release: bool = False,
+    rollout: bool = False,
+) -> int:
+    config = hierarchy.config
+    bumps = plan_bump(hierarchy, {image: how})
+    _show_bumps(hierarchy, bumps, [image])
+    print(f"will rebuild: {', '.join(hierarchy.sort(hierarchy.closure_down([image])))}")
+    new_versions = {n: new for n, (_, new) in bumps.items()}
+    if dry_run:
+        print(yamledit.set_versions(config.path, new_versions, dry_run=True), end="")
+        print("dry run: nothing changed")
+        return 0
+    repo = _commit_ready(config.root, [config.path]) if commit else None
+    yamledit.set_versions(config.path, new_versions)
+    message = f"upgrade {image} to {bumps[image][1]}\n\n" + _bump_lines(bumps)
+    code = _prove_and_commit(config.path, [image], connect, build=True, test=test, repo=repo,
+                             files=[config.path], message=message)
+    if code != 0 or not (release or rollout):
+        return code
+    fresh = _reload(config.path)
+    engine = connect()
+    if release:
+        release_fn = _optional("bbc.commands.release", "release")
+        if release_fn is None:
+            print("release: bbc release is not available in this version of bbc; not released, no rollout")
+            return 1
+        code = int(release_fn(fresh, engine, Selection((image,), True, None, False), gate=_gate(fresh, engine, test)))
+        if code != 0:
+            print("release failed: no rollout")
+            return code
+    if rollout:
+        from bbc.commands.rollout import rollout as rollout_fn
+
+        code = rollout_fn(fresh, lambda: engine, image)
+    return code
+
+
+# -- steps ------------------------------------------------------------------------------
+
+def _prove_and_commit(path: Path, owners: list[str], connect: Callable[[], Engine], *, build: bool, test: bool,
+                      repo: Any, files: list[Path], message: str) -> int:
+    if build:
+        fresh = _reload(path)
+        engine = connect()
+        gate = _gate(fresh, engine, test)
+        code = build_cmd.build(fresh, engine, Selection(tuple(owners), True, None, False),
+                               revision=git.revision(fresh.config.root), before_tag=gate)
+        if code != 0:
+            what = "build or tests" if gate is not None else "build"
+            print(f"{what} failed: the edits stay in place (pins and {path.name}); nothing was committed")
+            return code
+        print("built" + (" and tested" if gate is not None else "") + ": " + ", ".join(
+            fresh.sort(fresh.closure_down(owners))))
+    if repo is not None:
+        sha = gitwrite.commit_paths(repo, files, message)
+        print(f"committed {sha[:12]}: {message.splitlines()[0]}")
+    return 0
+
+
+def _gate(hierarchy: Hierarchy, engine: Engine, test: bool) -> Any:
+    if not test:
+        return None
+    gate = _optional("bbc.commands.test", "gate")
+    if gate is None:
+        print("--test: bbc test is not available in this version of bbc; building without tests")
+        return None
+    return gate(hierarchy, engine, verbose=False)
+
+
+def _optional(module: str, name: str) -> Callable[..., Any] | None:
+    """A function of a command that may not exist yet in this version of bbc."""
+    try:
+        found = getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return None
+    return found if callable(found) else None
+
+
+def _commit_ready(root: Path, files: Iterable[Path]) -> Any:
+    """The hierarchy's repository, refusing when a file the commit will hold has other edits."""
+    repo = gitwrite.open_repo(git.top_level(root))
+    dirty = gitwrite.changed(repo, files)
+    if dirty:
+        raise BbcError(f"--commit: uncommitted changes in {', '.join(dirty)}; nothing was changed",
+                       tip="commit or stash them first, so the upgrade commit holds only the upgrade")
+    return repo
+
+
+def _reload(path: Path) -> Hierarchy:
+    return Hierarchy.of(config_mod.load(path))
+
+
+# -- output -----------------------------------------------------------------------------
+
+def _show_bumps(hierarchy: Hierarchy, bumps: Mapping[str, tuple[str, str]], explicit: list[str]) -> None:
+    print(f"versions ({hierarchy.config.path.name}):")
+    for name, (old, new) in bumps.items():
+        why = "" if name in explicit else f" (follows {hierarchy.parent(name)}, cascade: {hierarchy[name].cascade})"
+        print(f"  {name}: {old} -> {new}{why}")
+
+
+def _bump_lines(bumps: Mapping[str, tuple[str, str]]) -> str:
+    return "".join(f"- {name}: {old} -> {new}\n" for name, (old, new) in bumps.items())
+
+
+def _rewritten(found: Iterable[pins.Pin], version: str) -> dict[Path, tuple[str, str]]:
+    """{file: (text now, text after)} without writing: what `pins.rewrite_pins` would do."""
+    out: dict[Path, tuple[str, str]] = {}
+    by_path: dict[Path, list[pins.Pin]] = {}
+    for pin in found:
+        by_path.setdefault(pin.path, []).append(pin)
+    for path, file_pins in by_path.items():
+        with path.open(encoding="utf-8", newline="") as f:
+            text = f.read()
+        new = text
+        for pin in sorted(file_pins, key=lambda p: p.start, reverse=True):
+            new = new[: pin.start] + version + new[pin.end :]
+        out[path] = (text, new)
+    return out
+
+
+def _diff(root: Path, path: Path, old: str, new: str) -> str:
+    rel = _rel(root, path)
+    return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                        fromfile=f"a/{rel}", tofile=f"b/{rel}"))
+
+
+def _rel(root: Path, path: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
