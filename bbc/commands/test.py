@@ -62,8 +62,13 @@ def test(
             # in this thread, so Ctrl-C reaches the running container's `finally` and removes it
             results = [one(n) for n in names]
         else:
-            with ThreadPoolExecutor(max_workers=jobs) as pool:
+            pool = ThreadPoolExecutor(max_workers=jobs)
+            try:
                 results = list(pool.map(one, names))
+            finally:
+                # on Ctrl-C start nothing new; running tests end (at the latest at their
+                # timeout) and Engine.run removes their containers
+                pool.shutdown(wait=True, cancel_futures=True)
     finally:
         report.close(events)
     if junit_xml is not None:
