@@ -178,7 +178,8 @@ def upgrade_image(
         if release_fn is None:
             print("release: bbc release is not available in this version of bbc; not released, no rollout")
             return 1
-        code = int(release_fn(fresh, engine, Selection((image,), True, None, False), gate=_gate(fresh, engine, test)))
+        # tested like `bbc release` by default: a release is never untested
+        code = int(release_fn(fresh, engine, Selection((image,), True, None, False), gate=_gate(fresh, engine, True)))
         if code != 0:
             print("release failed: no rollout")
             return code

@@ -158,3 +158,22 @@ def test_failed_build_commits_nothing_and_leaves_the_edits(built: Path) -> None:
     assert sorted(git(root, "status", "--porcelain", "--untracked-files=no").split()) == sorted([
         "M", "M", "M", "M", "bbc.yaml", "images/app/a1/requirements.txt", "images/app/b1/Dockerfile",
         "images/intermediate/mid/requirements.txt"])
+
+
+@pytest.mark.docker
+def test_image_upgrade_releases_and_rolls_out(built: Path, registry_addr: str, tmp_path: Path) -> None:
+    root = built
+    ok(bbc(root, "release"))
+    registry = (root / "bbc.yaml").read_text().splitlines()[1].split()[1]
+    svc = tmp_path / "svc"
+    write(svc / "Dockerfile", f"ARG BASE={registry}/a1:0.1.0\nFROM ${{BASE}}\n")
+    for args in (("init", "-q", "-b", "main"), ("config", "user.name", "Dev"), ("config", "user.email", "d@x"),
+                 ("add", "-A"), ("commit", "-q", "-m", "svc")):
+        git(svc, *args)
+    config = root / "bbc.yaml"
+    config.write_text(config.read_text() + "projects:\n  svc:\n    repo: ../svc\n    images: [a1]\n")
+    git(root, "commit", "-q", "-am", "the svc project")
+    out = ok(bbc(root, "upgrade", "--image", "mid", "patch", "--commit", "--release", "--rollout")).out
+    assert "[mid] released 1.2.1" in out
+    assert "[svc] updated: a1 0.1.0 -> 0.1.1; branch bbc/mid-1.2.1 at " in out
+    assert git(svc, "show", "bbc/mid-1.2.1:Dockerfile") == f"ARG BASE={registry}/a1:0.1.1\nFROM ${{BASE}}\n"
