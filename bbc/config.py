@@ -7,6 +7,7 @@ Every problem becomes one located line (`bbc.yaml:12: images.ml.parent: unknown 
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -315,7 +316,8 @@ class _Validator:
         labels = self.str_map(merged, src("labels"), "labels") or {}
         watch = self.str_list(merged, src("watch"), "watch") or ()
         description = self.string(body, keys, "description") or ""
-        path = (self.path.parent / rel).resolve() if rel else self.path.parent
+        # normpath, not resolve(): one syscall-free join per image (10,000 images in bbc plan)
+        path = Path(os.path.normpath(os.path.join(self.path.parent, rel))) if rel else self.path.parent
         if rel is not None:
             if not path.is_dir():
                 self.problem(keys + ("path",), f"folder '{rel}' does not exist")

@@ -68,16 +68,42 @@ class DockerEngine:
             created=str(row.get("Created", "")),
         )
 
+    def inspect_many(self, refs: list[str]) -> dict[str, ImageInfo | None]:
+        if len(refs) < 4:
+            return {ref: self.inspect(ref) for ref in refs}
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return dict(zip(refs, pool.map(self.inspect, refs)))
+
     def user_of(self, ref: str) -> str:
         row = self.api.inspect_image(ref)
         return str((row.get("Config") or {}).get("User") or "")
 
     def build(self, request: BuildRequest, on_line: Callable[[str], None]) -> str:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="bbc-build-") as scratch:
+            return self._build(request, on_line, scratch)
+
+    def _build(self, request: BuildRequest, on_line: Callable[[str], None], scratch: str) -> str:
+        from bbc.dockerfile import with_labels
+
+        dockerfile = request.dockerfile
+        labels = dict(request.labels)
+        source = request.context / request.dockerfile
+        inlined = with_labels(source.read_text(encoding="utf-8"), labels, request.target) if labels else None
+        if inlined is not None:
+            # outside the context: the SDK sends it as an extra file, the context stays as is
+            dockerfile = os.path.join(scratch, "Dockerfile")
+            with open(dockerfile, "w", encoding="utf-8") as f:
+                f.write(inlined)
+            labels = {}
         kwargs: dict[str, Any] = dict(
             path=str(request.context),
-            dockerfile=request.dockerfile,
+            dockerfile=dockerfile,
             buildargs=dict(request.build_args),
-            labels=dict(request.labels),
+            labels=labels,
             rm=True,
             forcerm=True,  # no leftover containers, also when a step fails
             decode=True,

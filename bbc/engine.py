@@ -57,6 +57,10 @@ class Engine(Protocol):
 
     def inspect(self, ref: str) -> ImageInfo | None: ...
 
+    def inspect_many(self, refs: list[str]) -> dict[str, ImageInfo | None]:
+        """inspect() for many references at once (concurrently where the engine allows)."""
+        ...
+
     def build(self, request: BuildRequest, on_line: Callable[[str], None]) -> str:
         """Build; call on_line per log line; return the image ID. Raises BuildError."""
         ...

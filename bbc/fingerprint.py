@@ -37,9 +37,20 @@ def dockerignore_patterns(context: Path) -> list[str]:
 
 def context_files(context: Path, dockerfile: str) -> list[str]:
     """The relative paths Docker would send, sorted (directories included)."""
+    patterns = dockerignore_patterns(context)
+    if not patterns:
+        # Without a .dockerignore the SDK sends everything, not descending into symlinked
+        # folders; os.walk(followlinks=False) lists the same set ~10x faster.
+        out: list[str] = []
+        for folder, dirs, files in os.walk(context):
+            rel = os.path.relpath(folder, context)
+            prefix = "" if rel == "." else rel + "/"
+            out.extend(prefix + name for name in dirs)
+            out.extend(prefix + name for name in files)
+        return sorted(out)
     from docker.utils.build import exclude_paths  # the SDK's own matcher: no drift from Docker
 
-    return sorted(exclude_paths(str(context), dockerignore_patterns(context), dockerfile=dockerfile))
+    return sorted(exclude_paths(str(context), patterns, dockerfile=dockerfile))
 
 
 def digest_context(context: Path, dockerfile: str) -> ContextDigest:
@@ -90,7 +101,7 @@ def compute(
         "context": context.digest,
         # inside the context the Dockerfile is already hashed; outside it is not
         "dockerfile": spec.dockerfile,
-        "dockerfile_sha": hashlib.sha256(spec.dockerfile_path.read_bytes()).hexdigest(),
+        "dockerfile_sha": context.files.get(spec.dockerfile) or hashlib.sha256(spec.dockerfile_path.read_bytes()).hexdigest(),
         "build_args": sorted((build_args if build_args is not None else dict(spec.build_args)).items()),
         "target": spec.target,
         "platform": spec.platform,

@@ -2,30 +2,57 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
-
-import networkx as nx
 
 from bbc.config import Config, ImageSpec
 from bbc.errors import BbcError
 
 
-@dataclass(frozen=True)
 class Hierarchy:
-    config: Config
-    graph: Any  # nx.DiGraph, edges parent -> child
-    order: tuple[str, ...]  # topological, stable (declaration order among equals)
+    """The image DAG. `graph` (networkx, edges parent -> child) is built on first use: an
+    up-to-date `bbc build` only walks parent links and never pays networkx's import."""
+
+    def __init__(self, config: Config, order: tuple[str, ...]) -> None:
+        self.config = config
+        self.order = order  # topological, stable (declaration order among equals)
+        self.position = {name: i for i, name in enumerate(order)}
+        self._graph: Any = None
 
     @classmethod
     def of(cls, config: Config) -> Hierarchy:
-        graph = nx.DiGraph()
-        graph.add_nodes_from(config.images)
-        graph.add_edges_from((s.parent, n) for n, s in config.images.items() if s.parent)
+        # Kahn's algorithm, lowest declaration index first: the same order as networkx's
+        # lexicographical_topological_sort keyed by declaration order (config.py already
+        # rejected cycles and unknown parents).
         index = {name: i for i, name in enumerate(config.images)}
-        order = tuple(nx.lexicographical_topological_sort(graph, key=index.__getitem__))
-        return cls(config, graph, order)
+        kids: dict[str, list[str]] = {}
+        ready: list[int] = []
+        for name, spec in config.images.items():
+            if spec.parent is None:
+                ready.append(index[name])
+            else:
+                kids.setdefault(spec.parent, []).append(name)
+        names = list(config.images)
+        heapq.heapify(ready)
+        order = []
+        while ready:
+            name = names[heapq.heappop(ready)]
+            order.append(name)
+            for kid in kids.get(name, ()):
+                heapq.heappush(ready, index[kid])
+        return cls(config, tuple(order))
+
+    @property
+    def graph(self) -> Any:
+        if self._graph is None:
+            import networkx as nx
+
+            graph = nx.DiGraph()
+            graph.add_nodes_from(self.order)
+            graph.add_edges_from((s.parent, n) for n, s in self.config.images.items() if s.parent)
+            self._graph = graph
+        return self._graph
 
     def __getitem__(self, name: str) -> ImageSpec:
         return self.config.images[name]
@@ -34,7 +61,7 @@ class Hierarchy:
         return self.config.images[name].parent
 
     def children(self, name: str) -> list[str]:
-        return sorted(self.graph.successors(name), key=self.order.index)
+        return sorted(self.graph.successors(name), key=self.position.__getitem__)
 
     def ancestors(self, name: str) -> list[str]:
         """Parent first, root last."""
@@ -46,6 +73,8 @@ class Hierarchy:
         return out
 
     def descendants(self, name: str) -> set[str]:
+        import networkx as nx
+
         return set(nx.descendants(self.graph, name))
 
     def roots(self) -> list[str]:
@@ -97,4 +126,4 @@ class Hierarchy:
 
     def sort(self, names: Iterable[str]) -> list[str]:
         wanted = set(names)
-        return [n for n in self.order if n in wanted]
+        return sorted(wanted, key=self.position.__getitem__)

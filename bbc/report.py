@@ -157,8 +157,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, title: str |
 
 
 def dump_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, sort_keys=False)
-    sys.stdout.write("\n")
+    # one dumps + one write: json.dump(indent=...) to a stream runs the slow pure-Python encoder
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
 
 
 class Timer:

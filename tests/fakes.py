@@ -31,6 +31,9 @@ class FakeEngine:
     def inspect(self, ref: str) -> ImageInfo | None:
         return self.images.get(self.tags.get(ref, ref))
 
+    def inspect_many(self, refs: list[str]) -> dict[str, ImageInfo | None]:
+        return {ref: self.inspect(ref) for ref in refs}
+
     def build(self, request: BuildRequest, on_line: Callable[[str], None]) -> str:
         name = request.labels["bbc.image"]
         with self.lock:
@@ -52,11 +55,22 @@ class FakeEngine:
                 self.events.append(("end", name, time.monotonic()))
 
     def tag(self, image_id: str, repository: str, tag: str) -> None:
-        self.tags[f"{repository}:{tag}"] = image_id
+        ref = f"{repository}:{tag}"
+        previous = self.tags.get(ref)
+        if previous in self.images:
+            old = self.images[previous]
+            self.images[previous] = ImageInfo(old.id, tuple(t for t in old.tags if t != ref), old.labels, old.size,
+                                              old.created)
+        self.tags[ref] = image_id
+        info = self.images[image_id]
+        self.images[image_id] = ImageInfo(info.id, (*info.tags, ref), info.labels, info.size, info.created)
 
     def run(self, image: str, command: list[str] | None, *, mounts: list[Mount], network: str, timeout: int,
-            on_line: Callable[[str], None], user: str | None = None) -> RunResult:
+            on_line: Callable[[str], None], user: str | None = None, keep: bool = False) -> RunResult:
         return RunResult(0, "")
+
+    def user_of(self, ref: str) -> str:
+        return "1000"
 
     def file_exists(self, image: str, path: str) -> bool:
         return False

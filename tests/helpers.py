@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import busybox_context
 
@@ -50,3 +51,16 @@ def tiny_hierarchy(root: Path, *, registry: str = "localhost:5000/t", extra: str
             version: 2.0.0
         """ + textwrap.dedent(extra),
     )
+
+
+def remove_images(client: Any, prefix: str) -> None:
+    """Untag (and so delete) every local image under `prefix/`; tolerant of races."""
+    import docker.errors
+
+    for row in client.api.images():
+        for tag in row.get("RepoTags") or ():
+            if tag.startswith(prefix + "/"):
+                try:
+                    client.images.remove(tag, force=True)
+                except docker.errors.NotFound:
+                    pass

@@ -13,8 +13,9 @@ from bbc.planner import Selection, Step
 from bbc.registry import Registry
 
 
-def local_state(hierarchy: Hierarchy, engine: Engine, step: Step) -> str:
-    """current | missing | stale (built on an older build of its parent) | out of date."""
+def local_state(hierarchy: Hierarchy, engine: Engine, step: Step, parent_state: str | None) -> str:
+    """current | missing | stale (built on an older build of its parent, or below such an image)
+    | out of date."""
     if step.action == planner.UP_TO_DATE:
         return "current"
     config = hierarchy.config
@@ -22,6 +23,8 @@ def local_state(hierarchy: Hierarchy, engine: Engine, step: Step) -> str:
     if tagged is None:
         return "missing"
     parent = hierarchy.parent(step.image)
+    if parent_state == "stale":
+        return "stale"
     if parent is not None:
         parent_now = engine.inspect(f"{config.ref(parent)}:{hierarchy[parent].version}")
         if parent_now is None or tagged.labels.get(planner.PARENT_LABEL) != parent_now.id:
@@ -34,13 +37,16 @@ def status(hierarchy: Hierarchy, engine: Engine, *, fmt: str = "table", offline:
     plan = make_plan(hierarchy, engine, Selection())
     reg, repo_of = registry_for(hierarchy, registry)
     rows = []
+    states: dict[str, str] = {}
     for step in plan.steps:
+        parent = hierarchy.parent(step.image)
+        states[step.image] = local_state(hierarchy, engine, step, states.get(parent) if parent else None)
         remote = "not checked" if offline else _remote_state(reg, repo_of(step.image), step)
         rows.append({
             "image": step.image,
             "version": step.version,
             "fingerprint": step.fingerprint,
-            "local": local_state(hierarchy, engine, step),
+            "local": states[step.image],
             "registry": remote,
             "why": [r for r in step.reasons if r != "up to date"],
         })

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.cli import Run, bbc
-from tests.helpers import tiny_hierarchy, write
+from tests.helpers import remove_images, tiny_hierarchy, write
 
 pytestmark = pytest.mark.docker
 NAMES = ("base", "mid", "a1", "a2", "b1")
@@ -22,10 +22,7 @@ def hier(tmp_path: Path, docker_client: Any) -> Iterator[tuple[Path, str]]:
     registry = f"localhost:5000/t{uuid.uuid4().hex[:8]}"
     tiny_hierarchy(tmp_path, registry=registry)
     yield tmp_path, registry
-    for image in docker_client.images.list():
-        for tag in image.tags:
-            if tag.startswith(registry + "/"):
-                docker_client.images.remove(tag, force=True)
+    remove_images(docker_client, registry)
 
 
 def ids(client: Any, registry: str) -> dict[str, str | None]:

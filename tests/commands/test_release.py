@@ -15,7 +15,7 @@ import pytest
 
 from bbc.registry import Registry
 from tests.cli import Run, bbc
-from tests.helpers import tiny_hierarchy
+from tests.helpers import remove_images, tiny_hierarchy
 from tests.registry_server import RegistryServer
 
 pytestmark = pytest.mark.docker
@@ -39,10 +39,7 @@ def hier(tmp_path: Path, server: RegistryServer, docker_client: Any) -> Iterator
 
 
 def remove_local(client: Any, prefix: str) -> None:
-    for image in client.images.list():
-        for tag in image.tags:
-            if tag.startswith(prefix + "/"):
-                client.images.remove(tag, force=True)
+    remove_images(client, prefix)
 
 
 def ok(run: Run) -> Run:
