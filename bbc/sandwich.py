@@ -116,13 +116,14 @@ def ensure(
         ctx = fingerprint.digest_context(part.spec.path, part.spec.dockerfile)
         fp = fingerprint.compute(part.spec, ctx, below_fp, variant=part.variant)
         repository, tag = test_ref(hierarchy, name, part.suffix)
-        found = [i for i in engine.images_with_label(fingerprint.LABEL)
+        # Only the image carrying this test tag counts: the builder stages of a multi-stage
+        # Dockerfile inherit the labels (fingerprint too) of the image they start from.
+        current = engine.inspect(f"{repository}:{tag}")
+        found = [i for i in ([current] if current else [])
                  if i.labels.get(fingerprint.LABEL) == fp
                  and (below_id is None or i.labels.get(planner.PARENT_LABEL) == below_id)]
         if found:
-            image_id = max(found, key=lambda i: i.created).id
-            if f"{repository}:{tag}" not in next(i.tags for i in found if i.id == image_id):
-                engine.tag(image_id, repository, tag)
+            image_id = found[0].id
             on_event(f"[{name}] reusing {part.what} ({image_id.removeprefix('sha256:')[:12]})")
         else:
             on_event(f"[{name}] building {part.what}")
