@@ -26,16 +26,19 @@ class ContextDigest:
     files: dict[str, str]  # file path -> sha256 of its entry (for "what changed" reasons)
 
 
-def dockerignore_patterns(context: Path) -> list[str]:
+def dockerignore_patterns(context: Path | str) -> list[str]:
     """Read .dockerignore the way the Docker SDK does before it tars the context."""
-    path = context / ".dockerignore"
-    if not path.is_file():
+    path = os.path.join(context, ".dockerignore")
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return []
-    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    lines = (line.strip() for line in text.splitlines())
     return [line for line in lines if line and not line.startswith("#")]
 
 
-def context_files(context: Path, dockerfile: str) -> list[str]:
+def context_files(context: Path | str, dockerfile: str) -> list[str]:
     """The relative paths Docker would send, sorted (directories included)."""
     patterns = dockerignore_patterns(context)
     if not patterns:
@@ -53,31 +56,36 @@ def context_files(context: Path, dockerfile: str) -> list[str]:
     return sorted(exclude_paths(str(context), patterns, dockerfile=dockerfile))
 
 
-def digest_context(context: Path, dockerfile: str) -> ContextDigest:
+_BIG = 1 << 20
+
+
+def digest_context(context: Path | str, dockerfile: str) -> ContextDigest:
+    root = os.fspath(context)
     total = hashlib.sha256()
     entries: dict[str, str] = {}
-    for rel in context_files(context, dockerfile):
-        full = os.path.join(context, rel)
+    for rel in context_files(root, dockerfile):
+        full = os.path.join(root, rel)
         try:
             st = os.lstat(full)
         except FileNotFoundError:
             continue
-        h = hashlib.sha256()
         mode = stat.S_IMODE(st.st_mode)
         if stat.S_ISLNK(st.st_mode):
-            h.update(b"L" + os.readlink(full).encode())
+            entry = "L" + os.readlink(full)
         elif stat.S_ISDIR(st.st_mode):
-            h.update(b"D%o" % mode)
+            total.update(f"{rel}\0D{mode:o}\n".encode())
+            continue
         elif stat.S_ISREG(st.st_mode):
-            h.update(b"F%o:" % mode)
             with open(full, "rb") as f:
-                h.update(hashlib.file_digest(f, "sha256").digest())
+                if st.st_size < _BIG:
+                    digest = hashlib.sha256(f.read()).hexdigest()
+                else:
+                    digest = hashlib.file_digest(f, "sha256").hexdigest()
+            entry = f"F{mode:o}:{digest}"
         else:
             continue  # sockets, fifos: the SDK does not send them either
-        entry = h.hexdigest()
-        if not stat.S_ISDIR(st.st_mode):
-            entries[rel] = entry
-        total.update(rel.encode() + b"\0" + entry.encode() + b"\n")
+        entries[rel] = entry
+        total.update(f"{rel}\0{entry}\n".encode())
     return ContextDigest(total.hexdigest(), entries)
 
 

@@ -18,6 +18,11 @@ class Hierarchy:
         self.config = config
         self.order = order  # topological, stable (declaration order among equals)
         self.position = {name: i for i, name in enumerate(order)}
+        self._kids: dict[str, list[str]] = {}
+        for name in order:
+            parent = config.images[name].parent
+            if parent is not None:
+                self._kids.setdefault(parent, []).append(name)
         self._graph: Any = None
 
     @classmethod
@@ -61,7 +66,7 @@ class Hierarchy:
         return self.config.images[name].parent
 
     def children(self, name: str) -> list[str]:
-        return sorted(self.graph.successors(name), key=self.position.__getitem__)
+        return list(self._kids.get(name, ()))  # already in topological order
 
     def ancestors(self, name: str) -> list[str]:
         """Parent first, root last."""
@@ -90,7 +95,7 @@ class Hierarchy:
             return "app"
         if "intermediate" in parts:
             return "intermediate"
-        return "intermediate" if self.graph.out_degree(name) else "app"
+        return "intermediate" if self._kids.get(name) else "app"
 
     def depth(self, name: str) -> int:
         return len(self.ancestors(name))

@@ -79,7 +79,11 @@ def index_by_fingerprint(images: Iterable[ImageInfo]) -> dict[str, list[ImageInf
     return out
 
 
-def plan(hierarchy: Hierarchy, selection: Selection, local: Iterable[ImageInfo]) -> Plan:
+def plan(hierarchy: Hierarchy, selection: Selection, local: Iterable[ImageInfo],
+         digests: dict[str, fingerprint.ContextDigest] | None = None) -> Plan:
+    """`digests` caches context digests between plans of one run (they do not depend on
+    what the engine holds)."""
+    digests = {} if digests is None else digests
     local = list(local)
     by_fp = index_by_fingerprint(local)
     by_tag = {tag: image for image in local for tag in image.tags}
@@ -100,7 +104,7 @@ def plan(hierarchy: Hierarchy, selection: Selection, local: Iterable[ImageInfo])
         if pending:
             reasons.append(pending)
         elif spec.parent is None or parent_fp is not None:
-            ctx = fingerprint.digest_context(spec.path, spec.dockerfile)
+            ctx = digests.get(name) or digests.setdefault(name, fingerprint.digest_context(spec.path, spec.dockerfile))
             files = ctx.files
             fp = fingerprint.compute(spec, ctx, parent_fp)
         existing = _match(by_fp.get(fp, []) if fp else [], parent_step, hierarchy.config.ref(name) + ":")

@@ -64,7 +64,7 @@ def test_iris_api_answers(built: dict[str, Any], docker_client: Any) -> None:
 
 
 def test_iris_xgb_predicts_from_the_command_line(built: dict[str, Any], docker_client: Any) -> None:
-    assert run_in(docker_client, built["iris-xgb"].id, ["/iris-xgb", "5.9", "3.0", "5.1", "1.8"]).strip() == "2"
+    assert run_in(docker_client, built["iris-xgb"].id, ["5.9", "3.0", "5.1", "1.8"]).strip() == "2"
     assert built["iris-xgb"].attrs["Size"] < 100_000  # one static binary on scratch
 
 

@@ -26,17 +26,23 @@ def run_prepares(hierarchy: Hierarchy, wanted: set[str], events: report.Events) 
             events.message(f"[{name}] prepared")
 
 
+# Past this many images one listing call beats one inspect per image.
+INSPECT_AT_MOST = 300
+
+
 def make_plan(hierarchy: Hierarchy, engine: Engine, sel: Selection) -> Plan:
     """Plan against the builds tagged X.Y.Z first (a few cheap inspects); only when something
     looks out of date, list every labelled image (a call whose cost grows with the engine)."""
     chosen, needed = planner.select(hierarchy, sel)
     names = hierarchy.sort(chosen | needed)
-    refs = [f"{hierarchy.config.ref(n)}:{hierarchy[n].version}" for n in names]
-    tagged = [info for info in engine.inspect_many(refs).values() if info is not None]
-    plan = planner.plan(hierarchy, sel, tagged)
-    if plan.to_build:
-        plan = planner.plan(hierarchy, sel, engine.images_with_label(fingerprint.LABEL))
-    return plan
+    digests: dict[str, fingerprint.ContextDigest] = {}
+    if len(names) <= INSPECT_AT_MOST:
+        refs = [f"{hierarchy.config.ref(n)}:{hierarchy[n].version}" for n in names]
+        tagged = [info for info in engine.inspect_many(refs).values() if info is not None]
+        plan = planner.plan(hierarchy, sel, tagged, digests)
+        if not plan.to_build:
+            return plan
+    return planner.plan(hierarchy, sel, engine.images_with_label(fingerprint.LABEL), digests)
 
 
 def build(
