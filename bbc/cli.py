@@ -291,6 +291,9 @@ def main(argv: list[str] | None = None) -> None:
             click.echo(f"bbc: tip: {exc.tip}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
+        engine_module = sys.modules.get("bbc.docker_engine")
+        if engine_module is not None:
+            engine_module.remove_live_containers()
         click.echo("interrupted: builds in flight were cancelled; no tags were applied to them", err=True)
         sys.exit(130)
     except SystemExit:

@@ -12,6 +12,21 @@ from bbc.errors import BuildError, EngineError
 
 DEFAULT_TIMEOUT = 3600  # seconds a silent build step may take before the HTTP read gives up
 TEST_LABEL = "bbc.test-container"
+# Containers running right now, whichever thread started them: on Ctrl-C the CLI removes
+# them from the main thread (worker threads die with the process, before their `finally`).
+_LIVE: dict[str, DockerEngine] = {}
+
+
+def remove_live_containers() -> int:
+    removed = 0
+    for container_id, engine in list(_LIVE.items()):
+        try:
+            engine.api.remove_container(container_id, force=True)
+            removed += 1
+        except Exception:
+            pass
+        _LIVE.pop(container_id, None)
+    return removed
 
 
 def _address() -> str:
@@ -234,6 +249,7 @@ class DockerEngine:
                 user=user or "", network_disabled=network == "none",
             )
             container_id = str(created["Id"])
+            _LIVE[container_id] = self
             self.api.start(container_id)
 
             def pump() -> None:
@@ -263,6 +279,8 @@ class DockerEngine:
         except docker.errors.APIError as exc:
             raise _engine_error(f"run {image}", exc) from None
         finally:
+            if container_id is not None:
+                _LIVE.pop(container_id, None)
             if container_id is not None and not (keep and failed):
                 try:
                     self.api.remove_container(container_id, force=True)

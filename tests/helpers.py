@@ -23,8 +23,7 @@ def tiny_hierarchy(root: Path, *, registry: str = "localhost:5000/t", extra: str
     for name, folder in (("mid", "intermediate/mid"), ("a1", "app/a1"), ("a2", "app/a2"), ("b1", "app/b1")):
         write(root / f"images/{folder}/Dockerfile", CHILD_DOCKERFILE.format(name=name))
         write(root / f"images/{folder}/data.txt", f"{name}\n")
-    return write(
-        root / "bbc.yaml",
+    body = textwrap.dedent(
         f"""\
         registry: {registry}
         defaults:
@@ -49,8 +48,9 @@ def tiny_hierarchy(root: Path, *, registry: str = "localhost:5000/t", extra: str
             path: images/app/b1
             parent: base
             version: 2.0.0
-        """ + textwrap.dedent(extra),
+        """
     )
+    return write(root / "bbc.yaml", body + textwrap.dedent(extra))
 
 
 def remove_images(client: Any, prefix: str) -> None:
