@@ -77,7 +77,6 @@ def build(obj: Ctx, images: tuple[str, ...], changed: bool, since: str | None, w
           force: bool, fail_fast: bool, dry_run: bool, run_tests: bool, no_pull: bool, fmt: str,
           verbose: bool) -> None:
     """Build IMAGES (default: all) and anything above them that is missing or out of date."""
-    from bbc import git
     from bbc.commands import build as cmd
 
     h = obj.hierarchy
@@ -89,7 +88,7 @@ def build(obj: Ctx, images: tuple[str, ...], changed: bool, since: str | None, w
 
         before_tag = gate(h, engine, verbose=verbose)
     _exit(cmd.build(h, engine, sel, jobs=jobs, fail_fast=fail_fast, dry_run=dry_run, fmt=fmt, verbose=verbose,
-                    revision=git.revision(h.config.root), before_tag=before_tag, pull=not no_pull))
+                    before_tag=before_tag, pull=not no_pull))
 
 
 @cli.command()

@@ -88,9 +88,18 @@ class Executor:
         self.events = events
         self.jobs = max(1, jobs)
         self.fail_fast = fail_fast
-        self.revision = revision
+        self._revision = revision  # None: asked of git on the first build, not at start-up
+        self._revision_lock = threading.Lock()
         self.before_tag = before_tag
         self.root = hierarchy.config.root
+
+    def revision(self) -> str | None:
+        with self._revision_lock:
+            if self._revision is None:
+                from bbc import git
+
+                self._revision = git.revision(self.root) or ""
+            return self._revision or None
 
     def run(self, plan: Plan) -> list[Result]:
         in_plan = {s.image for s in plan.steps}
@@ -187,7 +196,7 @@ class Executor:
             args[spec.parent_arg] = parent_id
         request = BuildRequest(
             context=spec.path, dockerfile=spec.dockerfile, build_args=args,
-            labels=build_labels(self.hierarchy, step, parent_id, self.revision),
+            labels=build_labels(self.hierarchy, step, parent_id, self.revision()),
             target=spec.target, platform=spec.platform, network=spec.network,
         )
         log.parent.mkdir(parents=True, exist_ok=True)
