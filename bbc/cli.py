@@ -6,6 +6,7 @@ anything else -> exit 3, "this is a bug", traceback saved to .bbc/logs/crash.log
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -64,7 +65,8 @@ def _selection_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @cli.command()
 @_selection_options
 @click.option("--with-dependents", is_flag=True, help="Also build everything below the named images.")
-@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Builds at once.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=lambda: os.cpu_count() or 1,
+              show_default="number of CPUs", help="Builds at once (1 = one after another).")
 @click.option("--force", is_flag=True, help="Rebuild the selected images even when up to date.")
 @click.option("--fail-fast", is_flag=True, help="Start nothing new after the first failure.")
 @click.option("--dry-run", is_flag=True, help="Show the plan; build nothing.")
@@ -167,7 +169,8 @@ def bump(obj: Ctx, image: str, how: str, no_cascade: bool, dry_run: bool) -> Non
 
 @cli.command()
 @_selection_options
-@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Builds at once.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=lambda: os.cpu_count() or 1,
+              show_default="number of CPUs", help="Builds at once (1 = one after another).")
 @click.option("--no-test", is_flag=True, help="Skip `bbc test` before pushing (not recommended).")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_ctx
