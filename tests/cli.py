@@ -22,3 +22,13 @@ def bbc(cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: int =
         env={**os.environ, **(env or {})},
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def ok(run: Run, code: int = 0) -> Run:
+    """The run ended with `code` (default success); show its output when not."""
+    assert run.code == code, run.out + run.err
+    return run
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout

@@ -55,7 +55,7 @@ def test_iris_api_answers(built: dict[str, Any], docker_client: Any) -> None:
         "print(json.dumps([post(b'{\"data\": [5.9, 3.0, 5.1, 1.8]}'), post(b'{\"data\": [1, 2]}'), post(b'nope')]))\n"
     )
     # the release image's own gunicorn, bound to the container's loopback (no network)
-    script = f"gunicorn --bind 127.0.0.1:8000 --workers 1 app:app >/dev/null 2>&1 & python -c \"$PROBE\""
+    script = "gunicorn --bind 127.0.0.1:8000 --workers 1 app:app >/dev/null 2>&1 & python -c \"$PROBE\""
     out = run_in(docker_client, built["iris-api"].id, ["/bin/sh", "-c", script], environment={"PROBE": probe})
     answers = json.loads(out.strip().splitlines()[-1])
     assert answers[0] == [200, {"result": 2}]

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli import Run, bbc
+from tests.cli import bbc, ok
 from tests.helpers import remove_images, tiny_hierarchy, write
 
 pytestmark = pytest.mark.docker
@@ -35,14 +35,10 @@ def ids(client: Any, registry: str) -> dict[str, str | None]:
     return out
 
 
-def ok(run: Run) -> Run:
-    assert run.code == 0, run.out + run.err
-    return run
-
 
 def test_builds_in_order_with_tags_and_labels(hier: tuple[Path, str], docker_client: Any) -> None:
     root, registry = hier
-    run = ok(bbc(root, "build"))
+    run = ok(bbc(root, "build", "-j", "1"))
     lines = [line for line in run.out.splitlines() if line.startswith("[")]
     built = [line.split("]")[0][1:] for line in lines if "] built " in line]
     assert built == ["base", "mid", "a1", "a2", "b1"]

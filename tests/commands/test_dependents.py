@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli import Run, bbc
+from tests.cli import bbc, ok
 from tests.helpers import tiny_hierarchy, write
 
 PROJECTS = """\
@@ -29,10 +29,6 @@ def add_yaml(config: Path, extra: str) -> Path:
     config.write_text(config.read_text() + extra)
     return config
 
-
-def ok(run: Run) -> Run:
-    assert run.code == 0, run.out + run.err
-    return run
 
 
 def remove_built(client: Any, root: Path, registry: str, *, extra_labels: dict[str, str] | None = None) -> None:

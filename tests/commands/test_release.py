@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bbc.registry import Registry
-from tests.cli import Run, bbc
+from tests.cli import bbc, ok
 from tests.helpers import remove_images, tiny_hierarchy
 from tests.registry_server import RegistryServer
 
@@ -41,10 +41,6 @@ def hier(tmp_path: Path, server: RegistryServer, docker_client: Any) -> Iterator
 def remove_local(client: Any, prefix: str) -> None:
     remove_images(client, prefix)
 
-
-def ok(run: Run) -> Run:
-    assert run.code == 0, run.out + run.err
-    return run
 
 
 def digests(reg: Registry, repository: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bbc.registry import Registry
-from tests.cli import Run, bbc
+from tests.cli import bbc, git, ok
 from tests.commands.test_dependents import add_yaml, remove_built
 from tests.helpers import tiny_hierarchy, write
 
@@ -20,13 +20,6 @@ pytestmark = pytest.mark.docker
 BRANCH = "bbc/mid-1.2.1"
 
 
-def ok(run: Run, code: int = 0) -> Run:
-    assert run.code == code, run.out + run.err
-    return run
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
 
 
 def project(path: Path, files: dict[str, str], *, origin: Path | None = None) -> Path:

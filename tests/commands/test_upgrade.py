@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli import Run, bbc
+from tests.cli import bbc, git, ok
 from tests.commands.test_dependents import remove_built
 from tests.helpers import CHILD_DOCKERFILE, tiny_hierarchy, write
 
@@ -18,13 +17,6 @@ MID_REQS = "flask==3.0.0\nrequests==2.31.0\n"
 A1_REQS = "# app pins\nRequests[socks] == 2.31.0  # keep in step with mid\n"
 
 
-def ok(run: Run, code: int = 0) -> Run:
-    assert run.code == code, run.out + run.err
-    return run
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout
 
 
 @pytest.fixture()
