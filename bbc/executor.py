@@ -44,7 +44,8 @@ class Result:
 BeforeTag = Callable[[str, str], None]
 
 
-def build_labels(hierarchy: Hierarchy, step: Step, parent_id: str | None, revision: str | None) -> dict[str, str]:
+def build_labels(hierarchy: Hierarchy, step: Step, parent_id: str | None, revision: str | None,
+                 source: str | None = None) -> dict[str, str]:
     spec = hierarchy[step.image]
     config = hierarchy.config
     labels = dict(spec.labels)
@@ -53,7 +54,7 @@ def build_labels(hierarchy: Hierarchy, step: Step, parent_id: str | None, revisi
         planner.IMAGE_LABEL: step.image,
         "org.opencontainers.image.title": step.image,
         "org.opencontainers.image.version": spec.version,
-        "org.opencontainers.image.source": _source(config.root, spec.rel_path),
+        "org.opencontainers.image.source": source or _source(config.root, spec.rel_path),
     })
     if revision:
         labels["org.opencontainers.image.revision"] = revision
@@ -90,6 +91,7 @@ class Executor:
         self.fail_fast = fail_fast
         self._revision = revision  # None: asked of git on the first build, not at start-up
         self._revision_lock = threading.Lock()
+        self._source = ""  # the origin remote's URL, looked up with the revision
         self.before_tag = before_tag
         self.root = hierarchy.config.root
 
@@ -99,6 +101,7 @@ class Executor:
                 from bbc import git
 
                 self._revision = git.revision(self.root) or ""
+                self._source = git.remote_url(self.root) or ""
             return self._revision or None
 
     def run(self, plan: Plan) -> list[Result]:
@@ -196,7 +199,7 @@ class Executor:
             args[spec.parent_arg] = parent_id
         request = BuildRequest(
             context=spec.path, dockerfile=spec.dockerfile, build_args=args,
-            labels=build_labels(self.hierarchy, step, parent_id, self.revision()),
+            labels=build_labels(self.hierarchy, step, parent_id, self.revision(), self._source or None),
             target=spec.target, platform=spec.platform, network=spec.network,
         )
         log.parent.mkdir(parents=True, exist_ok=True)

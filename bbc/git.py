@@ -75,3 +75,17 @@ def file_at(path: Path, rev: str, file: Path) -> str | None:
         return str(repo.git.show(f"{rev}:{rel}"))
     except git.GitCommandError:
         return None
+
+
+def remote_url(path: Path) -> str | None:
+    """The `origin` remote's URL (credentials stripped), or None."""
+    import re
+
+    import git
+
+    try:
+        repo = git.Repo(path, search_parent_directories=True)
+        url = str(repo.remotes.origin.url) if "origin" in [r.name for r in repo.remotes] else None
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError):
+        return None
+    return re.sub(r"//[^/@]*@", "//", url) if url else None

@@ -129,8 +129,12 @@ def test_changed_builds_changed_images_and_descendants(hier: tuple[Path, str], d
     repo = git.Repo.init(root)
     repo.git.add(A=True)
     repo.index.commit("init")
+    repo.create_remote("origin", "https://ci:s3cret@git.example.com/acme/images.git")
     ok(bbc(root, "build"))
     first = ids(docker_client, registry)
+    labels = docker_client.images.get(f"{registry}/a1:0.1.0").labels
+    assert labels["org.opencontainers.image.revision"] == repo.head.commit.hexsha
+    assert labels["org.opencontainers.image.source"] == "https://git.example.com/acme/images.git"  # no secret
     (root / "images/intermediate/mid/data.txt").write_text("edited\n")
     plan = json.loads(ok(bbc(root, "plan", "--changed", "--format", "json")).out)
     assert [s["image"] for s in plan["steps"] if s["selected"]] == ["mid", "a1", "a2"]
