@@ -144,14 +144,12 @@ def test(obj: Ctx, images: tuple[str, ...], changed: bool, since: str | None, jo
     `bbc build` would. Tests run without network unless test.network is host, and their
     containers are always removed. Output: .bbc/logs/<image>.test.log. Exit 1 if any failed.
     """
-    from bbc import git
     from bbc.commands import build as build_cmd
     from bbc.commands import test as cmd
 
     h = obj.hierarchy
     sel = build_cmd.selection(h, images, changed=changed, since=since)
-    _exit(cmd.test(h, obj.engine(), sel, jobs=jobs, keep=keep, junit_xml=junit_xml, fmt=fmt, verbose=verbose,
-                   revision=git.revision(h.config.root)))
+    _exit(cmd.test(h, obj.engine(), sel, jobs=jobs, keep=keep, junit_xml=junit_xml, fmt=fmt, verbose=verbose))
 
 
 @cli.command()

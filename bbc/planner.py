@@ -107,14 +107,17 @@ def plan(hierarchy: Hierarchy, selection: Selection, local: Iterable[ImageInfo],
             ctx = digests.get(name) or digests.setdefault(name, fingerprint.digest_context(spec.path, spec.dockerfile))
             files = ctx.files
             fp = fingerprint.compute(spec, ctx, parent_fp)
-        existing = _match(by_fp.get(fp, []) if fp else [], parent_step, hierarchy.config.ref(name) + ":")
+        # Only builds tagged in this image's repository count: a multi-stage build leaves its
+        # builder stages behind untagged, and they inherit the parent's labels (fingerprint too).
+        repository = hierarchy.config.ref(name) + ":"
+        ours = [i for i in by_fp.get(fp, []) if any(t.startswith(repository) for t in i.tags)] if fp else []
+        existing = _match(ours, parent_step)
         if name in chosen and selection.force:
             reasons.append("forced")
         if parent_step is not None and parent_step.action == BUILD:
             reasons.append(f"parent {spec.parent} rebuilt")
         if fp is not None and existing is None:
-            repository = hierarchy.config.ref(name) + ":"
-            if any(t.startswith(repository) for i in by_fp.get(fp, []) for t in i.tags):
+            if ours:
                 reasons.append(f"built on an older build of {spec.parent}")
             else:
                 reasons.extend(_what_changed(root, name, spec, files, fp, parent_fp))
@@ -137,13 +140,9 @@ def plan(hierarchy: Hierarchy, selection: Selection, local: Iterable[ImageInfo],
     return Plan(tuple(steps.values()), tuple(warnings))
 
 
-def _match(candidates: list[ImageInfo], parent_step: Step | None, repository: str) -> ImageInfo | None:
-    """A local build with this fingerprint, made on the parent build we would use.
-
-    Only images tagged in this image's repository count: a multi-stage build leaves its
-    builder stages behind untagged, and they inherit the parent's labels (fingerprint too).
-    """
-    candidates = [i for i in candidates if any(t.startswith(repository) for t in i.tags)]
+def _match(candidates: list[ImageInfo], parent_step: Step | None) -> ImageInfo | None:
+    """The build among `candidates` (this fingerprint, this repository) made on the parent
+    build we would use."""
     if parent_step is None:
         return candidates[0] if candidates else None
     parent_id = parent_step.existing.id if parent_step.existing else None

@@ -137,10 +137,17 @@ class Registry:
 
     def config_labels(self, repository: str, reference: str) -> dict[str, str]:
         """The image config's Labels for a tag or digest (linux/amd64 of an index)."""
-        manifest = self.manifest(repository, reference)
-        if manifest is None:
+        labels = self.labels_if_present(repository, reference)
+        if labels is None:
             raise self._error(repository, reference, "manifest unknown",
                               tip="check the tag with `bbc status` or push the image first")
+        return labels
+
+    def labels_if_present(self, repository: str, reference: str) -> dict[str, str] | None:
+        """config_labels(), or None when the registry has no such tag (one manifest fetch)."""
+        manifest = self.manifest(repository, reference)
+        if manifest is None:
+            return None
         if manifest.media_type in INDEX_TYPES:
             manifest = self._platform_manifest(repository, reference, manifest)
         if manifest.media_type not in (DOCKER_MANIFEST, OCI_MANIFEST):

@@ -25,27 +25,27 @@ def registry_for(hierarchy: Hierarchy, registry: Registry | None = None) -> tupl
 
 
 def pull_what_registry_has(hierarchy: Hierarchy, engine: Engine, sel: Selection, reg: Registry,
-                            repo_of: Callable[[str], str], events: report.Events) -> Plan:
-    """Pull (instead of building) every image whose exact build the registry already holds."""
-    plan = planner.plan(hierarchy, sel, engine.images_with_label(fingerprint.LABEL))
-    for step in plan.steps:
+                            repo_of: Callable[[str], str], events: report.Events, plan: Plan,
+                            digests: dict[str, fingerprint.ContextDigest]) -> Plan:
+    """Pull (instead of building) every image of `plan` whose exact build the registry already
+    holds; return the plan made after the pulls."""
+    for name in [s.image for s in plan.steps]:
+        step = plan[name]  # re-read: a pulled parent may have made this image current
         if step.action != planner.BUILD or step.fingerprint is None:
             continue
-        repository = repo_of(step.image)
+        repository = repo_of(name)
         for ref in (step.version, candidate_tag(step.fingerprint)):
             try:
-                labels = reg.config_labels(repository, ref) if reg.manifest(repository, ref) else {}
+                labels = reg.labels_if_present(repository, ref) or {}
             except RegistryError:
-                continue  # not there or unreachable: build it
+                continue  # unreachable: build it
             if labels.get(fingerprint.LABEL) == step.fingerprint:
-                events.message(f"[{step.image}] pulling {ref}: the registry already holds this exact build")
+                events.message(f"[{name}] pulling {ref}: the registry already holds this exact build")
                 try:
                     engine.pull(f"{reg.host}/{repository}", ref)
                 except BbcError as exc:
-                    events.message(f"[{step.image}] pull failed ({exc.message}); building instead")
+                    events.message(f"[{name}] pull failed ({exc.message}); building instead")
                     break
-                plan = planner.plan(hierarchy, sel, engine.images_with_label(fingerprint.LABEL))  # its children may now match too
+                plan = planner.plan(hierarchy, sel, engine.images_with_label(fingerprint.LABEL), digests)
                 break
     return plan
-
-

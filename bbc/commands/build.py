@@ -30,12 +30,13 @@ def run_prepares(hierarchy: Hierarchy, wanted: set[str], events: report.Events) 
 INSPECT_AT_MOST = 300
 
 
-def make_plan(hierarchy: Hierarchy, engine: Engine, sel: Selection) -> Plan:
+def make_plan(hierarchy: Hierarchy, engine: Engine, sel: Selection,
+              digests: dict[str, fingerprint.ContextDigest] | None = None) -> Plan:
     """Plan against the builds tagged X.Y.Z first (a few cheap inspects); only when something
     looks out of date, list every labelled image (a call whose cost grows with the engine)."""
     chosen, needed = planner.select(hierarchy, sel)
     names = hierarchy.sort(chosen | needed)
-    digests: dict[str, fingerprint.ContextDigest] = {}
+    digests = {} if digests is None else digests  # shared by every plan of this run
     if len(names) <= INSPECT_AT_MOST:
         refs = [f"{hierarchy.config.ref(n)}:{hierarchy[n].version}" for n in names]
         tagged = [info for info in engine.inspect_many(refs).values() if info is not None]
@@ -64,12 +65,13 @@ def build(
         chosen, needed = planner.select(hierarchy, sel)
         if not dry_run:
             run_prepares(hierarchy, chosen | needed, events)
-        plan = make_plan(hierarchy, engine, sel)
+        digests: dict[str, fingerprint.ContextDigest] = {}
+        plan = make_plan(hierarchy, engine, sel, digests)
         if pull and plan.to_build and not dry_run:
             from bbc import remote
 
             reg, repo_of = remote.registry_for(hierarchy)
-            plan = remote.pull_what_registry_has(hierarchy, engine, sel, reg, repo_of, events)
+            plan = remote.pull_what_registry_has(hierarchy, engine, sel, reg, repo_of, events, plan, digests)
         for warning in plan.warnings:
             events.message(f"warning: {warning}")
         if dry_run:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bbc import executor, fingerprint, planner, remote, report, versions
-from bbc.commands.build import run_prepares
+from bbc.commands.build import make_plan, run_prepares
 from bbc.engine import Engine
 from bbc.errors import BbcError, RegistryError
 from bbc.hierarchy import Hierarchy
@@ -50,7 +50,9 @@ def release(
         chosen, needed = planner.select(hierarchy, sel)
         wanted = hierarchy.sort(chosen | needed)
         run_prepares(hierarchy, set(wanted), events)
-        plan = remote.pull_what_registry_has(hierarchy, engine, sel, reg, repo_of, events)
+        digests: dict[str, fingerprint.ContextDigest] = {}
+        plan = remote.pull_what_registry_has(hierarchy, engine, sel, reg, repo_of, events,
+                                             make_plan(hierarchy, engine, sel, digests), digests)
         already = _check_write_once(hierarchy, plan, reg, repo_of)
         results = executor.Executor(engine, hierarchy, events, jobs=jobs).run(plan)
         failed = [r for r in results if r.status not in executor.OK]
@@ -83,7 +85,7 @@ def _check_write_once(hierarchy: Hierarchy, plan: Plan, reg: Registry, repo_of: 
     already: set[str] = set()
     conflicts = []
     for step in plan.steps:
-        labels = _labels_or_none(reg, repo_of(step.image), step.version)
+        labels = reg.labels_if_present(repo_of(step.image), step.version)
         if labels is None:
             continue
         there = labels.get(fingerprint.LABEL, "")
@@ -99,12 +101,6 @@ def _check_write_once(hierarchy: Hierarchy, plan: Plan, reg: Registry, repo_of: 
     if conflicts:
         raise BbcError("\n".join(conflicts), tip="nothing was built, pushed or tagged")
     return already
-
-
-def _labels_or_none(reg: Registry, repository: str, reference: str) -> dict[str, str] | None:
-    if reg.manifest(repository, reference) is None:
-        return None
-    return reg.config_labels(repository, reference)
 
 
 def _push_candidates(hierarchy: Hierarchy, engine: Engine, plan: Plan, todo: list[str],

@@ -61,11 +61,12 @@ def status(hierarchy: Hierarchy, engine: Engine, *, fmt: str = "table", offline:
 
 def _remote_state(reg: Registry, repository: str, step: Step) -> str:
     try:
-        if reg.manifest(repository, step.version) is None:
-            return "not released"
-        there = reg.config_labels(repository, step.version).get(fingerprint.LABEL)
+        labels = reg.labels_if_present(repository, step.version)
     except RegistryError:
         return "unreachable"
+    if labels is None:
+        return "not released"
+    there = labels.get(fingerprint.LABEL)
     if step.fingerprint is not None and there == step.fingerprint:
         return "released"
     return "differs (bump the version)"

@@ -198,8 +198,7 @@ def _prove_and_commit(path: Path, owners: list[str], connect: Callable[[], Engin
         fresh = _reload(path)
         engine = connect()
         gate = _gate(fresh, engine, test)
-        code = build_cmd.build(fresh, engine, Selection(tuple(owners), True, None, False),
-                               revision=git.revision(fresh.config.root), before_tag=gate)
+        code = build_cmd.build(fresh, engine, Selection(tuple(owners), True, None, False), before_tag=gate)
         if code != 0:
             what = "build or tests" if gate is not None else "build"
             print(f"{what} failed: the edits stay in place (pins and {path.name}); nothing was committed")
