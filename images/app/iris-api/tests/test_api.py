@@ -37,7 +37,7 @@ def base_url() -> Iterator[str]:
         try:
             urllib.request.urlopen(f"{url}/health", timeout=1)
             break
-        except (urllib.error.URLError, ConnectionError):
+        except OSError:  # refused, reset, or a 1 s timeout while the app still imports sklearn
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
                 out = proc.communicate()[0]
