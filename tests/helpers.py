@@ -64,3 +64,13 @@ def remove_images(client: Any, prefix: str) -> None:
                     client.images.remove(tag, force=True)
                 except docker.errors.NotFound:
                     pass
+
+
+def container_ids(client: Any, label: str | None = None) -> set[str]:
+    """Ids of all containers (optionally with a label), from one listing call.
+
+    `client.containers.list()` inspects every container it lists, so a container removed
+    between the listing and its inspection (a short-lived check container) raises NotFound.
+    """
+    filters = {"label": label} if label else {}
+    return {row["Id"] for row in client.api.containers(all=True, filters=filters)}

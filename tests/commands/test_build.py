@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.cli import bbc, ok
-from tests.helpers import remove_images, tiny_hierarchy, write
+from tests.helpers import container_ids, remove_images, tiny_hierarchy, write
 
 pytestmark = pytest.mark.docker
 NAMES = ("base", "mid", "a1", "a2", "b1")
@@ -95,7 +95,7 @@ def test_failing_child_leaves_siblings_built_and_descendants_skipped(
     root, registry = hier
     write(root / "images/intermediate/mid/Dockerfile",
           "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\nRUN echo compiling && exit 3\n")
-    before = {c.id for c in docker_client.containers.list(all=True)}
+    before = container_ids(docker_client)
     run = bbc(root, "build", "-j", "2")
     assert run.code == 1
     assert "[mid] FAILED" in run.out and "returned a non-zero code: 3" in run.out
@@ -104,7 +104,7 @@ def test_failing_child_leaves_siblings_built_and_descendants_skipped(
     built = ids(docker_client, registry)
     assert built["base"] and built["b1"]
     assert built["mid"] is None and built["a1"] is None and built["a2"] is None  # nothing half-tagged
-    assert {c.id for c in docker_client.containers.list(all=True)} == before  # no leftover containers
+    assert container_ids(docker_client) == before  # no leftover containers
 
 
 def test_named_image_builds_what_it_needs_and_with_dependents(hier: tuple[Path, str], docker_client: Any) -> None:

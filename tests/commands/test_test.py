@@ -26,7 +26,7 @@ from click.testing import CliRunner, Result
 
 from bbc.cli import cli
 from tests.conftest import busybox_context
-from tests.helpers import write
+from tests.helpers import container_ids, write
 
 pytestmark = pytest.mark.docker
 LABEL = "bbc.test-container"
@@ -80,7 +80,7 @@ def bbc(root: Path, *args: str) -> Result:
 
 
 def containers(client: Any) -> set[str]:
-    return {c.id for c in client.containers.list(all=True, filters={"label": LABEL})}
+    return container_ids(client, LABEL)
 
 
 def cat(client: Any, image: str, path: str) -> str:
@@ -284,6 +284,7 @@ def test_ctrl_c_removes_the_running_test_container(make: Callable[..., tuple[Pat
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.communicate()
     assert proc.returncode == 130, out + err
     assert containers(docker_client) == before
 
