@@ -1,7 +1,17 @@
-"""Git behind one module (gitpython): changed files, the current revision, files at a revision."""
+"""Git behind one module (gitpython).
+
+Reads answer questions about the hierarchy's repository (changed files, the revision, files
+at a revision). Writes serve `bbc upgrade` and `bbc rollout` (commits, clones, worktrees,
+pushes) and never lose a user's edits: commits name their paths explicitly, and a rollout
+commits in a temporary worktree, so the user's checkout, branch and index are never touched.
+"""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,3 +99,143 @@ def remote_url(path: Path) -> str | None:
     except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError):
         return None
     return re.sub(r"//[^/@]*@", "//", url) if url else None
+
+
+# -- writes ---------------------------------------------------------------------------
+
+def open_repo(path: Path) -> Any:
+    """The repository whose top folder is `path` (not a folder above it)."""
+    import git
+
+    try:
+        return git.Repo(path)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise GitError(f"{path}: not a git repository") from None
+
+
+def clone_or_fetch(url: str, dest: Path) -> Path:
+    """Clone `url` into `dest`, or fetch `origin` and fast-forward a clone already there."""
+    import git
+
+    try:
+        if (dest / ".git").exists():
+            repo = git.Repo(dest)
+            repo.remotes.origin.fetch()
+            if not repo.head.is_detached and repo.active_branch.tracking_branch() is not None:
+                repo.git.merge("--ff-only", "@{u}")
+        else:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            git.Repo.clone_from(url, dest)
+    except git.GitCommandError as exc:
+        raise GitError(f"{url}: {_stderr(exc)}") from None
+    return dest
+
+
+def is_dirty(repo: Any) -> bool:
+    """Uncommitted changes to tracked files, staged or not (untracked files do not count)."""
+    return bool(repo.is_dirty(index=True, working_tree=True, untracked_files=False))
+
+
+def changed(repo: Any, paths: Iterable[Path]) -> list[str]:
+    """Which of `paths` differ from HEAD (staged, unstaged or untracked)."""
+    top = Path(repo.working_tree_dir).resolve()
+    rels = [p.resolve().relative_to(top).as_posix() for p in paths]
+    if not rels:
+        return []
+    out = repo.git.status("--porcelain", "--untracked-files=all", "--", *rels)
+    return sorted({line[3:] for line in out.splitlines() if line})
+
+
+def is_tracked(repo: Any, rel: str) -> bool:
+    return bool(repo.git.ls_files("--", rel).strip())
+
+
+def branch_sha(repo: Any, branch: str) -> str | None:
+    import git
+
+    try:
+        return str(repo.git.rev_parse("--verify", "--quiet", f"refs/heads/{branch}"))
+    except git.GitCommandError:
+        return None
+
+
+def show(repo: Any, rev: str, rel: str) -> str | None:
+    """The exact text of `rel` at `rev` in `repo`, or None when it did not exist there."""
+    import git
+
+    try:
+        return str(repo.git.show(f"{rev}:{rel}", strip_newline_in_stdout=False))
+    except git.GitCommandError:
+        return None
+
+
+def commit_paths(repo: Any, paths: Iterable[Path], message: str) -> str:
+    """Commit exactly `paths` (other staged work stays staged, out of the commit); return the sha."""
+    import git
+
+    top = Path(repo.working_tree_dir).resolve()
+    rels = sorted({p.resolve().relative_to(top).as_posix() for p in paths})
+    try:
+        repo.git.add("--", *rels)
+        repo.git.commit("-m", message, "--only", "--", *rels)
+    except git.GitCommandError as exc:
+        raise GitError(f"git commit in {top}: {_stderr(exc)}") from None
+    return str(repo.head.commit.hexsha)
+
+
+@contextmanager
+def branch_worktree(repo: Any, branch: str) -> Iterator[Path]:
+    """A temporary worktree on a new `branch` started at HEAD; removed afterwards.
+
+    The branch is deleted again when no commit was made on it (a failed attempt leaves
+    nothing behind); the user's own checkout is never switched.
+    """
+    import git
+
+    start = str(repo.head.commit.hexsha)
+    holder = Path(tempfile.mkdtemp(prefix="bbc-worktree-"))
+    tree = holder / "tree"
+    try:
+        repo.git.worktree("add", "--quiet", "-b", branch, str(tree), start)
+    except git.GitCommandError as exc:
+        shutil.rmtree(holder, ignore_errors=True)
+        raise GitError(f"git worktree add ({branch}): {_stderr(exc)}") from None
+    try:
+        yield tree
+    finally:
+        try:
+            repo.git.worktree("remove", "--force", str(tree))
+        except git.GitCommandError:
+            shutil.rmtree(tree, ignore_errors=True)
+            repo.git.worktree("prune")
+        shutil.rmtree(holder, ignore_errors=True)
+        if branch_sha(repo, branch) == start:
+            repo.git.branch("-D", branch)
+
+
+def commit_in(tree: Path, rels: Iterable[str], message: str) -> str:
+    """Commit `rels` in the worktree `tree`; return the sha."""
+    import git
+
+    repo = git.Repo(tree)
+    try:
+        repo.git.add("--", *rels)
+        repo.git.commit("-m", message)
+    except git.GitCommandError as exc:
+        raise GitError(f"git commit: {_stderr(exc)}") from None
+    return str(repo.head.commit.hexsha)
+
+
+def push(repo: Any, branch: str, remote: str = "origin") -> None:
+    import git
+
+    try:
+        repo.git.push(remote, f"refs/heads/{branch}:refs/heads/{branch}")
+    except git.GitCommandError as exc:
+        raise GitError(f"git push {remote} {branch}: {_stderr(exc)}") from None
+
+
+def _stderr(exc: Any) -> str:
+    text = str(getattr(exc, "stderr", "") or exc).strip()
+    text = text.removeprefix("stderr:").strip().strip("'").strip()
+    return text.splitlines()[-1] if text else "failed"

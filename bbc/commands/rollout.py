@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bbc import gitwrite, pins, report, state, tags
+from bbc import git, pins, report, state, tags
 from bbc.yamledit import replace_file
 from bbc.config import Config, ProjectSpec
 from bbc.engine import BuildRequest, Engine
@@ -146,10 +146,10 @@ def _one(hierarchy: Hierarchy, project: ProjectSpec, image: str | None, wanted: 
     moves: tuple[ImageMove, ...] = ()
     try:
         top = _checkout(config, project)
-        repo = gitwrite.open_repo(top)
-        if gitwrite.is_dirty(repo):
+        repo = git.open_repo(top)
+        if git.is_dirty(repo):
             raise _Failed("working tree has uncommitted changes")
-        if not gitwrite.is_tracked(repo, project.file):
+        if not git.is_tracked(repo, project.file):
             raise _Failed(f"{project.file} is not a file tracked in {project.repo}")
         text = _read(top / project.file)
         new_text, moves = _repin(config, project, text, wanted, releases)
@@ -158,17 +158,17 @@ def _one(hierarchy: Hierarchy, project: ProjectSpec, image: str | None, wanted: 
         if new_text == text:
             return Outcome(project.name, project.repo, CURRENT, f"{project.file} already pins these versions",
                            images=moves)
-        existing = gitwrite.branch_sha(repo, branch)
+        existing = git.branch_sha(repo, branch)
         if existing is not None:
-            if gitwrite.file_at(repo, branch, project.file) != new_text:
+            if git.show(repo, branch, project.file) != new_text:
                 raise _Failed(f"branch {branch} exists with other content; merge or delete it, then run again")
             pushed = _push(repo, branch) if push else False
             return Outcome(project.name, project.repo, CURRENT, f"branch {branch} already has these pins",
                            branch, existing, pushed, moves)
         message = _message(lead, wanted[lead], moves)
-        with gitwrite.branch_worktree(repo, branch) as tree:
+        with git.branch_worktree(repo, branch) as tree:
             replace_file(tree / project.file, new_text)
-            sha = gitwrite.commit_in(tree, [project.file], message)
+            sha = git.commit_in(tree, [project.file], message)
             test_image = None
             if test:
                 try:
@@ -189,7 +189,7 @@ def _one(hierarchy: Hierarchy, project: ProjectSpec, image: str | None, wanted: 
 
 def _checkout(config: Config, project: ProjectSpec) -> Path:
     if _URL.match(project.repo):
-        return gitwrite.clone_or_fetch(project.repo, config.root / ".bbc" / "projects" / project.name)
+        return git.clone_or_fetch(project.repo, config.root / ".bbc" / "projects" / project.name)
     top = (config.root / project.repo).resolve()
     if not top.is_dir():
         raise _Failed(f"{config.where('projects', project.name, 'repo')}: folder {project.repo} does not exist")
@@ -247,7 +247,7 @@ def _build(config: Config, project: ProjectSpec, tree: Path, engine: Engine) -> 
 
 
 def _push(repo: object, branch: str) -> bool:
-    gitwrite.push(repo, branch)
+    git.push(repo, branch)
     return True
 
 

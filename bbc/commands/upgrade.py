@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bbc import config as config_mod
-from bbc import git, gitwrite, pins, yamledit
+from bbc import git, pins, yamledit
 from bbc.commands import build as build_cmd
 from bbc.commands.bump import plan_bump
 from bbc.engine import Engine
@@ -206,7 +206,7 @@ def _prove_and_commit(path: Path, owners: list[str], connect: Callable[[], Engin
         print("built" + (" and tested" if gate is not None else "") + ": " + ", ".join(
             fresh.sort(fresh.closure_down(owners))))
     if repo is not None:
-        sha = gitwrite.commit_paths(repo, files, message)
+        sha = git.commit_paths(repo, files, message)
         print(f"committed {sha[:12]}: {message.splitlines()[0]}")
     return 0
 
@@ -232,8 +232,8 @@ def _optional(module: str, name: str) -> Callable[..., Any] | None:
 
 def _commit_ready(root: Path, files: Iterable[Path]) -> Any:
     """The hierarchy's repository, refusing when a file the commit will hold has other edits."""
-    repo = gitwrite.open_repo(git.top_level(root))
-    dirty = gitwrite.changed(repo, files)
+    repo = git.open_repo(git.top_level(root))
+    dirty = git.changed(repo, files)
     if dirty:
         raise BbcError(f"--commit: uncommitted changes in {', '.join(dirty)}; nothing was changed",
                        tip="commit or stash them first, so the upgrade commit holds only the upgrade")
