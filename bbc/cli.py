@@ -213,7 +213,7 @@ def dependents(obj: Ctx, image: str, transitive: bool, built_on: str | None, fmt
     from bbc.commands import dependents as cmd
 
     if built_on is not None:
-        _exit(cmd.built_on(obj.hierarchy, obj.engine(), image, built_on, fmt=fmt))
+        _exit(cmd.built_on(obj.hierarchy, obj.engine, image, built_on, fmt=fmt))
     _exit(cmd.dependents(obj.hierarchy, image, transitive=transitive, fmt=fmt))
 
 

@@ -11,6 +11,8 @@ from bbc.planner import Plan, Selection
 
 def selection(hierarchy: Hierarchy, names: tuple[str, ...], *, changed: bool, since: str | None,
               with_dependents: bool = False, force: bool = False) -> Selection:
+    """The images a command works on; unknown names fail here, before any engine is asked."""
+    hierarchy.check_names(names)
     changed_map = changes.changed_images(hierarchy, since) if changed or since else None
     return Selection(tuple(names), with_dependents, changed_map, force)
 

@@ -7,7 +7,7 @@ built, not what bbc.yaml says today.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from bbc import lineage, report, tags
@@ -72,10 +72,15 @@ def ancestry(engine: Engine, ref: str, *, fmt: str = "table") -> int:
     return 0
 
 
-def built_on(hierarchy: Hierarchy, engine: Engine, image: str, expression: str, *, fmt: str = "table") -> int:
-    """Local builds whose ancestry holds `image` at a version in `expression`."""
+def built_on(hierarchy: Hierarchy, connect: Callable[[], Engine], image: str, expression: str, *,
+             fmt: str = "table") -> int:
+    """Local builds whose ancestry holds `image` at a version in `expression`.
+
+    The name and the range are checked before the engine is asked (`connect`).
+    """
     hierarchy.check_names([image])
     matches = lineage.version_matcher(expression)
+    engine = connect()
     local = engine.images_with_label(IMAGE_LABEL)
     by_id: dict[str, ImageInfo | None] = {info.id: info for info in local}
 

@@ -161,3 +161,16 @@ def test_no_engine_says_where_and_how(tmp_path: Path) -> None:
     assert run.err.startswith(f"bbc: error: no Docker engine answers at unix://{tmp_path}/nothing.sock")
     assert "scripts/engine up" in run.err
     assert "Traceback" not in run.err
+
+
+@pytest.mark.parametrize("command", [("build", "mdi"), ("plan", "mdi"), ("test", "mdi"), ("release", "mdi"),
+                                     ("dependents", "mid", "--built-on", "<2.3")])
+def test_bad_input_is_named_before_any_engine_is_asked(tmp_path: Path, command: tuple[str, ...]) -> None:
+    tiny_hierarchy(tmp_path)
+    run = bbc(tmp_path, *command, env={"DOCKER_HOST": f"unix://{tmp_path}/nothing.sock"})
+    assert run.code == 1
+    first = run.err.splitlines()[0]
+    if command[0] == "dependents":
+        assert first == "bbc: error: --built-on: '<2.3' is not a version range", run.err
+    else:
+        assert first == "bbc: error: unknown image 'mdi' (did you mean 'mid'?)", run.err
