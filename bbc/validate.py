@@ -1,0 +1,354 @@
+"""Validate a parsed bbc.yaml into the frozen objects of bbc.config.
+
+Every problem becomes one located line (`bbc.yaml:12: images.ml.parent: unknown image
+'pyhton' (did you mean 'python'?)`); all problems are reported together, then ConfigError.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from bbc import dockerfile as dockerfile_mod
+from bbc.config import (CASCADES, DEFAULT_KEYS, EXPECT_KEYS, IMAGE_KEYS, NETWORKS, PREPARE_KEYS, PROJECT_KEYS,
+                        TEST_KEYS, TOP_KEYS, Config, Expect, ImageSpec, PrepareSpec, ProjectSpec, TestSpec,
+                        did_you_mean)
+from bbc.errors import ConfigError
+
+_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+_REGISTRY = re.compile(r"^[a-zA-Z0-9.-]+(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$|^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+_SEMVER = re.compile(
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+)
+
+
+def validate(path: Path, value: Any, lines: dict[tuple[str, ...], int], raw: dict[tuple[str, ...], str]) -> Config:
+    """The Config for a parsed bbc.yaml at `path`; ConfigError listing every problem."""
+    return _Validator(path, value, lines, raw).run()
+
+
+class _Validator:
+    def __init__(self, path: Path, value: Any, lines: dict[tuple[str, ...], int], raw: dict[tuple[str, ...], str]) -> None:
+        self.path = path
+        self.value = value
+        self.lines = lines
+        self.raw = raw
+        self.problems: list[tuple[int, str]] = []
+        self.base = os.fspath(path.parent)
+
+    # -- reporting -------------------------------------------------------------------
+    def problem(self, keys: tuple[str, ...], message: str) -> None:
+        line = self._line(keys)
+        where = ".".join(keys)
+        self.problems.append((line, f"{where}: {message}" if where else message))
+
+    def _line(self, keys: tuple[str, ...]) -> int:
+        for n in range(len(keys), -1, -1):
+            if keys[:n] in self.lines:
+                return self.lines[keys[:n]]
+        return 0
+
+    # -- typed getters ---------------------------------------------------------------
+    def mapping(self, node: Any, keys: tuple[str, ...], allowed: tuple[str, ...]) -> dict[str, Any] | None:
+        if node is None:
+            return {}
+        if not isinstance(node, dict):
+            self.problem(keys, f"must be a mapping, not {_kind(node)}")
+            return None
+        for key in node:
+            if key not in allowed:
+                self.problem(keys + (key,), f"unknown key{did_you_mean(key, allowed)}; allowed: {', '.join(allowed)}")
+        return node
+
+    def string(self, node: dict[str, Any], keys: tuple[str, ...], key: str, *, required: bool = False) -> str | None:
+        if key not in node or node[key] is None:
+            if required:
+                self.problem(keys, f"missing required key '{key}'")
+            return None
+        value = node[key]
+        if isinstance(value, (dict, list)):
+            self.problem(keys + (key,), f"must be a string, not {_kind(value)}")
+            return None
+        if isinstance(value, bool):
+            self.problem(keys + (key,), f"must be a string, not {_kind(value)}; quote it")
+            return None
+        # numbers keep their source text: `version: 1.10` must not become 1.1
+        return self.raw.get(keys + (key,), str(value))
+
+    def str_map(self, node: dict[str, Any], keys: tuple[str, ...], key: str) -> dict[str, str] | None:
+        value = node.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            self.problem(keys + (key,), f"must be a mapping of names to strings, not {_kind(value)}")
+            return None
+        out: dict[str, str] = {}
+        for k, v in value.items():
+            if isinstance(v, (dict, list)) or v is None:
+                self.problem(keys + (key, k), f"must be a string, not {_kind(v)}")
+                continue
+            out[k] = self.raw.get(keys + (key, k), str(v)) if not isinstance(v, bool) else str(v).lower()
+        return out
+
+    def str_list(self, node: dict[str, Any], keys: tuple[str, ...], key: str) -> tuple[str, ...] | None:
+        value = node.get(key)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return (value,)
+        if not isinstance(value, list) or any(isinstance(v, (dict, list)) or v is None for v in value):
+            self.problem(keys + (key,), f"must be a list of strings, not {_kind(value)}")
+            return None
+        return tuple(self.raw.get(keys + (key, str(i)), str(v)) for i, v in enumerate(value))
+
+    def choice(self, value: str | None, keys: tuple[str, ...], options: tuple[str, ...], default: str) -> str:
+        if value is None:
+            return default
+        if value not in options:
+            self.problem(keys, f"'{value}' is not one of {', '.join(options)}{did_you_mean(value, options)}")
+            return default
+        return value
+
+    # -- the document ----------------------------------------------------------------
+    def run(self) -> Config:
+        top = self.mapping(self.value, (), TOP_KEYS)
+        if top is None or (not top and self.value is None):
+            raise ConfigError([f"{self.path.name}:1: empty file; it needs 'registry' and 'images'"])
+        registry = self.string(top, (), "registry", required=True) or ""
+        if registry and not _REGISTRY.match(registry):
+            self.problem(("registry",), f"'{registry}' is not a valid image repository prefix (e.g. localhost:5000/acme)")
+        defaults = self.mapping(top.get("defaults"), ("defaults",), DEFAULT_KEYS) or {}
+        images_node = top.get("images")
+        images: dict[str, ImageSpec] = {}
+        if images_node is None:
+            self.problem((), "missing required key 'images'")
+        elif not isinstance(images_node, dict) or not images_node:
+            self.problem(("images",), "must be a non-empty mapping of image names to their settings")
+        else:
+            for name, node in images_node.items():
+                spec = self.image(name, node, defaults)
+                if spec is not None:
+                    images[name] = spec
+            self.check_graph(images, images_node)
+        projects = self.projects(top.get("projects"), images)
+        if self.problems:
+            self.problems = sorted(dict.fromkeys(self.problems), key=lambda p: p[0])  # a bad default: once
+            raise ConfigError(
+                [f"{self.path.name}:{line}: {msg}" if line else f"{self.path.name}: {msg}" for line, msg in self.problems],
+                tip="nothing was built; fix bbc.yaml and run again",
+            )
+        return Config(self.path, registry, images, projects, self.lines)
+
+    def image(self, name: str, node: Any, defaults: dict[str, Any]) -> ImageSpec | None:
+        keys = ("images", name)
+        if not _NAME.match(name):
+            self.problem(keys, "image names are lowercase letters, digits and . _ - separators")
+        body = self.mapping(node, keys, IMAGE_KEYS)
+        if body is None:
+            return None
+        merged = {**defaults, **body}
+        for key in ("build_args", "labels"):
+            if isinstance(defaults.get(key), dict) and isinstance(body.get(key), dict):
+                merged[key] = {**defaults[key], **body[key]}
+
+        def src(key: str) -> tuple[str, ...]:
+            # report a defaulted key where it was written
+            return keys if key in body else ("defaults",)
+
+        rel = self.string(body, keys, "path", required=True)
+        version = self.string(body, keys, "version", required=True)
+        if version is not None and not _SEMVER.match(version):
+            self.problem(keys + ("version",), f"'{version}' is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.0.0)")
+        parent = self.string(body, keys, "parent")
+        dockerfile = self.string(merged, src("dockerfile"), "dockerfile") or "Dockerfile"
+        target = self.string(merged, src("target"), "target")
+        parent_arg = self.string(merged, src("parent_arg"), "parent_arg") or "SOURCE_IMAGE"
+        platform = self.string(merged, src("platform"), "platform")
+        network = self.choice(self.string(merged, src("network"), "network"), src("network") + ("network",), NETWORKS, "host")
+        cascade = self.choice(self.string(merged, src("cascade"), "cascade"), src("cascade") + ("cascade",), CASCADES, "patch")
+        build_args = self.str_map(merged, src("build_args"), "build_args") or {}
+        labels = self.str_map(merged, src("labels"), "labels") or {}
+        watch = self.str_list(merged, src("watch"), "watch") or ()
+        description = self.string(body, keys, "description") or ""
+        # os.path strings, not pathlib, and no resolve(): bbc plan loads 10,000 images
+        folder = os.path.normpath(os.path.join(self.base, rel)) if rel else self.base
+        path = Path(folder)
+        if rel is not None:
+            text = None
+            try:
+                with open(os.path.join(folder, dockerfile), encoding="utf-8", errors="replace") as f:
+                    text = f.read()
+            except OSError:
+                if not os.path.isdir(folder):
+                    self.problem(keys + ("path",), f"folder '{rel}' does not exist")
+                else:
+                    self.problem(src("dockerfile") + ("dockerfile",) if "dockerfile" in merged else keys + ("path",),
+                                 f"no Dockerfile at '{rel}/{dockerfile}'")
+            if text is not None and parent is not None and not dockerfile_mod.uses_arg_in_from(text, parent_arg):
+                self.problem(keys + ("path",),
+                             f"{rel}/{dockerfile} never uses ${{{parent_arg}}} in a FROM line, so the parent "
+                             f"'{parent}' would be ignored; start it with `ARG {parent_arg}` / `FROM ${{{parent_arg}}}`"
+                             " (or set parent_arg)")
+        prepare = self.prepare(body.get("prepare"), keys + ("prepare",)) if "prepare" in body else None
+        test = self.test(body.get("test"), keys + ("test",), path) if "test" in body else None
+        if rel is None or version is None:
+            return None
+        return ImageSpec(
+            name=name, path=path, rel_path=rel, version=version, parent=parent, dockerfile=dockerfile,
+            target=target, build_args=build_args, parent_arg=parent_arg, labels=labels, watch=watch,
+            platform=platform, network=network, prepare=prepare, test=test, cascade=cascade,
+            description=description, line=self.lines.get(keys, 0),
+        )
+
+    def prepare(self, node: Any, keys: tuple[str, ...]) -> PrepareSpec | None:
+        body = self.mapping(node, keys, PREPARE_KEYS)
+        if body is None:
+            return None
+        command: tuple[str, ...] | str | None
+        if isinstance(body.get("command"), list):
+            command = self.str_list(body, keys, "command")
+        else:
+            command = self.string(body, keys, "command", required=True)
+        outputs = self.str_list(body, keys, "outputs") or ()
+        if not outputs:
+            self.problem(keys + ("outputs",), "list the files the command writes, so bbc knows when to rerun it")
+        if command is None:
+            return None
+        return PrepareSpec(command, self.str_list(body, keys, "inputs") or (), outputs)
+
+    def test(self, node: Any, keys: tuple[str, ...], path: Path) -> TestSpec | None:
+        body = self.mapping(node, keys, TEST_KEYS)
+        if body is None:
+            return None
+        layer = self.string(body, keys, "layer")
+        if layer and path.is_dir() and not (path / layer).is_file():
+            self.problem(keys + ("layer",), f"no test layer Dockerfile at '{path.name}/{layer}'")
+        command: tuple[str, ...] | None
+        if isinstance(body.get("command"), str):
+            command = ("/bin/sh", "-c", body["command"])
+        else:
+            command = self.str_list(body, keys, "command")
+        mounts = self.str_map(body, keys, "mounts") or {}
+        for folder, target in mounts.items():
+            if path.is_dir() and not (path / folder).is_dir():
+                self.problem(keys + ("mounts", folder), f"folder '{folder}' does not exist in the image's path")
+            if not target.startswith("/"):
+                self.problem(keys + ("mounts", folder), f"container path '{target}' must be absolute")
+        timeout_raw = body.get("timeout", 600)
+        if isinstance(timeout_raw, bool) or not isinstance(timeout_raw, int) or timeout_raw <= 0:
+            self.problem(keys + ("timeout",), "must be a positive number of seconds")
+            timeout_raw = 600
+        network = self.choice(self.string(body, keys, "network"), keys + ("network",), ("none", "host"), "none")
+        expect = None
+        if "expect" in body:
+            ebody = self.mapping(body["expect"], keys + ("expect",), EXPECT_KEYS)
+            if ebody is not None:
+                expect = Expect(
+                    user=self.string(ebody, keys + ("expect",), "user"),
+                    files=self.str_list(ebody, keys + ("expect",), "files") or (),
+                    absent=self.str_list(ebody, keys + ("expect",), "absent") or (),
+                )
+        return TestSpec(
+            layer=layer, build_args=self.str_map(body, keys, "build_args") or {}, command=command,
+            mounts=mounts, timeout=timeout_raw, network=network, expect=expect,
+            skip=self.str_list(body, keys, "skip") or (),
+        )
+
+    def check_graph(self, images: dict[str, ImageSpec], nodes: dict[str, Any]) -> None:
+        names = list(nodes)
+        parents: dict[str, str] = {}
+        for name, spec in images.items():
+            if spec.parent is None:
+                continue
+            if spec.parent == name:
+                self.problem(("images", name, "parent"), "an image cannot be its own parent")
+            elif spec.parent not in nodes:
+                self.problem(("images", name, "parent"),
+                             f"unknown image '{spec.parent}'{did_you_mean(spec.parent, names)}")
+            else:
+                parents[name] = spec.parent
+        # cycles: follow parent links (each image has at most one parent)
+        reported: set[str] = set()
+        for start in parents:
+            seen: list[str] = []
+            node: str | None = start
+            while node is not None and node in parents and node not in seen:
+                seen.append(node)
+                node = parents.get(node)
+            if node is not None and node in seen and node not in reported:
+                loop = seen[seen.index(node):]
+                reported.update(loop)
+                chain = " -> ".join(loop + [loop[0]])
+                self.problem(("images", loop[0], "parent"), f"cycle in the hierarchy: {chain}")
+        # skip names must be inherited tests
+        for name, spec in images.items():
+            if spec.test is None:
+                continue
+            lineage: set[str] = set()
+            link: str | None = name
+            while link is not None and link not in lineage:
+                lineage.add(link)
+                link = parents.get(link)
+            for skipped in spec.test.skip:
+                if skipped not in lineage or skipped == name:
+                    self.problem(("images", name, "test", "skip"),
+                                 f"'{skipped}' is not an ancestor of '{name}'; only inherited tests can be skipped")
+        builds: dict[tuple[Path, str, str | None], str] = {}
+        for name, spec in images.items():
+            key = (spec.path, spec.dockerfile, spec.target)
+            if key in builds:
+                self.problem(("images", name),
+                             f"same build as '{builds[key]}' (context '{spec.rel_path}', Dockerfile "
+                             f"'{spec.dockerfile}', target {spec.target or '(final)'}); give it its own folder, "
+                             "Dockerfile or target")
+            else:
+                builds[key] = name
+
+    def projects(self, node: Any, images: Mapping[str, ImageSpec]) -> dict[str, ProjectSpec]:
+        if node is None:
+            return {}
+        if not isinstance(node, dict):
+            self.problem(("projects",), f"must be a mapping of project names to settings, not {_kind(node)}")
+            return {}
+        out: dict[str, ProjectSpec] = {}
+        for name, body in node.items():
+            keys = ("projects", name)
+            body = self.mapping(body, keys, PROJECT_KEYS)
+            if body is None:
+                continue
+            repo = self.string(body, keys, "repo", required=True)
+            file = self.string(body, keys, "file") or "Dockerfile"
+            used = self.str_list(body, keys, "images") or ()
+            if not used:
+                self.problem(keys + ("images",), "list the blessed images this project builds on")
+            for image in used:
+                if image not in images:
+                    self.problem(keys + ("images",), f"unknown image '{image}'{did_you_mean(image, images)}")
+            test = body.get("test", False)
+            if not isinstance(test, bool):
+                self.problem(keys + ("test",), "must be true or false")
+                test = False
+            if repo is not None:
+                out[name] = ProjectSpec(name, repo, file, used, test)
+        return out
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
