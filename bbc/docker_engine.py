@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +13,7 @@ from bbc.errors import BuildError, EngineError
 
 DEFAULT_TIMEOUT = 3600  # seconds a silent build step may take before the HTTP read gives up
 TEST_LABEL = "bbc.test-container"
+_IMAGE_ID = re.compile(r"sha256:[0-9a-f]{64}")
 # Containers running right now, whichever thread started them: on Ctrl-C the CLI removes
 # them from the main thread (worker threads die with the process, before their `finally`).
 _LIVE: dict[str, DockerEngine] = {}
@@ -96,10 +98,105 @@ class DockerEngine:
         return str((row.get("Config") or {}).get("User") or "")
 
     def build(self, request: BuildRequest, on_line: Callable[[str], None]) -> str:
+        """BuildKit (labels go into the image config, no extra step; ~3x faster per image than
+        the legacy builder here), or the legacy builder when DOCKER_BUILDKIT=0, as for `docker build`."""
+        if os.environ.get("DOCKER_BUILDKIT", "1").strip() not in ("0", "false"):
+            args = self._args_by_tag(request)
+            if args is not None:
+                return self._buildkit(request, args, on_line)
+            on_line("(a build argument names an untagged image: BuildKit resolves images by tag; legacy builder)")
         import tempfile
 
         with tempfile.TemporaryDirectory(prefix="bbc-build-") as scratch:
             return self._build(request, on_line, scratch)
+
+    def _args_by_tag(self, request: BuildRequest) -> dict[str, str] | None:
+        """Build args with image IDs replaced by a tag of that image (BuildKit resolves FROM by
+        reference, not by ID); None when an ID has no tag."""
+        args = dict(request.build_args)
+        for key, value in args.items():
+            if _IMAGE_ID.fullmatch(value):
+                try:
+                    row = self.api.inspect_image(value)
+                except Exception as exc:
+                    raise BuildError(f"build argument {key}: image {value[:19]} not found: {_reason(exc)}") from None
+                refs = [t for t in row.get("RepoTags") or () if t != "<none>:<none>"]
+                if not refs:
+                    return None
+                args[key] = refs[0]
+        return args
+
+    def _buildkit(self, request: BuildRequest, args: dict[str, str], on_line: Callable[[str], None]) -> str:
+        import json
+        import tempfile
+
+        from bbc.buildkit import Progress, context_archive
+
+        tail: list[str] = []
+
+        def emit(line: str) -> None:
+            tail.append(line)
+            del tail[:-40]
+            on_line(line)
+
+        params: dict[str, Any] = {
+            "version": "2", "rm": "1", "buildargs": json.dumps(args), "labels": json.dumps(dict(request.labels)),
+        }
+        if request.network != "default":
+            params["networkmode"] = request.network
+        if request.target:
+            params["target"] = request.target
+        if request.platform:
+            params["platform"] = request.platform
+        if request.tag:
+            params["t"] = [request.tag]
+        headers = {"Content-Type": "application/x-tar"}
+        progress = Progress()
+        image_id: str | None = None
+        with tempfile.TemporaryFile(prefix="bbc-context-") as archive:
+            try:
+                params["dockerfile"] = context_archive(request.context, request.dockerfile, archive)
+            except OSError as exc:
+                raise BuildError(str(exc)) from None
+            archive.seek(0)
+            try:
+                self.api._set_auth_headers(headers)  # registry credentials for FROM, as the SDK sends them
+                response = self.api._post(self.api._url("/build"), params=params, data=archive, headers=headers,
+                                          stream=True)
+                self.api._raise_for_status(response)
+                for chunk in self.api._stream_helper(response, decode=True):
+                    kind = chunk.get("id")
+                    if kind == "moby.buildkit.trace":
+                        for line in progress.feed(str(chunk.get("aux") or "")):
+                            emit(line)
+                    elif kind == "moby.image.id" and isinstance(chunk.get("aux"), dict):
+                        image_id = str(chunk["aux"].get("ID") or "") or None
+                    elif chunk.get("stream"):
+                        for line in stream_lines(iter([str(chunk["stream"])])):
+                            emit(line)
+                    if "error" in chunk or "errorDetail" in chunk:
+                        detail = chunk.get("errorDetail") or {}
+                        message = str(chunk.get("error") or detail.get("message") or "build failed").strip()
+                        for line in progress.flush():
+                            emit(line)
+                        emit(message)
+                        raise BuildError(message.splitlines()[-1] if message else "build failed", log_tail=tail[-20:])
+            except BuildError:
+                raise
+            except Exception as exc:
+                raise BuildError(f"build failed: {_reason(exc)}", log_tail=tail[-20:]) from None
+        for line in progress.flush():
+            emit(line)
+        if image_id is None:
+            raise BuildError("the engine reported no image ID", log_tail=tail[-20:])
+        for key, ref in args.items():
+            wanted = request.build_args.get(key, "")
+            if ref != wanted and _IMAGE_ID.fullmatch(wanted):
+                now = self.inspect(ref)
+                if now is None or now.id != wanted:  # someone moved the tag while we built on it
+                    raise BuildError(f"build argument {key}: {ref} moved away from {wanted[:19]} during the build; "
+                                     "run bbc again", log_tail=tail[-20:])
+        return image_id
 
     def _build(self, request: BuildRequest, on_line: Callable[[str], None], scratch: str) -> str:
         from bbc.dockerfile import with_labels

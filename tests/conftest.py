@@ -60,7 +60,7 @@ def busybox_context(dest: Path, *, user: str = "1000") -> Path:
         "COPY busybox /bin/busybox\n"
         'RUN ["/bin/busybox", "--install", "-s", "/bin"]\n'
         "RUN mkdir -p /tmp /etc && chmod 1777 /tmp && "
-        "echo 'app:x:1000:1000::/tmp:/bin/sh' > /etc/passwd\n"
+        "echo 'app:x:1000:1000::/tmp:/bin/sh' > /etc/passwd && echo 'app:x:1000:' > /etc/group\n"
         f"USER {user}\n"
     )
     return dest
