@@ -148,8 +148,8 @@ class DockerEngine:
             params["target"] = request.target
         if request.platform:
             params["platform"] = request.platform
-        if request.tag:
-            params["t"] = [request.tag]
+        if request.tags:
+            params["t"] = list(request.tags)
         headers = {"Content-Type": "application/x-tar"}
         progress = Progress()
         image_id: str | None = None
@@ -225,8 +225,8 @@ class DockerEngine:
             kwargs["target"] = request.target
         if request.platform:
             kwargs["platform"] = request.platform
-        if request.tag:
-            kwargs["tag"] = request.tag
+        if request.tags:
+            kwargs["tag"] = request.tags[0]
         image_id: str | None = None
         tail: list[str] = []
 
@@ -256,6 +256,9 @@ class DockerEngine:
                     break
         if image_id is None:
             raise BuildError("the engine reported no image ID", log_tail=tail[-20:])
+        for ref in request.tags[1:]:  # the legacy build call takes one tag
+            repository, _, tag = ref.rpartition(":")
+            self.tag(image_id, repository, tag)
         return image_id
 
     def _stream(self, chunks: Any, emit: Callable[[str], None]) -> Any:

@@ -30,7 +30,8 @@ class BuildRequest:
     target: str | None = None
     platform: str | None = None
     network: str = "host"
-    tag: str | None = None  # only for local-only tags (test images); release tags come after
+    # full references the engine applies only when the build succeeded (never half a set)
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

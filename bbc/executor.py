@@ -166,10 +166,15 @@ class Executor:
         start = time.monotonic()
         log = state.log_path(self.root, step.image)
         try:
-            image_id = self._build(step, parent_id, log)
+            # Without a gate between build and release tags, the engine applies them at the end
+            # of a successful build (one call, not four); with one, they wait for the gate.
+            refs = self._refs(step.image)
+            image_id = self._build(step, parent_id, log, refs if self.before_tag is None else ())
             if self.before_tag is not None:
                 self.before_tag(step.image, image_id)
-            applied = self._tag(step.image, image_id, ())
+                applied = self._tag(step.image, image_id, ())
+            else:
+                applied = refs
             info = self.engine.inspect(image_id)
             spec = self.hierarchy[step.image]
             state.write_json(state.manifest_path(self.root, step.image), planner.manifest(spec, step))
@@ -188,7 +193,7 @@ class Executor:
         self.events.finished(result)
         done.put(result)
 
-    def _build(self, step: Step, parent_id: str | None, log: Path) -> str:
+    def _build(self, step: Step, parent_id: str | None, log: Path, refs: tuple[str, ...]) -> str:
         spec = self.hierarchy[step.image]
         if step.fingerprint is None:
             raise BbcError(f"{step.image}: fingerprint unknown (run its prepare step first)")
@@ -200,7 +205,7 @@ class Executor:
         request = BuildRequest(
             context=spec.path, dockerfile=spec.dockerfile, build_args=args,
             labels=build_labels(self.hierarchy, step, parent_id, self.revision(), self._source or None),
-            target=spec.target, platform=spec.platform, network=spec.network,
+            target=spec.target, platform=spec.platform, network=spec.network, tags=refs,
         )
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "w", encoding="utf-8") as out:
@@ -209,6 +214,10 @@ class Executor:
                 self.events.line(step.image, line)
 
             return self.engine.build(request, on_line)
+
+    def _refs(self, image: str) -> tuple[str, ...]:
+        repository = self.hierarchy.config.ref(image)
+        return tuple(f"{repository}:{tag}" for tag in tags.local_tags(self.hierarchy[image].version))
 
     def _tag(self, image: str, image_id: str, present: tuple[str, ...]) -> tuple[str, ...]:
         spec = self.hierarchy[image]

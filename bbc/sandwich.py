@@ -135,7 +135,7 @@ def ensure(
             request = BuildRequest(
                 context=part.spec.path, dockerfile=part.spec.dockerfile, build_args=args, labels=labels,
                 target=part.spec.target, platform=part.spec.platform, network=part.spec.network,
-                tag=f"{repository}:{tag}",
+                tags=(f"{repository}:{tag}",),
             )
             image_id = engine.build(request, on_line)
         below_id, below_fp = image_id, fp

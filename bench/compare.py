@@ -71,10 +71,11 @@ def find_bbc() -> str:
     return found
 
 
-def run(cmd: Sequence[str], *, cwd: Path | None = None) -> tuple[float, str]:
+def run(cmd: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> tuple[float, str]:
     """Whole-process wall time; a failing command stops the benchmark (its numbers would lie)."""
     start = time.perf_counter()
-    proc = subprocess.run(list(cmd), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(list(cmd), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env={**os.environ, **(env or {})})
     took = time.perf_counter() - start
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
@@ -99,6 +100,7 @@ class Bench:
         self.bbc = find_bbc()
         self.graphs = OUT / "graphs" / self.run_id
         self.results: dict[str, Any] = {}
+        self.bbc_env: dict[str, str] = {}  # DOCKER_BUILDKIT=0: bbc on the legacy builder too
 
     # -- trees -------------------------------------------------------------------------
     def tree(self, label: str, shape: tuple[int, int, int], side: str, *, tiny: bool = False) -> Path:
@@ -124,13 +126,13 @@ class Bench:
             cmd = [self.docker, "build", "-q", "--network", "host", "-t", self.naive_tag(name)]
             if parent is not None:
                 cmd += ["--build-arg", f"SOURCE_IMAGE={self.naive_tag(parent)}"]
-            run(cmd + [str(path)])
+            run(cmd + [str(path)], env={"DOCKER_BUILDKIT": "0"})  # the legacy builder, as the issue measured
         return time.perf_counter() - start
 
     def bbc_build(self, tree: Path, jobs: int | None = None) -> tuple[float, str]:
         """`bbc build` as a user runs it: bbc's own default -j (one build per CPU) unless given."""
         jobs_args = ["-j", str(jobs)] if jobs is not None else []
-        return run([self.bbc, "-c", str(tree / "bbc.yaml"), "build", *jobs_args])
+        return run([self.bbc, "-c", str(tree / "bbc.yaml"), "build", *jobs_args], env=self.bbc_env)
 
     def bbc_plan(self, tree: Path) -> tuple[float, list[dict[str, Any]]]:
         took, out = run([self.bbc, "-c", str(tree / "bbc.yaml"), "plan", "--format", "json"])
@@ -327,14 +329,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios", default="a,b,c,d,e")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (1 cold, 3 cached)")
     parser.add_argument("--keep", action="store_true", help="leave images and generated trees behind")
+    parser.add_argument("--bbc-builder", choices=["buildkit", "legacy"], default="buildkit",
+                        help="bbc's builder (the naive loop always uses the legacy builder)")
     args = parser.parse_args(argv)
     os.environ.setdefault("DOCKER_HOST", DEFAULT_HOST)
-    os.environ["DOCKER_BUILDKIT"] = "0"  # the legacy builder, on both sides
+    os.environ.pop("DOCKER_BUILDKIT", None)
     wanted = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = [s for s in wanted if s not in TARGETS]
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(unknown)}; choose from a,b,c,d,e")
     bench = Bench(args.quick, args.keep)
+    bench.bbc_env = {"DOCKER_BUILDKIT": "0"} if args.bbc_builder == "legacy" else {}
     log(f"run {bench.run_id}: repositories {bench.naive_repo}/*, {bench.bbc_repo}/*; docker {bench.docker}")
     started = time.perf_counter()
     try:
@@ -355,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         "run_id": bench.run_id, "quick": args.quick, "when": time.strftime("%Y-%m-%d %H:%M:%S"),
         "docker_host": os.environ["DOCKER_HOST"], "docker_cli": bench.docker, "bbc": bench.bbc,
         "cpus": os.cpu_count(), "total_s": round(time.perf_counter() - started, 1),
+        "bbc_builder": args.bbc_builder, "naive_builder": "legacy",
     }
     (OUT / "results.json").write_text(json.dumps({"meta": meta, "scenarios": bench.results}, indent=2) + "\n")
     print(bench.table())

@@ -48,11 +48,14 @@ class FakeEngine:
                                  log_tail=["make: *** [all] Error 2"])
             image_id = f"sha256:{name}-{len(self.images)}"
             self.images[image_id] = ImageInfo(image_id, (), dict(request.labels), 100, str(time.time()))
-            return image_id
         finally:
             with self.lock:
                 self.running -= 1
                 self.events.append(("end", name, time.monotonic()))
+        for ref in request.tags:  # only after success, like the engine
+            repository, _, tag = ref.rpartition(":")
+            self.tag(image_id, repository, tag)
+        return image_id
 
     def tag(self, image_id: str, repository: str, tag: str) -> None:
         ref = f"{repository}:{tag}"
