@@ -100,6 +100,7 @@ class Bench:
         self.bbc = find_bbc()
         self.graphs = OUT / "graphs" / self.run_id
         self.results: dict[str, Any] = {}
+        self.c_jobs: int | None = None  # scenario c: bbc's own default -j unless --c-jobs
         self.bbc_env: dict[str, str] = {}  # DOCKER_BUILDKIT=0: bbc on the legacy builder too
 
     # -- trees -------------------------------------------------------------------------
@@ -269,7 +270,7 @@ class Bench:
 
         def bbc() -> float:
             edit("bbc")
-            took, out = self.bbc_build(self.t40["bbc"])
+            took, out = self.bbc_build(self.t40["bbc"], jobs=self.c_jobs)
             built_counts.append(count_built(out))
             return took
 
@@ -329,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios", default="a,b,c,d,e")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (1 cold, 3 cached)")
     parser.add_argument("--keep", action="store_true", help="leave images and generated trees behind")
+    parser.add_argument("--c-jobs", type=int, default=None, metavar="N",
+                        help="bbc build -j N in scenario c (default: bbc's own, one build per CPU)")
     parser.add_argument("--bbc-builder", choices=["buildkit", "legacy"], default="buildkit",
                         help="bbc's builder (the naive loop always uses the legacy builder)")
     args = parser.parse_args(argv)
@@ -339,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(unknown)}; choose from a,b,c,d,e")
     bench = Bench(args.quick, args.keep)
+    bench.c_jobs = args.c_jobs
     bench.bbc_env = {"DOCKER_BUILDKIT": "0"} if args.bbc_builder == "legacy" else {}
     log(f"run {bench.run_id}: repositories {bench.naive_repo}/*, {bench.bbc_repo}/*; docker {bench.docker}")
     started = time.perf_counter()
@@ -360,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         "run_id": bench.run_id, "quick": args.quick, "when": time.strftime("%Y-%m-%d %H:%M:%S"),
         "docker_host": os.environ["DOCKER_HOST"], "docker_cli": bench.docker, "bbc": bench.bbc,
         "cpus": os.cpu_count(), "total_s": round(time.perf_counter() - started, 1),
-        "bbc_builder": args.bbc_builder, "naive_builder": "legacy",
+        "bbc_builder": args.bbc_builder, "c_jobs": args.c_jobs, "naive_builder": "legacy",
     }
     (OUT / "results.json").write_text(json.dumps({"meta": meta, "scenarios": bench.results}, indent=2) + "\n")
     print(bench.table())
