@@ -31,6 +31,25 @@ def remove_live_containers() -> int:
     return removed
 
 
+class _BuildLog:
+    """A build's log lines as they stream: passed on, and the last 40 kept for the error."""
+
+    def __init__(self, on_line: Callable[[str], None]) -> None:
+        self.on_line = on_line
+        self.tail: list[str] = []
+
+    def emit(self, line: str) -> None:
+        self.tail.append(line)
+        del self.tail[:-40]
+        self.on_line(line)
+
+    def failed(self, message: str) -> BuildError:
+        """The engine's error, logged; its last line is the one-line reason."""
+        message = message.strip()
+        self.emit(message)
+        return BuildError(message.splitlines()[-1] if message else "build failed", log_tail=self.tail[-20:])
+
+
 def _address() -> str:
     return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock (default; DOCKER_HOST is unset)"
 
@@ -132,13 +151,8 @@ class DockerEngine:
 
         from bbc.buildkit import Progress, context_archive
 
-        tail: list[str] = []
-
-        def emit(line: str) -> None:
-            tail.append(line)
-            del tail[:-40]
-            on_line(line)
-
+        log = _BuildLog(on_line)
+        emit, tail = log.emit, log.tail
         params: dict[str, Any] = {
             "version": "2", "rm": "1", "buildargs": json.dumps(args), "labels": json.dumps(dict(request.labels)),
         }
@@ -175,12 +189,10 @@ class DockerEngine:
                         for line in stream_lines(iter([str(chunk["stream"])])):
                             emit(line)
                     if "error" in chunk or "errorDetail" in chunk:
-                        detail = chunk.get("errorDetail") or {}
-                        message = str(chunk.get("error") or detail.get("message") or "build failed").strip()
                         for line in progress.flush():
                             emit(line)
-                        emit(message)
-                        raise BuildError(message.splitlines()[-1] if message else "build failed", log_tail=tail[-20:])
+                        detail = chunk.get("errorDetail") or {}
+                        raise log.failed(str(chunk.get("error") or detail.get("message") or ""))
             except BuildError:
                 raise
             except Exception as exc:
@@ -228,22 +240,15 @@ class DockerEngine:
         if request.tags:
             kwargs["tag"] = request.tags[0]
         image_id: str | None = None
-        tail: list[str] = []
-
-        def emit(line: str) -> None:
-            tail.append(line)
-            del tail[:-40]
-            on_line(line)
-
+        log = _BuildLog(on_line)
+        emit, tail = log.emit, log.tail
         try:
             for chunk in self._stream(self.api.build(**kwargs), emit):
                 aux = chunk.get("aux")
                 if isinstance(aux, dict) and aux.get("ID"):
                     image_id = str(aux["ID"])
                 if "error" in chunk:
-                    message = str(chunk.get("error", "")).strip()
-                    emit(message)
-                    raise BuildError(message.splitlines()[-1] if message else "build failed", log_tail=tail[-20:])
+                    raise log.failed(str(chunk.get("error", "")))
         except BuildError:
             raise
         except Exception as exc:
