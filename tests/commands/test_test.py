@@ -274,10 +274,14 @@ def test_ctrl_c_removes_the_running_test_container(make: Callable[..., tuple[Pat
     proc = subprocess.Popen([sys.executable, "-m", "bbc.cli", "test", "hang"], cwd=root, env=dict(os.environ),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
+        # wait for the hanging test's own container: the inherited checks before it come and go
         deadline = time.monotonic() + 60
-        while not containers(docker_client) - before and time.monotonic() < deadline:
+        hanging: set[str] = set()
+        while not hanging and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.2)
-        assert containers(docker_client) - before, "the test container never started"
+            hanging = {row["Id"] for row in docker_client.api.containers(all=True, filters={"label": LABEL})
+                       if "sleep 600" in row.get("Command", "")}
+        assert hanging, "the hanging test container never started"
         time.sleep(0.5)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
