@@ -220,12 +220,9 @@ class Executor:
         return tuple(f"{repository}:{tag}" for tag in tags.local_tags(self.hierarchy[image].version))
 
     def _tag(self, image: str, image_id: str, present: tuple[str, ...]) -> tuple[str, ...]:
-        spec = self.hierarchy[image]
-        repository = self.hierarchy.config.ref(image)
-        applied = []
-        for tag in tags.local_tags(spec.version):
-            ref = f"{repository}:{tag}"
+        refs = self._refs(image)
+        for ref in refs:
             if ref not in present:
+                repository, _, tag = ref.rpartition(":")
                 self.engine.tag(image_id, repository, tag)
-            applied.append(ref)
-        return tuple(applied)
+        return refs
