@@ -39,6 +39,18 @@ class Ctx:
 
         return connect()
 
+    def image_lock(self) -> Any:
+        """A per-image lock under .bbc/locks (bbc/lock.py), or None where there is none yet."""
+        import importlib
+
+        try:
+            lock = importlib.import_module("bbc.lock")
+        except ImportError:
+            return None
+        root = self.hierarchy.config.root
+        make = getattr(lock, "image_lock", None)
+        return (lambda image: make(root, image)) if make else None
+
 
 pass_ctx = click.make_pass_decorator(Ctx)
 
@@ -71,43 +83,45 @@ def _selection_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--fail-fast", is_flag=True, help="Start nothing new after the first failure.")
 @click.option("--dry-run", is_flag=True, help="Show the plan; build nothing.")
 @click.option("--test", "run_tests", is_flag=True, help="Test each built image before it gets release tags.")
+@click.option("--rerun", is_flag=True, help="With --test: run tests even where they passed before on the same image.")
 @click.option("--no-pull", is_flag=True, help="Never pull a build the registry already holds; build it.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.option("-v", "--verbose", is_flag=True, help="Stream build logs.")
 @pass_ctx
 def build(obj: Ctx, images: tuple[str, ...], changed: bool, since: str | None, with_dependents: bool, jobs: int,
-          force: bool, fail_fast: bool, dry_run: bool, run_tests: bool, no_pull: bool, fmt: str,
+          force: bool, fail_fast: bool, dry_run: bool, run_tests: bool, rerun: bool, no_pull: bool, fmt: str,
           verbose: bool) -> None:
     """Build IMAGES (default: all) and anything above them that is missing or out of date."""
+    from bbc import pipeline
     from bbc.commands import build as cmd
 
     h = obj.hierarchy
-    sel = cmd.selection(h, images, changed=changed, since=since, with_dependents=with_dependents, force=force)
-    engine = obj.engine()
-    before_tag = None
-    if run_tests:
-        from bbc.commands.test import gate
-
-        before_tag = gate(h, engine, verbose=verbose)
-    _exit(cmd.build(h, engine, sel, jobs=jobs, fail_fast=fail_fast, dry_run=dry_run, fmt=fmt, verbose=verbose,
-                    before_tag=before_tag, pull=not no_pull))
+    sel = pipeline.selection(h, images, changed=changed, since=since, with_dependents=with_dependents, force=force)
+    _exit(cmd.build(h, obj.engine(), sel, jobs=jobs, fail_fast=fail_fast, dry_run=dry_run, test=run_tests,
+                    rerun=rerun, fmt=fmt, verbose=verbose, pull=not no_pull, image_lock=obj.image_lock()))
 
 
 @cli.command()
 @_selection_options
 @click.option("--with-dependents", is_flag=True, help="Also plan everything below the named images.")
 @click.option("--force", is_flag=True, help="Plan the selected images as forced rebuilds.")
+@click.option("--test", "with_tests", is_flag=True, help="Also the test steps `bbc test` would run.")
+@click.option("--release", "with_release", is_flag=True,
+              help="The steps `bbc release` would take: builds, tests, candidate pushes, promotion (asks the registry).")
+@click.option("--no-test", is_flag=True, help="With --release: as `bbc release --no-test`.")
+@click.option("--rerun", is_flag=True, help="Plan tests as `--rerun` would: ignore passes recorded before.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_ctx
 def plan(obj: Ctx, images: tuple[str, ...], changed: bool, since: str | None, with_dependents: bool, force: bool,
-         fmt: str) -> None:
-    """Say what a build would do for each image, and why."""
-    from bbc.commands import build as build_cmd
+         with_tests: bool, with_release: bool, no_test: bool, rerun: bool, fmt: str) -> None:
+    """Say what each step of a build (or test, or release) would do, and why."""
+    from bbc import pipeline
     from bbc.commands import plan as cmd
 
     h = obj.hierarchy
-    sel = build_cmd.selection(h, images, changed=changed, since=since, with_dependents=with_dependents, force=force)
-    _exit(cmd.plan(h, obj.engine(), sel, fmt=fmt))
+    sel = pipeline.selection(h, images, changed=changed, since=since, with_dependents=with_dependents, force=force)
+    _exit(cmd.plan(h, obj.engine(), sel, fmt=fmt, test=with_tests or (with_release and not no_test),
+                   release=with_release, rerun=rerun))
 
 
 @cli.command()
@@ -130,11 +144,12 @@ def graph(obj: Ctx, fmt: str) -> None:
                    "for debugging; remove it with `docker rm`. Test images are always kept: they are the cache.")
 @click.option("--junit-xml", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Also write a JUnit XML report: a testsuite per image, a testcase per test.")
+@click.option("--rerun", is_flag=True, help="Run tests even where they passed before on the same image.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.option("-v", "--verbose", is_flag=True, help="Stream build logs and test output.")
 @pass_ctx
 def test(obj: Ctx, images: tuple[str, ...], changed: bool, since: str | None, jobs: int, keep: bool,
-         junit_xml: Path | None, fmt: str, verbose: bool) -> None:
+         junit_xml: Path | None, rerun: bool, fmt: str, verbose: bool) -> None:
     """Test IMAGES (default: all) with their own and inherited tests.
 
     Each image's Dockerfile is built on a test layer (test.layer, from the image or its
@@ -142,14 +157,17 @@ def test(obj: Ctx, images: tuple[str, ...], changed: bool, since: str | None, jo
     test.build_args, and tagged only locally as <registry>/<name>:<version>-test; release
     builds never contain test tools. Missing or stale release builds are built first, as
     `bbc build` would. Tests run without network unless test.network is host, and their
-    containers are always removed. Output: .bbc/logs/<image>.test.log. Exit 1 if any failed.
+    containers are always removed. Output: .bbc/logs/<image>.test.log. A pass on the same
+    image with the same tests is remembered (.bbc/tests/) and reused unless --rerun.
+    Exit 1 if any failed.
     """
-    from bbc.commands import build as build_cmd
+    from bbc import pipeline
     from bbc.commands import test as cmd
 
     h = obj.hierarchy
-    sel = build_cmd.selection(h, images, changed=changed, since=since)
-    _exit(cmd.test(h, obj.engine(), sel, jobs=jobs, keep=keep, junit_xml=junit_xml, fmt=fmt, verbose=verbose))
+    sel = pipeline.selection(h, images, changed=changed, since=since)
+    _exit(cmd.test(h, obj.engine(), sel, jobs=jobs, keep=keep, rerun=rerun, junit_xml=junit_xml, fmt=fmt,
+                   verbose=verbose))
 
 
 @cli.command()
@@ -169,24 +187,20 @@ def bump(obj: Ctx, image: str, how: str, no_cascade: bool, dry_run: bool) -> Non
 @_selection_options
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=lambda: os.cpu_count() or 1,
               show_default="number of CPUs", help="Builds at once (1 = one after another).")
-@click.option("--no-test", is_flag=True, help="Skip `bbc test` before pushing (not recommended).")
+@click.option("--no-test", is_flag=True, help="Skip the tests before pushing (not recommended).")
+@click.option("--rerun", is_flag=True, help="Run tests even where they passed before on the same image.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_ctx
 def release(obj: Ctx, images: tuple[str, ...], changed: bool, since: str | None, jobs: int, no_test: bool,
-            fmt: str) -> None:
+            rerun: bool, fmt: str) -> None:
     """Build, test, push under candidate tags, then promote X.Y.Z (write-once), X.Y, X, latest."""
-    from bbc.commands import build as build_cmd
+    from bbc import pipeline
     from bbc.commands import release as cmd
 
     h = obj.hierarchy
-    sel = build_cmd.selection(h, images, changed=changed, since=since)
-    engine = obj.engine()
-    gate = None
-    if not no_test:
-        from bbc.commands.test import gate as make_gate
-
-        gate = make_gate(h, engine, verbose=False)
-    _exit(cmd.release(h, engine, sel, jobs=jobs, gate=gate, fmt=fmt))
+    sel = pipeline.selection(h, images, changed=changed, since=since)
+    _exit(cmd.release(h, obj.engine(), sel, jobs=jobs, test=not no_test, rerun=rerun, fmt=fmt,
+                      image_lock=obj.image_lock()))
 
 
 @cli.command()
@@ -278,8 +292,13 @@ def _exit(code: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="bbc", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("interrupted", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        # click turns Ctrl-C into Abort. Steps run in worker threads, which die with the
+        # process before their `finally`: remove their test containers from here.
+        engine_module = sys.modules.get("bbc.docker_engine")
+        if engine_module is not None:
+            engine_module.remove_live_containers()
+        click.echo("interrupted: builds in flight were cancelled; no tags were applied to them", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
@@ -290,12 +309,6 @@ def main(argv: list[str] | None = None) -> None:
         if exc.tip:
             click.echo(f"bbc: tip: {exc.tip}", err=True)
         sys.exit(1)
-    except KeyboardInterrupt:
-        engine_module = sys.modules.get("bbc.docker_engine")
-        if engine_module is not None:
-            engine_module.remove_live_containers()
-        click.echo("interrupted: builds in flight were cancelled; no tags were applied to them", err=True)
-        sys.exit(130)
     except SystemExit:
         raise
     except Exception:

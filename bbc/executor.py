@@ -1,7 +1,10 @@
-"""Run a Plan: each image starts as soon as its parent is done, up to `jobs` at once.
+"""Run a Plan: every step starts as soon as the steps it needs succeeded, up to `jobs` at once.
 
-Release tags are applied only after a build (and, with a `before_tag` hook, its tests)
-succeeded, so a failed or interrupted run never leaves a half-tagged image.
+A failed step skips every step that needs it; independent branches go on unless `fail_fast`.
+Release tags travel with a build (the engine applies them only when it succeeded) or, when
+the plan gates them on tests, come from a Tag step after the tests passed; so a failed or
+interrupted run never leaves a half-tagged image. Steps the plan found already done (up to
+date, reused, passed before) finish at once, without a thread or an engine call.
 """
 
 from __future__ import annotations
@@ -10,66 +13,80 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ContextManager
 
-from bbc import fingerprint, planner, state, tags
+from bbc import labels, planner, promote, refs, state, testing, testplan
 from bbc.engine import BuildRequest, Engine
-from bbc.errors import BbcError, BuildError
+from bbc.errors import BbcError, BuildError, RegistryError
 from bbc.hierarchy import Hierarchy
-from bbc.planner import Plan, Step
+from bbc.planner import Build, Plan, Promote, Push, RunTest, Step, Tag, TestPart
 from bbc.report import Events
 
 BUILT = "built"
 UP_TO_DATE = "up-to-date"
+PULLED = "pulled"
+REUSED = "reused"
+PASSED = "passed"
+CACHED = "passed before"
+TAGGED = "tagged"
+PUSHED = "pushed"
+PROMOTED = "promoted"
 FAILED = "failed"
 SKIPPED = "skipped"
-OK = (BUILT, UP_TO_DATE)
+OK = (BUILT, UP_TO_DATE, PULLED, REUSED, PASSED, CACHED, TAGGED, PUSHED, PROMOTED)
 
 
 @dataclass(frozen=True)
 class Result:
+    step: str  # the step's id
+    kind: str
     image: str
     version: str
-    status: str  # BUILT | UP_TO_DATE | FAILED | SKIPPED
+    status: str
     seconds: float = 0.0
     size: int = 0
     image_id: str = ""
     message: str = ""
     tags: tuple[str, ...] = ()
     log: str = ""
+    checks: tuple[testing.CheckResult, ...] = ()
+    digest: str = ""
+    released: tuple[promote.Released, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.status in OK
 
 
-# Called after a build succeeded and before it is tagged; raise BbcError to refuse the tags.
-BeforeTag = Callable[[str, str], None]
-
-
-def build_labels(hierarchy: Hierarchy, step: Step, parent_id: str | None, revision: str | None,
+def build_labels(hierarchy: Hierarchy, step: Build, parent_id: str | None, revision: str | None,
                  source: str | None = None) -> dict[str, str]:
     spec = hierarchy[step.image]
     config = hierarchy.config
-    labels = dict(spec.labels)
-    labels.update({
-        fingerprint.LABEL: step.fingerprint or "",
-        planner.IMAGE_LABEL: step.image,
-        "org.opencontainers.image.title": step.image,
-        "org.opencontainers.image.version": spec.version,
-        "org.opencontainers.image.source": source or _source(config.root, spec.rel_path),
+    out = dict(spec.labels)
+    out.update({
+        labels.FINGERPRINT: step.fingerprint or "",
+        labels.IMAGE: step.image,
+        labels.TITLE: step.image,
+        labels.VERSION: spec.version,
+        labels.SOURCE: source or (config.root / spec.rel_path).resolve().as_posix(),
     })
     if revision:
-        labels["org.opencontainers.image.revision"] = revision
+        out[labels.REVISION] = revision
     if spec.parent and parent_id:
-        parent = hierarchy[spec.parent]
-        labels[planner.PARENT_LABEL] = parent_id
-        labels["org.opencontainers.image.base.name"] = f"{config.ref(spec.parent)}:{parent.version}"
-        labels["org.opencontainers.image.base.digest"] = parent_id
+        out[labels.PARENT_ID] = parent_id
+        out[labels.BASE_NAME] = refs.ref(config.ref(spec.parent), hierarchy[spec.parent].version)
+        out[labels.BASE_DIGEST] = parent_id
     if spec.description:
-        labels["org.opencontainers.image.description"] = spec.description
-    return labels
+        out[labels.DESCRIPTION] = spec.description
+    return out
 
 
-def _source(root: Path, rel: str) -> str:
-    return (root / rel).resolve().as_posix()
+# A lock held around building and tagging one image (bbc/lock.py), so two runs building the
+# same image never leave a tag on a half-finished build.
+ImageLock = Callable[[str], ContextManager[Any]]
 
 
 class Executor:
@@ -82,18 +99,26 @@ class Executor:
         jobs: int = 1,
         fail_fast: bool = False,
         revision: str | None = None,
-        before_tag: BeforeTag | None = None,
+        keep: bool = False,
+        registry: promote.Registry | None = None,
+        repo_of: Callable[[str], str] | None = None,
+        image_lock: ImageLock | None = None,
     ) -> None:
         self.engine = engine
         self.hierarchy = hierarchy
         self.events = events
         self.jobs = max(1, jobs)
         self.fail_fast = fail_fast
+        self.keep = keep
+        self.registry = registry
+        self.repo_of = repo_of
+        self.image_lock = image_lock or (lambda image: nullcontext())
         self._revision = revision  # None: asked of git on the first build, not at start-up
         self._revision_lock = threading.Lock()
         self._source = ""  # the origin remote's URL, looked up with the revision
-        self.before_tag = before_tag
         self.root = hierarchy.config.root
+        self.results: dict[str, Result] = {}
+        self.plan = Plan(())
 
     def revision(self) -> str | None:
         with self._revision_lock:
@@ -104,10 +129,11 @@ class Executor:
                 self._source = git.remote_url(self.root) or ""
             return self._revision or None
 
+    # -- scheduling -------------------------------------------------------------------
     def run(self, plan: Plan) -> list[Result]:
-        in_plan = {s.image for s in plan.steps}
-        results: dict[str, Result] = {}
-        ids: dict[str, str] = {}
+        self.plan = plan
+        results = self.results
+        in_plan = {s.id for s in plan.steps}
         pending = list(plan.steps)
         done: queue.Queue[Result] = queue.Queue()
         running = 0
@@ -117,21 +143,20 @@ class Executor:
             while progressed:
                 progressed = False
                 for step in list(pending):
-                    parent = self.hierarchy.parent(step.image)
-                    if parent in in_plan and parent not in results:
-                        continue  # parent still building
-                    if parent in results and results[parent].status not in OK:
-                        results[step.image] = self._skip(step, f"parent {parent} {results[parent].status}")
-                    elif step.action == planner.UP_TO_DATE and step.existing is not None:
-                        results[step.image] = self._current(step)
-                        ids[step.image] = step.existing.id
+                    needs = [n for n in step.needs if n in in_plan]
+                    if any(n not in results for n in needs):
+                        continue
+                    failed = [results[n] for n in needs if not results[n].ok]
+                    if failed:
+                        results[step.id] = self._skip(step, _why_skipped(step, failed[0]))
+                    elif step.action in planner.IDLE:
+                        results[step.id] = self._idle(step)
                     elif stopping:
-                        results[step.image] = self._skip(step, "not started (--fail-fast)")
+                        results[step.id] = self._skip(step, "not started (--fail-fast)")
                     elif running < self.jobs:
                         running += 1
-                        parent_id = ids.get(parent) if parent else None
                         self.events.started(step.image, step)
-                        threading.Thread(target=self._worker, args=(step, parent_id, done), daemon=True).start()
+                        threading.Thread(target=self._worker, args=(step, done), daemon=True).start()
                     else:
                         continue
                     pending.remove(step)
@@ -140,89 +165,274 @@ class Executor:
                 continue
             result = done.get()  # KeyboardInterrupt lands here; daemon workers die with us
             running -= 1
-            results[result.image] = result
-            if result.status == BUILT:
-                ids[result.image] = result.image_id
-            elif self.fail_fast:
+            results[result.step] = result
+            if not result.ok and self.fail_fast:
                 stopping = True
-        return [results[s.image] for s in plan.steps]
+        return [results[s.id] for s in plan.steps]
 
-    # -- one image -------------------------------------------------------------------
     def _skip(self, step: Step, why: str) -> Result:
-        result = Result(step.image, step.version, SKIPPED, message=why)
+        result = Result(step.id, step.kind, step.image, step.version, SKIPPED, message=why)
         self.events.finished(result)
         return result
 
-    def _current(self, step: Step) -> Result:
-        existing = step.existing
-        if existing is None:  # for mypy; the caller checked
-            raise BbcError(f"{step.image}: no existing build")
-        applied = self._tag(step.image, existing.id, existing.tags)
-        result = Result(step.image, step.version, UP_TO_DATE, size=existing.size, image_id=existing.id, tags=applied)
+    def _idle(self, step: Step) -> Result:
+        """A step the plan found already done."""
+        if isinstance(step, Build) and step.existing is not None:
+            existing = step.existing
+            present = set(existing.tags)
+            applied = self._tag(step.image, existing.id, present)
+            result = Result(step.id, step.kind, step.image, step.version, UP_TO_DATE, size=existing.size,
+                            image_id=existing.id, tags=applied)
+        elif isinstance(step, TestPart) and step.existing is not None:
+            result = Result(step.id, step.kind, step.image, step.version, REUSED, image_id=step.existing.id)
+            self.events.message(f"[{step.image}] reusing {step.part.what} ({_short(step.existing.id)})")
+            return result
+        elif isinstance(step, RunTest):
+            result = Result(step.id, step.kind, step.image, step.version, CACHED, message=step.reasons[-1])
+        else:
+            raise BbcError(f"{step.id}: nothing to reuse")  # the planner only marks such steps idle
         self.events.finished(result)
         return result
 
-    def _worker(self, step: Step, parent_id: str | None, done: queue.Queue[Result]) -> None:
+    def _worker(self, step: Step, done: queue.Queue[Result]) -> None:
         start = time.monotonic()
-        log = state.log_path(self.root, step.image)
+        handler = {
+            "build": self._build, "test-layer": self._test_part, "test-image": self._test_part,
+            "run-test": self._run_test, "tag": self._tag_step, "push-candidate": self._push,
+            "promote": self._promote,
+        }.get(step.kind)
+        log = ""
         try:
-            # Without a gate between build and release tags, the engine applies them at the end
-            # of a successful build (one call, not four); with one, they wait for the gate.
-            refs = self._refs(step.image)
-            image_id = self._build(step, parent_id, log, refs if self.before_tag is None else ())
-            if self.before_tag is not None:
-                self.before_tag(step.image, image_id)
-                applied = self._tag(step.image, image_id, ())
-            else:
-                applied = refs
-            info = self.engine.inspect(image_id)
-            spec = self.hierarchy[step.image]
-            state.write_json(state.manifest_path(self.root, step.image), planner.manifest(spec, step))
-            result = Result(step.image, step.version, BUILT, time.monotonic() - start,
-                            info.size if info else 0, image_id, tags=applied, log=str(log))
+            if handler is None:
+                raise BbcError(f"{step.id}: no way to run a {step.kind} step")
+            result = handler(step, start)
         except BuildError as exc:
             tail = "\n".join(exc.log_tail[-12:])
-            result = Result(step.image, step.version, FAILED, time.monotonic() - start,
-                            message=exc.message + (f"\n{tail}" if tail else ""), log=str(log))
+            result = self._failed(step, start, exc.message + (f"\n{tail}" if tail else ""), log)
         except BbcError as exc:
-            result = Result(step.image, step.version, FAILED, time.monotonic() - start, message=exc.message,
-                            log=str(log))
-        except Exception as exc:  # a bug or an engine hiccup: report it on this image, keep going
-            result = Result(step.image, step.version, FAILED, time.monotonic() - start,
-                            message=f"{type(exc).__name__}: {exc}", log=str(log))
+            result = self._failed(step, start, exc.message, log)
+        except Exception as exc:  # a bug or an engine hiccup: report it on this step, keep going
+            result = self._failed(step, start, f"{type(exc).__name__}: {exc}", log)
         self.events.finished(result)
         done.put(result)
 
-    def _build(self, step: Step, parent_id: str | None, log: Path, refs: tuple[str, ...]) -> str:
+    def _failed(self, step: Step, start: float, message: str, log: str) -> Result:
+        path = log or (str(state.log_path(self.root, step.image, _log_suffix(step)))
+                       if step.kind not in ("promote", "tag") else "")
+        return Result(step.id, step.kind, step.image, step.version, FAILED, time.monotonic() - start,
+                      message=message, log=path)
+
+    def _image_id(self, step_id: str | None) -> str | None:
+        if step_id is None:
+            return None
+        result = self.results.get(step_id)
+        return result.image_id if result else None
+
+    # -- the kinds of step ------------------------------------------------------------
+    def _build(self, step: Step, start: float) -> Result:
+        if not isinstance(step, Build):
+            raise BbcError(f"{step.id}: not a build step")
         spec = self.hierarchy[step.image]
         if step.fingerprint is None:
             raise BbcError(f"{step.image}: fingerprint unknown (run its prepare step first)")
-        args = dict(spec.build_args)
-        if spec.parent:
-            if parent_id is None:
-                raise BbcError(f"{step.image}: parent {spec.parent} has no build to start from")
-            args[spec.parent_arg] = parent_id
-        request = BuildRequest(
-            context=spec.path, dockerfile=spec.dockerfile, build_args=args,
-            labels=build_labels(self.hierarchy, step, parent_id, self.revision(), self._source or None),
-            target=spec.target, platform=spec.platform, network=spec.network, tags=refs,
-        )
+        parent_id = self._image_id(f"build:{spec.parent}") if spec.parent else None
+        if spec.parent and parent_id is None:
+            raise BbcError(f"{step.image}: parent {spec.parent} has no build to start from")
+        log = state.log_path(self.root, step.image)
+        refs_ = self._refs(step.image)
+        with self.image_lock(step.image):
+            if step.action == planner.PULL:
+                pulled = self._pull(step, parent_id)
+                if pulled is not None:
+                    applied = () if step.gated else self._tag(step.image, pulled.id, set(pulled.tags))
+                    return Result(step.id, step.kind, step.image, step.version, PULLED,
+                                  time.monotonic() - start, pulled.size, pulled.id, tags=applied)
+            args = dict(spec.build_args)
+            if spec.parent and parent_id:
+                args[spec.parent_arg] = parent_id
+            request = BuildRequest(
+                context=spec.path, dockerfile=spec.dockerfile, build_args=args,
+                labels=build_labels(self.hierarchy, step, parent_id, self.revision(), self._source or None),
+                target=spec.target, platform=spec.platform, network=spec.network,
+                tags=() if step.gated else refs_, **_files(step.file_list),
+            )
+            image_id = self._engine_build(step.image, request, log)
+        info = self.engine.inspect(image_id)
+        state.write_json(state.manifest_path(self.root, step.image), planner.manifest(spec, step))
+        return Result(step.id, step.kind, step.image, step.version, BUILT, time.monotonic() - start,
+                      info.size if info else 0, image_id, tags=() if step.gated else refs_, log=str(log))
+
+    def _pull(self, step: Build, parent_id: str | None) -> Any:
+        """The registry's build of this fingerprint, pulled; None (build instead) if that fails
+        or it was built on another parent build than ours."""
+        repository = self.hierarchy.config.ref(step.image)
+        try:
+            info = self.engine.pull(repository, step.pull_ref)
+        except BbcError as exc:
+            self.events.message(f"[{step.image}] pull failed ({exc.message}); building instead")
+            return None
+        if info.labels.get(labels.FINGERPRINT) != step.fingerprint or (
+                parent_id is not None and info.labels.get(labels.PARENT_ID) != parent_id):
+            self.events.message(f"[{step.image}] the registry's build is on another parent build; building instead")
+            return None
+        return info
+
+    def _engine_build(self, image: str, request: BuildRequest, log: Path, mode: str = "w") -> str:
         log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "w", encoding="utf-8") as out:
+        with open(log, mode, encoding="utf-8") as out:
             def on_line(line: str) -> None:
                 out.write(line + "\n")
-                self.events.line(step.image, line)
+                self.events.line(image, line)
 
             return self.engine.build(request, on_line)
 
-    def _refs(self, image: str) -> tuple[str, ...]:
-        repository = self.hierarchy.config.ref(image)
-        return tuple(f"{repository}:{tag}" for tag in tags.local_tags(self.hierarchy[image].version))
+    def _test_part(self, step: Step, start: float) -> Result:
+        if not isinstance(step, TestPart):
+            raise BbcError(f"{step.id}: not a test part")
+        part = step.part
+        below_id = self._image_id(step.below)
+        args = dict(part.spec.build_args)
+        part_labels = {**part.spec.labels, labels.FINGERPRINT: step.fingerprint, labels.IMAGE: step.image,
+                       labels.TEST_VARIANT: part.variant}
+        if part.arg is not None:
+            if below_id is None:
+                raise BbcError(f"{step.image}: no build below {part.what} to start from")
+            args[part.arg] = below_id
+            part_labels[labels.PARENT_ID] = below_id
+        self.events.message(f"[{step.image}] building {part.what}")
+        request = BuildRequest(
+            context=part.spec.path, dockerfile=part.spec.dockerfile, build_args=args, labels=part_labels,
+            target=part.spec.target, platform=part.spec.platform, network=part.spec.network, tags=(step.ref,),
+        )
+        log = state.log_path(self.root, step.image, _log_suffix(step))
+        image_id = self._engine_build(step.image, request, log)
+        return Result(step.id, step.kind, step.image, step.version, BUILT, time.monotonic() - start,
+                      image_id=image_id, tags=(step.ref,), log=str(log))
 
-    def _tag(self, image: str, image_id: str, present: tuple[str, ...]) -> tuple[str, ...]:
-        refs = self._refs(image)
-        for ref in refs:
+    def _run_test(self, step: Step, start: float) -> Result:
+        if not isinstance(step, RunTest):
+            raise BbcError(f"{step.id}: not a test run")
+        release_id = self._image_id(step.release)
+        test_id = self._image_id(step.test_image)
+        if release_id is None or test_id is None:
+            raise BbcError(f"{step.image}: no image to test")
+        checks, skipped = testing.checks_for(self.hierarchy, step.image)
+        skips = tuple(testing.CheckResult(s, False, testing.SKIPPED, message=f"skipped by {step.image}'s test.skip")
+                      for s in skipped)
+        log = state.log_path(self.root, step.image, ".test")
+        log.parent.mkdir(parents=True, exist_ok=True)
+        lock = threading.Lock()
+        results: list[testing.CheckResult] = []
+        with open(log, "w", encoding="utf-8") as out:
+            def on_line(line: str) -> None:
+                with lock:
+                    out.write(line + "\n")
+                    out.flush()
+                self.events.line(step.image, line)
+
+            for check in checks:
+                what = " ".join(check.command) if check.command else "expect"
+                on_line(f"== test {check.name}: {what}")
+                result = testing.run_check(self.engine, check, own=check.name == step.image, test_image=test_id,
+                                           release_image=release_id, on_line=on_line, keep=self.keep)
+                on_line(f"== test {check.name}: {result.status}" + (f" ({result.message})" if result.message else ""))
+                results.append(result)
+        passed = all(r.status != testing.FAILED for r in results)
+        key = self._test_key(step, release_id)
+        if key is not None:
+            testplan.remember(self.root, step.image, key, passed=passed)
+        return Result(step.id, step.kind, step.image, step.version, PASSED if passed else FAILED,
+                      time.monotonic() - start, image_id=test_id,
+                      message="" if passed else testing.failure_message(results), log=str(log),
+                      checks=(*results, *skips))
+
+    def _test_key(self, step: RunTest, release_id: str) -> str | None:
+        build = self.plan.get(step.release)
+        if not isinstance(build, Build) or build.fingerprint is None:
+            return None
+        parts = []
+        below = self.plan.get(step.test_image)
+        while isinstance(below, TestPart):
+            parts.append(below.fingerprint)
+            below = self.plan.get(below.below) if below.below else None
+        return testplan.run_key(self.hierarchy, step.image, release_id, build.fingerprint, parts[::-1])
+
+    def _tag_step(self, step: Step, start: float) -> Result:
+        image_id = self._image_id(f"build:{step.image}")
+        if image_id is None:
+            raise BbcError(f"{step.image}: no build to tag")
+        with self.image_lock(step.image):
+            applied = self._tag(step.image, image_id, set())
+        return Result(step.id, step.kind, step.image, step.version, TAGGED, time.monotonic() - start,
+                      image_id=image_id, tags=applied)
+
+    def _push(self, step: Step, start: float) -> Result:
+        if not isinstance(step, Push):
+            raise BbcError(f"{step.id}: not a push")
+        image_id = self._image_id(f"build:{step.image}")
+        if image_id is None:
+            raise BbcError(f"{step.image}: no build to push")
+        repository = self.hierarchy.config.ref(step.image)
+        tag = refs.candidate_tag(step.fingerprint)
+        self.engine.tag(image_id, repository, tag)
+        try:
+            digest = self.engine.push(repository, tag, lambda line: self.events.line(step.image, line))
+        except BbcError as exc:
+            raise RegistryError(
+                f"{step.image}: pushing {repository}:{tag} failed: {exc.message}",
+                tip="no release tag was moved; fix the registry and run `bbc release` again to finish",
+            ) from None
+        finally:
+            self.engine.remove_image(f"{repository}:{tag}")  # only the local name; the registry keeps it
+        self.events.message(f"[{step.image}] pushed candidate {tag} ({digest[:19]})")
+        return Result(step.id, step.kind, step.image, step.version, PUSHED, time.monotonic() - start,
+                      image_id=image_id, tags=(tag,), digest=digest)
+
+    def _promote(self, step: Step, start: float) -> Result:
+        if not isinstance(step, Promote) or self.registry is None or self.repo_of is None:
+            raise BbcError("promote: no registry to promote in")
+        candidates = {r.image: r.tags[0] for r in self.results.values() if r.kind == "push-candidate" and r.ok}
+        released = promote.promote(self.hierarchy, self.registry, self.repo_of, step.images, step.released,
+                                   candidates, self.events.message)
+        return Result(step.id, step.kind, step.image, step.version, PROMOTED, time.monotonic() - start,
+                      released=tuple(released))
+
+    # -- tags -------------------------------------------------------------------------
+    def _refs(self, image: str) -> tuple[str, ...]:
+        return refs.local_refs(self.hierarchy.config.ref(image), self.hierarchy[image].version)
+
+    def _tag(self, image: str, image_id: str, present: set[str]) -> tuple[str, ...]:
+        out = self._refs(image)
+        for ref in out:
             if ref not in present:
                 repository, _, tag = ref.rpartition(":")
                 self.engine.tag(image_id, repository, tag)
-        return refs
+        return out
+
+
+def _files(listed: tuple[str, ...] | None) -> dict[str, Any]:
+    """The context as the plan listed it, for engines whose BuildRequest takes it."""
+    if listed is None or "files" not in BuildRequest.__dataclass_fields__:
+        return {}
+    return {"files": listed}
+
+
+def _log_suffix(step: Step) -> str:
+    return {"build": "", "test-layer": ".testlayer", "test-image": ".testimage", "run-test": ".test",
+            "push-candidate": ".push"}.get(step.kind, f".{step.kind}")
+
+
+def _why_skipped(step: Step, failed: Result) -> str:
+    if step.kind == "build" and failed.kind == "tag":
+        return f"parent {failed.image} failed its tests"
+    if step.kind == "build" and failed.kind == "build":
+        return f"parent {failed.image} {failed.status}"
+    if failed.kind == "run-test" and failed.status == FAILED:
+        return f"tests of {failed.image} failed"
+    what = failed.kind.replace("-", " ")
+    return f"{what} of {failed.image} {failed.status}" if failed.image != step.image else f"{what} {failed.status}"
+
+
+def _short(image_id: str) -> str:
+    return image_id.removeprefix("sha256:")[:12]
+

@@ -14,16 +14,18 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from bbc import labels
 from bbc.config import ImageSpec
 
 SCHEME = "bbc-fp-1"
-LABEL = "bbc.fingerprint"
+LABEL = labels.FINGERPRINT
 
 
 @dataclass(frozen=True)
 class ContextDigest:
     digest: str
     files: dict[str, str]  # file path -> sha256 of its entry (for "what changed" reasons)
+    listed: tuple[str, ...] = ()  # what context_files listed: the tar sends exactly these
 
 
 def dockerignore_patterns(context: Path | str) -> list[str]:
@@ -63,7 +65,8 @@ def digest_context(context: Path | str, dockerfile: str) -> ContextDigest:
     root = os.fspath(context)
     total = hashlib.sha256()
     entries: dict[str, str] = {}
-    for rel in context_files(root, dockerfile):
+    listed = context_files(root, dockerfile)
+    for rel in listed:
         full = os.path.join(root, rel)
         try:
             st = os.lstat(full)
@@ -86,7 +89,7 @@ def digest_context(context: Path | str, dockerfile: str) -> ContextDigest:
             continue  # sockets, fifos: the SDK does not send them either
         entries[rel] = entry
         total.update(f"{rel}\0{entry}\n".encode())
-    return ContextDigest(total.hexdigest(), entries)
+    return ContextDigest(total.hexdigest(), entries, tuple(listed))
 
 
 def dockerfile_text(spec: ImageSpec) -> str:

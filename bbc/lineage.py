@@ -14,10 +14,7 @@ import semver
 
 from bbc.engine import ImageInfo
 from bbc.errors import BbcError
-from bbc.planner import IMAGE_LABEL, PARENT_LABEL
-
-VERSION_LABEL = "org.opencontainers.image.version"
-BASE_NAME_LABEL = "org.opencontainers.image.base.name"
+from bbc.labels import BASE_NAME as BASE_NAME_LABEL, IMAGE as IMAGE_LABEL, PARENT_ID as PARENT_LABEL, VERSION as VERSION_LABEL
 
 
 @dataclass(frozen=True)

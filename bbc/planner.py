@@ -1,49 +1,172 @@
-"""Decide, per image, whether to build and why. Pure: reads files and the engine's image
-index handed in, never builds."""
+"""One plan for every command: a DAG of typed steps, each saying what it will do and why.
+
+    prepare ─► build ─► test-layer ─► test-image ─► run-test ─► (tag) ─► push-candidate ─► promote
+
+`bbc plan` prints it; `build`, `test` and `release` choose the kinds of step it holds (`Scope`)
+and one executor (bbc/executor.py) runs any plan. Pure: reads files, the engine's image index
+and what the caller says the registry holds; never builds.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from bbc import fingerprint, prepare, state
+from bbc import fingerprint, labels, prepare, refs, state
 from bbc.engine import ImageInfo
 from bbc.hierarchy import Hierarchy
 
+# what a step will do
 BUILD = "build"
 UP_TO_DATE = "up-to-date"
-PARENT_LABEL = "bbc.parent.id"
-IMAGE_LABEL = "bbc.image"
+PULL = "pull"  # the registry holds this exact build
+REUSE = "reuse"  # a test image with this fingerprint is already built
+RUN = "run"
+CACHED = "cached"  # tests that passed before on the same image with the same tests
+IDLE = (UP_TO_DATE, REUSE, CACHED)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Step:
     image: str
     version: str
-    action: str  # BUILD | UP_TO_DATE
-    reasons: tuple[str, ...]
+    action: str
+    reasons: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()  # ids of the steps that must succeed first
+    selected: bool = True  # False: only here because a selected image needs it
+    KIND: ClassVar[str] = ""
+
+    @property
+    def kind(self) -> str:
+        return self.KIND
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}:{self.image}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Prepare(Step):
+    KIND: ClassVar[str] = "prepare"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Build(Step):
+    KIND: ClassVar[str] = "build"
     fingerprint: str | None  # None while a prepare step still has to produce inputs
     existing: ImageInfo | None = None  # the matching local build, when up to date
-    selected: bool = True  # False: only here because a selected image needs it
-    files: Mapping[str, str] = field(default_factory=dict)
+    files: Mapping[str, str] = field(default_factory=dict)  # context entries, for "what changed"
+    file_list: tuple[str, ...] | None = None  # the context as listed for the fingerprint, reused for the tar
     parent_fingerprint: str | None = None
+    pull_ref: str = ""  # with PULL: the registry tag holding this build
+    gated: bool = False  # release tags wait for this image's tests (a Tag step)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TestPart(Step):
+    """One slice of the test sandwich, built like an image (bbc/sandwich.py)."""
+
+    __test__ = False
+    KIND: ClassVar[str] = "test-part"
+    variant: str  # test-layer | test
+    part: Any  # sandwich.Part
+    fingerprint: str
+    ref: str  # its local-only test tag
+    existing: ImageInfo | None = None
+    below: str | None = None  # id of the step whose image it builds on; None: from scratch
+
+    @property
+    def kind(self) -> str:
+        return "test-layer" if self.variant == "test-layer" else "test-image"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunTest(Step):
+    __test__ = False
+    KIND: ClassVar[str] = "run-test"
+    key: str | None  # covers image, test images and tests; None: the image is being rebuilt
+    test_image: str  # id of the step whose image the commands run in
+    release: str  # id of the image's build step (expect checks read the release build)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tag(Step):
+    """Release tags applied after the tests passed (`bbc build --test`)."""
+
+    KIND: ClassVar[str] = "tag"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Push(Step):
+    KIND: ClassVar[str] = "push-candidate"
+    fingerprint: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Promote(Step):
+    """Move every release tag at once, after every candidate is in the registry."""
+
+    KIND: ClassVar[str] = "promote"
+    images: tuple[str, ...] = ()
+    released: frozenset[str] = frozenset()  # already released with this exact content
+
+    @property
+    def id(self) -> str:
+        return "promote"
+
+
+@dataclass(frozen=True)
+class Index:
+    """The engine's labelled images, from one listing call."""
+
+    images: tuple[ImageInfo, ...] = ()
+    by_fp: Mapping[str, list[ImageInfo]] = field(default_factory=dict)
+    by_tag: Mapping[str, ImageInfo] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, images: Iterable[ImageInfo]) -> Index:
+        images = tuple(images)
+        by_fp: dict[str, list[ImageInfo]] = {}
+        for image in images:
+            fp = image.labels.get(labels.FINGERPRINT)
+            if fp:
+                by_fp.setdefault(fp, []).append(image)
+        for group in by_fp.values():
+            group.sort(key=lambda i: i.created, reverse=True)
+        return cls(images, by_fp, {tag: image for image in images for tag in image.tags})
 
 
 @dataclass(frozen=True)
 class Plan:
-    steps: tuple[Step, ...]  # topological order
+    steps: tuple[Step, ...]  # topological: every step after the steps it needs
     warnings: tuple[str, ...] = ()
+    index: Index = field(default_factory=Index)
 
-    def __getitem__(self, image: str) -> Step:
+    def __getitem__(self, step_id: str) -> Step:
         for step in self.steps:
-            if step.image == image:
+            if step.id == step_id:
                 return step
-        raise KeyError(image)
+        raise KeyError(step_id)
+
+    def get(self, step_id: str) -> Step | None:
+        try:
+            return self[step_id]
+        except KeyError:
+            return None
 
     @property
-    def to_build(self) -> list[Step]:
-        return [s for s in self.steps if s.action == BUILD]
+    def builds(self) -> list[Build]:
+        return [s for s in self.steps if isinstance(s, Build)]
+
+    @property
+    def to_build(self) -> list[Build]:
+        return [s for s in self.builds if s.action != UP_TO_DATE]
+
+    @property
+    def busy(self) -> list[Step]:
+        """Steps that will do something (build, pull, test, push, ...)."""
+        return [s for s in self.steps if s.action not in IDLE]
 
 
 @dataclass(frozen=True)
@@ -52,6 +175,23 @@ class Selection:
     with_dependents: bool = False
     changed: Mapping[str, list[str]] | None = None  # from changes.changed_images, with --changed
     force: bool = False
+
+
+# Asked for each image about to be built: the registry tag holding a build with this
+# fingerprint, or None (bbc/remote.py answers it).
+RegistryLookup = Callable[[str, str, str], str | None]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which kinds of step the plan holds besides prepare and build."""
+
+    test: bool = False  # run-test (and the sandwich) for the selected images
+    gate: bool = False  # test every image being built before its release tags (build --test)
+    release: bool = False  # push-candidate for each image, then one promote
+    released: frozenset[str] = frozenset()  # images whose X.Y.Z already holds this build
+    rerun: bool = False  # ignore recorded test passes
+    pull: RegistryLookup | None = None
 
 
 def select(hierarchy: Hierarchy, selection: Selection) -> tuple[set[str], set[str]]:
@@ -68,99 +208,184 @@ def select(hierarchy: Hierarchy, selection: Selection) -> tuple[set[str], set[st
     return chosen, needed
 
 
-def index_by_fingerprint(images: Iterable[ImageInfo]) -> dict[str, list[ImageInfo]]:
-    out: dict[str, list[ImageInfo]] = {}
-    for image in images:
-        fp = image.labels.get(fingerprint.LABEL)
-        if fp:
-            out.setdefault(fp, []).append(image)
-    for group in out.values():
-        group.sort(key=lambda i: i.created, reverse=True)
-    return out
+def plan(hierarchy: Hierarchy, selection: Selection, index: Index, scope: Scope = Scope(),
+         digests: dict[tuple[str, str], fingerprint.ContextDigest] | None = None) -> Plan:
+    """`digests` caches context digests by (folder, dockerfile) within one run."""
+    from bbc import testplan
 
-
-def plan(hierarchy: Hierarchy, selection: Selection, local: Iterable[ImageInfo],
-         digests: dict[str, fingerprint.ContextDigest] | None = None) -> Plan:
-    """`digests` caches context digests between plans of one run (they do not depend on
-    what the engine holds)."""
     digests = {} if digests is None else digests
-    local = list(local)
-    by_fp = index_by_fingerprint(local)
-    by_tag = {tag: image for image in local for tag in image.tags}
     chosen, needed = select(hierarchy, selection)
-    root = hierarchy.config.root
-    steps: dict[str, Step] = {}
+    steps: list[Step] = []
+    builds: dict[str, Build] = {}
+    tagged_by: dict[str, str] = {}  # image -> id of the step after which its children may start
     warnings: list[str] = []
     for name in hierarchy.order:
         if name not in chosen and name not in needed:
             continue
         spec = hierarchy[name]
-        parent_step = steps.get(spec.parent) if spec.parent else None
-        parent_fp = parent_step.fingerprint if parent_step else None
-        reasons: list[str] = []
-        pending = prepare.pending(spec, root)
-        files: dict[str, str] = {}
-        fp: str | None = None
-        if pending:
-            reasons.append(pending)
-        elif spec.parent is None or parent_fp is not None:
-            ctx = digests.get(name) or digests.setdefault(name, fingerprint.digest_context(spec.path, spec.dockerfile))
-            files = ctx.files
-            fp = fingerprint.compute(spec, ctx, parent_fp)
-        # Only builds tagged in this image's repository count: a multi-stage build leaves its
-        # builder stages behind untagged, and they inherit the parent's labels (fingerprint too).
-        repository = hierarchy.config.ref(name) + ":"
-        ours = [i for i in by_fp.get(fp, []) if any(t.startswith(repository) for t in i.tags)] if fp else []
-        existing = _match(ours, parent_step)
-        if name in chosen and selection.force:
-            reasons.append("forced")
-        if parent_step is not None and parent_step.action == BUILD:
-            reasons.append(f"parent {spec.parent} rebuilt")
-        if fp is not None and existing is None:
-            if ours:
-                reasons.append(f"built on an older build of {spec.parent}")
+        prep = _prepare_step(hierarchy, name, name in chosen)
+        if prep is not None:
+            steps.append(prep)
+        build = _build_step(hierarchy, name, selection, chosen, needed, index, builds, digests, scope, warnings,
+                            prep, tagged_by)
+        gated = scope.gate and build.action != UP_TO_DATE and testplan.testable(hierarchy, name)
+        if gated:
+            build = _replace(build, gated=True)
+        builds[name] = build
+        steps.append(build)
+        tagged_by[name] = build.id
+        if gated:
+            test_steps = testplan.steps(hierarchy, name, index, builds, scope, digests, selected=name in chosen)
+            steps.extend(test_steps)
+            tag = Tag(image=name, version=spec.version, action=RUN, reasons=("after its tests pass",),
+                      needs=(test_steps[-1].id,), selected=name in chosen)
+            steps.append(tag)
+            tagged_by[name] = tag.id
+    if scope.test and not scope.gate:
+        # a release tests everything it pushes; `bbc test` the images asked for
+        tested = (chosen | needed) - scope.released if scope.release else chosen
+        for name in hierarchy.sort(tested):
+            if testplan.testable(hierarchy, name):
+                steps.extend(testplan.steps(hierarchy, name, index, builds, scope, digests,
+                                            selected=name in chosen))
+    if scope.release:
+        steps.extend(_release_steps(hierarchy, chosen | needed, builds, steps, scope))
+    return Plan(tuple(_ordered(steps)), tuple(warnings), index)
+
+
+def _replace(step: Build, **changes: Any) -> Build:
+    from dataclasses import replace
+
+    return replace(step, **changes)
+
+
+def _prepare_step(hierarchy: Hierarchy, name: str, selected: bool) -> Prepare | None:
+    spec = hierarchy[name]
+    why = prepare.pending(spec, hierarchy.config.root)
+    if why is None:
+        return None
+    command = spec.prepare.command if spec.prepare else ""
+    return Prepare(image=name, version=spec.version, action=RUN, selected=selected,
+                   reasons=(why, f"runs {command if isinstance(command, str) else ' '.join(command)}"))
+
+
+def _build_step(hierarchy: Hierarchy, name: str, selection: Selection, chosen: set[str], needed: set[str],
+                index: Index, builds: dict[str, Build], digests: dict[tuple[str, str], fingerprint.ContextDigest],
+                scope: Scope, warnings: list[str], prep: Prepare | None, tagged_by: dict[str, str]) -> Build:
+    spec = hierarchy[name]
+    config = hierarchy.config
+    parent_step = builds.get(spec.parent) if spec.parent else None
+    parent_fp = parent_step.fingerprint if parent_step else None
+    reasons: list[str] = list(prep.reasons[:1]) if prep else []
+    files: Mapping[str, str] = {}
+    file_list: tuple[str, ...] | None = None
+    fp: str | None = None
+    if prep is None and (spec.parent is None or parent_fp is not None):
+        key = (str(spec.path), spec.dockerfile)
+        ctx = digests.get(key) or digests.setdefault(key, fingerprint.digest_context(spec.path, spec.dockerfile))
+        files, file_list = ctx.files, ctx.listed
+        fp = fingerprint.compute(spec, ctx, parent_fp)
+    # Only builds tagged in this image's repository count: a multi-stage build leaves its
+    # builder stages behind untagged, and they inherit the parent's labels (fingerprint too).
+    repository = config.ref(name) + ":"
+    ours = [i for i in index.by_fp.get(fp, []) if any(t.startswith(repository) for t in i.tags)] if fp else []
+    existing = _match(ours, parent_step)
+    forced = name in chosen and selection.force
+    if forced:
+        reasons.append("forced")
+    parent_moves = parent_step is not None and parent_step.action != UP_TO_DATE
+    if parent_moves:
+        reasons.append(f"parent {spec.parent} rebuilt")
+    if fp is not None and existing is None:
+        if ours:
+            reasons.append(f"built on an older build of {spec.parent}")
+        else:
+            reasons.extend(_what_changed(config.root, name, spec, files, parent_fp))
+    if selection.changed and name in selection.changed:
+        reasons.insert(0, "changed: " + _few(selection.changed[name]))
+    action = BUILD if (existing is None or forced or parent_moves) else UP_TO_DATE
+    pull_ref = ""
+    if action == UP_TO_DATE:
+        reasons = [r for r in reasons if r.startswith("changed: ")] + ["up to date"]
+    else:
+        if name not in chosen:
+            reasons.append("needed by " + ", ".join(
+                sorted(c for c in hierarchy.children(name) if c in chosen or c in needed)[:3]))
+        if fp is not None:
+            tagged = index.by_tag.get(refs.ref(config.ref(name), spec.version))
+            if tagged is not None and tagged.labels.get(labels.FINGERPRINT) not in (None, fp):
+                warnings.append(f"{name}: version {spec.version} already names a different build; "
+                                f"bump it before releasing (`bbc bump {name} patch`)")
+            if scope.pull is not None and not forced:
+                pull_ref = scope.pull(name, spec.version, fp) or ""
+                if pull_ref:
+                    action = PULL
+                    reasons.append(f"the registry holds this exact build ({pull_ref})")
+    needs = tuple(x for x in ((prep.id if prep else None), tagged_by.get(spec.parent) if spec.parent else None) if x)
+    return Build(image=name, version=spec.version, action=action, reasons=tuple(reasons), needs=needs,
+                 selected=name in chosen, fingerprint=fp, existing=existing if action == UP_TO_DATE else None,
+                 files=files, file_list=file_list, parent_fingerprint=parent_fp, pull_ref=pull_ref)
+
+
+def _release_steps(hierarchy: Hierarchy, wanted: set[str], builds: dict[str, Build], steps: list[Step],
+                   scope: Scope) -> list[Step]:
+    tested = {s.image: s.id for s in steps if isinstance(s, RunTest)}
+    out: list[Step] = []
+    for name in hierarchy.sort(wanted):
+        build = builds[name]
+        if name in scope.released:
+            continue
+        needs = (build.id, *((tested[name],) if name in tested else ()))
+        out.append(Push(image=name, version=build.version, action=RUN, needs=needs, selected=build.selected,
+                        fingerprint=build.fingerprint or "",
+                        reasons=(f"to {refs.candidate_tag(build.fingerprint or '')}",)))
+    names = tuple(hierarchy.sort(wanted))
+    out.append(Promote(image="*", version="", action=RUN, needs=tuple(s.id for s in out) or
+                       tuple(builds[n].id for n in names), images=names, released=scope.released,
+                       reasons=("every candidate pushed: X.Y.Z (write-once), then X.Y, X, latest",)))
+    return out
+
+
+def _ordered(steps: list[Step]) -> list[Step]:
+    """Every step after those it needs, otherwise in the order planned."""
+    ids = {s.id for s in steps}
+    done: set[str] = set()
+    out: list[Step] = []
+    pending = list(steps)
+    while pending:
+        rest = []
+        for step in pending:
+            if all(n in done or n not in ids for n in step.needs):
+                out.append(step)
+                done.add(step.id)
             else:
-                reasons.extend(_what_changed(root, name, spec, files, fp, parent_fp))
-        if selection.changed and name in selection.changed:
-            reasons.insert(0, "changed: " + _few(selection.changed[name]))
-        action = BUILD if (existing is None or "forced" in reasons or (parent_step and parent_step.action == BUILD)) else UP_TO_DATE
-        if action == UP_TO_DATE:
-            reasons = [r for r in reasons if r.startswith("changed: ")] + ["up to date"]
-        elif not name in chosen:
-            reasons.append("needed by " + ", ".join(sorted(c for c in hierarchy.children(name) if c in chosen or c in needed)[:3]))
-        if action == BUILD and fp is not None:
-            tagged = by_tag.get(f"{hierarchy.config.ref(name)}:{spec.version}")
-            if tagged is not None and tagged.labels.get(fingerprint.LABEL) not in (None, fp):
-                warnings.append(
-                    f"{name}: version {spec.version} already names a different build; "
-                    f"bump it before releasing (`bbc bump {name} patch`)"
-                )
-        steps[name] = Step(name, spec.version, action, tuple(reasons), fp, existing if action == UP_TO_DATE else None,
-                           name in chosen, files, parent_fp)
-    return Plan(tuple(steps.values()), tuple(warnings))
+                rest.append(step)
+        if len(rest) == len(pending):  # cannot happen: needs only point backwards
+            out.extend(rest)
+            break
+        pending = rest
+    return out
 
 
-def _match(candidates: list[ImageInfo], parent_step: Step | None) -> ImageInfo | None:
+def _match(candidates: list[ImageInfo], parent_step: Build | None) -> ImageInfo | None:
     """The build among `candidates` (this fingerprint, this repository) made on the parent
     build we would use."""
     if parent_step is None:
         return candidates[0] if candidates else None
     parent_id = parent_step.existing.id if parent_step.existing else None
     for image in candidates:
-        if parent_id is not None and image.labels.get(PARENT_LABEL) == parent_id:
+        if parent_id is not None and image.labels.get(labels.PARENT_ID) == parent_id:
             return image
     return None
 
 
-def _what_changed(root: Any, name: str, spec: Any, files: Mapping[str, str], fp: str, parent_fp: str | None) -> list[str]:
+def _what_changed(root: Any, name: str, spec: Any, files: Mapping[str, str], parent_fp: str | None) -> list[str]:
     before = state.read_json(state.manifest_path(root, name))
     if before is None:
         return ["not built yet"]
     out: list[str] = []
     old_files: dict[str, str] = before.get("files", {})
-    touched = sorted(
-        [f for f in files if old_files.get(f) != files[f]] + [f for f in old_files if f not in files]
-    )
+    touched = sorted([f for f in files if old_files.get(f) != files[f]] + [f for f in old_files if f not in files])
     if touched:
         out.append("files changed: " + _few(touched))
     for key, label in (("version", "version"), ("build_args", "build args"), ("labels", "labels"),
@@ -178,7 +403,7 @@ def _spec_value(spec: Any, key: str) -> Any:
     return dict(value) if isinstance(value, Mapping) else value
 
 
-def manifest(spec: Any, step: Step) -> dict[str, Any]:
+def manifest(spec: Any, step: Build) -> dict[str, Any]:
     """What to remember after a build, for the next plan's 'what changed'."""
     return {
         "fingerprint": step.fingerprint,
@@ -188,6 +413,9 @@ def manifest(spec: Any, step: Step) -> dict[str, Any]:
     }
 
 
-def _few(items: list[str], n: int = 3) -> str:
+def few(items: list[str], n: int = 3) -> str:
     shown = ", ".join(items[:n])
     return shown + (f" (+{len(items) - n} more)" if len(items) > n else "")
+
+
+_few = few

@@ -30,21 +30,51 @@ def human_size(n: int) -> str:
 
 
 def event_line(result: Any) -> str:
-    if result.status == "built":
+    kind = getattr(result, "kind", "build")
+    what = {"test-layer": "test layer", "test-image": "test image", "push-candidate": "push",
+            "tag": "release tags", "promote": "promote"}.get(kind, "")
+    status = result.status
+    if status == "built":
+        if what:
+            return f"[{result.image}] built {what} in {result.seconds:.1f}s"
         return f"[{result.image}] built {result.version} in {result.seconds:.1f}s ({human_size(result.size)})"
-    if result.status == "up-to-date":
+    if status == "pulled":
+        return f"[{result.image}] pulled {result.version} in {result.seconds:.1f}s (the registry held this exact build)"
+    if status == "up-to-date":
         return f"[{result.image}] up to date {result.version}"
-    if result.status == "passed":
+    if status == "passed":
         return f"[{result.image}] tests passed in {result.seconds:.1f}s"
-    if result.status == "skipped":
-        return f"[{result.image}] skipped ({result.message})"
+    if status == "passed before":
+        return f"[{result.image}] tests passed before: same image, same tests"
+    if status == "tagged":
+        return f"[{result.image}] tagged {', '.join(t.rpartition(':')[2] for t in result.tags)}"
+    if status in ("pushed", "promoted", "reused"):
+        return f"[{result.image}] {status}" if result.image != "*" else f"{status} in {result.seconds:.1f}s"
+    if status == "skipped":
+        return f"[{result.image}] {what + ' ' if what else ''}skipped ({result.message})"
     head, _, tail = result.message.partition("\n")
-    out = f"[{result.image}] FAILED after {result.seconds:.1f}s: {head}"
+    out = f"[{result.image}] {what + ' ' if what else ''}FAILED after {result.seconds:.1f}s: {head}"
     if tail:
         out += "\n" + "\n".join(f"    | {line}" for line in tail.splitlines())
     if getattr(result, "log", ""):
         out += f"\n    full log: {result.log}"
     return out
+
+
+def started_line(image: str, step: Any) -> str | None:
+    """What a step starting says; None for steps that say nothing until they finish."""
+    why = ", ".join(step.reasons) if getattr(step, "reasons", None) else ""
+    kind = getattr(step, "kind", "build")
+    if kind == "build":
+        verb = "pulling" if getattr(step, "action", "") == "pull" else "building"
+        return f"[{image}] {verb} {getattr(step, 'version', '')}" + (f" ({why})" if why else "")
+    if kind == "run-test":
+        return f"[{image}] testing ({why})" if why else f"[{image}] testing"
+    if kind == "push-candidate":
+        return f"[{image}] pushing candidate"
+    if kind == "promote":
+        return "promoting: " + why
+    return None
 
 
 class PlainEvents:
@@ -60,9 +90,9 @@ class PlainEvents:
             print(text, file=self.stream, flush=True)
 
     def started(self, image: str, step: Any) -> None:
-        why = ", ".join(step.reasons) if getattr(step, "reasons", None) else ""
-        version = getattr(step, "version", "")
-        self._print(f"[{image}] building {version}" + (f" ({why})" if why else ""))
+        line = started_line(image, step)
+        if line is not None:
+            self._print(line)
 
     def line(self, image: str, text: str) -> None:
         if self.verbose and text.strip():
@@ -92,10 +122,10 @@ class RichEvents:
         self.progress.start()
 
     def started(self, image: str, step: Any) -> None:
-        why = ", ".join(step.reasons) if getattr(step, "reasons", None) else ""
+        line = started_line(image, step)
         with self.lock:
-            self.progress.console.print(f"[{image}] building {getattr(step, 'version', '')}" + (f" ({why})" if why else ""),
-                                        markup=False, highlight=False)
+            if line is not None:
+                self.progress.console.print(line, markup=False, highlight=False)
             self.tasks[image] = self.progress.add_task("starting", image=image, total=None)
 
     def line(self, image: str, text: str) -> None:
@@ -112,7 +142,8 @@ class RichEvents:
             task = self.tasks.pop(result.image, None)
             if task is not None:
                 self.progress.remove_task(task)
-            style = {"built": "green", "up-to-date": "dim", "passed": "green", "skipped": "yellow"}.get(result.status, "red")
+            style = {"failed": "red", "skipped": "yellow", "up-to-date": "dim", "reused": "dim",
+                     "passed before": "dim"}.get(result.status, "green")
             self.progress.console.print(event_line(result), style=style, markup=False, highlight=False)
 
     def message(self, text: str) -> None:
@@ -120,6 +151,35 @@ class RichEvents:
 
     def close(self) -> None:
         self.progress.stop()
+
+
+class Quiet:
+    """Says nothing: an up-to-date build is one line, printed by the command."""
+
+    def started(self, image: str, step: Any) -> None: ...
+    def line(self, image: str, text: str) -> None: ...
+    def finished(self, result: Any) -> None: ...
+    def message(self, text: str) -> None: ...
+
+
+class BuildsOnly:
+    """Pass events through, but not a line per up-to-date release build."""
+
+    def __init__(self, events: Events) -> None:
+        self.events = events
+
+    def started(self, image: str, step: Any) -> None:
+        self.events.started(image, step)
+
+    def line(self, image: str, text: str) -> None:
+        self.events.line(image, text)
+
+    def finished(self, result: Any) -> None:
+        if result.status != "up-to-date":
+            self.events.finished(result)
+
+    def message(self, text: str) -> None:
+        self.events.message(text)
 
 
 def make_events(*, json_mode: bool, verbose: bool = False) -> Events:
@@ -131,6 +191,8 @@ def make_events(*, json_mode: bool, verbose: bool = False) -> Events:
 
 
 def close(events: Events) -> None:
+    if isinstance(events, BuildsOnly):
+        events = events.events
     if isinstance(events, RichEvents):
         events.close()
 

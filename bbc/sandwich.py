@@ -8,23 +8,19 @@ A root image has no parent: its test layer goes on its own release build (on a r
 with test.build_args, when it has some). Without a layer and test build args the test
 image *is* the release build and nothing is built.
 
-Every part carries a fingerprint (variant test-layer / test) and is tagged only locally
-(`<registry>/<name>:<version>-testlayer`, `...-test`); a part whose fingerprint is already
-built on the same image below is reused, so a second `bbc test` builds nothing.
+Every part is a step of the plan (bbc/testplan.py) with a fingerprint (variant test-layer /
+test), tagged only locally (`<registry>/<name>:<version>-testlayer`, `...-test`); a part whose
+fingerprint is already built on the same image below is reused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from bbc import fingerprint, planner, tags
+from bbc import refs
 from bbc.config import ImageSpec
-from bbc.engine import BuildRequest, Engine
-from bbc.errors import BbcError
 from bbc.hierarchy import Hierarchy
 
-VARIANT_LABEL = "bbc.test"  # test-layer | test: never a release build
 LAYER_ARG = "SOURCE_IMAGE"
 
 
@@ -83,60 +79,4 @@ def recipe(hierarchy: Hierarchy, name: str) -> Recipe:
 
 def test_ref(hierarchy: Hierarchy, name: str, suffix: str = "-test") -> tuple[str, str]:
     """(repository, tag) of a local-only test tag, e.g. localhost:5000/acme/app, 1.2.0-test."""
-    version_tag = tags.local_tags(hierarchy[name].version)[0]
-    return hierarchy.config.ref(name), f"{version_tag}{suffix}"
-
-
-def ensure(
-    engine: Engine,
-    hierarchy: Hierarchy,
-    name: str,
-    *,
-    release_id: str,
-    parent_id: str | None,
-    on_line: Callable[[str], None],
-    on_event: Callable[[str], None],
-) -> str:
-    """Build (or reuse) the test image of `name`, whose release build is `release_id` on
-    the parent build `parent_id` (None for a root); return its ID."""
-    plan = recipe(hierarchy, name)
-    if not plan.parts:
-        return release_id
-    base_id = release_id if hierarchy.parent(name) is None else parent_id
-    if base_id is None:
-        raise BbcError(f"{name}: no release build of {plan.base} to build the test image on")
-    below_id: str | None = base_id
-    base = engine.inspect(base_id)
-    if base is None:
-        raise BbcError(f"{name}: release build {base_id[:19]} is gone; run bbc build")
-    below_fp: str | None = base.labels.get(fingerprint.LABEL)
-    for part in plan.parts:
-        if part.arg is None:
-            below_id, below_fp = None, None
-        ctx = fingerprint.digest_context(part.spec.path, part.spec.dockerfile)
-        fp = fingerprint.compute(part.spec, ctx, below_fp, variant=part.variant)
-        repository, tag = test_ref(hierarchy, name, part.suffix)
-        # Only the image carrying this test tag counts: the builder stages of a multi-stage
-        # Dockerfile inherit the labels (fingerprint too) of the image they start from.
-        current = engine.inspect(f"{repository}:{tag}")
-        found = [i for i in ([current] if current else [])
-                 if i.labels.get(fingerprint.LABEL) == fp
-                 and (below_id is None or i.labels.get(planner.PARENT_LABEL) == below_id)]
-        if found:
-            image_id = found[0].id
-            on_event(f"[{name}] reusing {part.what} ({image_id.removeprefix('sha256:')[:12]})")
-        else:
-            on_event(f"[{name}] building {part.what}")
-            args = dict(part.spec.build_args)
-            labels = {**part.spec.labels, fingerprint.LABEL: fp, planner.IMAGE_LABEL: name, VARIANT_LABEL: part.variant}
-            if part.arg is not None and below_id is not None:
-                args[part.arg] = below_id
-                labels[planner.PARENT_LABEL] = below_id
-            request = BuildRequest(
-                context=part.spec.path, dockerfile=part.spec.dockerfile, build_args=args, labels=labels,
-                target=part.spec.target, platform=part.spec.platform, network=part.spec.network,
-                tags=(f"{repository}:{tag}",),
-            )
-            image_id = engine.build(request, on_line)
-        below_id, below_fp = image_id, fp
-    return image_id
+    return hierarchy.config.ref(name), refs.test_tag(hierarchy[name].version, suffix)

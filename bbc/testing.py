@@ -9,17 +9,13 @@ missing or extra file).
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bbc import sandwich, state
 from bbc.config import Expect
 from bbc.engine import Engine, Mount
-from bbc.errors import BbcError, BuildError
 from bbc.hierarchy import Hierarchy
-from bbc.report import Events
 
 PASSED = "passed"
 FAILED = "failed"
@@ -145,61 +141,4 @@ class ImageResult:
     message: str = ""
     log: str = ""
     test_image: str = ""
-
-
-def test_image(
-    engine: Engine,
-    hierarchy: Hierarchy,
-    name: str,
-    *,
-    release_id: str,
-    parent_id: str | None,
-    events: Events,
-    keep: bool = False,
-) -> ImageResult:
-    """Build (or reuse) `name`'s test image and run every test that applies to it.
-
-    Never raises for a failing test or build: the result says what failed. Output goes
-    to `.bbc/logs/<name>.test.log` and, line by line, to `events`.
-    """
-    start = time.monotonic()
-    spec = hierarchy[name]
-    checks, skipped = checks_for(hierarchy, name)
-    skips = tuple(CheckResult(s, False, SKIPPED, message=f"skipped by {name}'s test.skip") for s in skipped)
-    if not checks:
-        return ImageResult(name, spec.version, SKIPPED, checks=skips, message="no tests")
-    log = state.log_path(hierarchy.config.root, name, ".test")
-    log.parent.mkdir(parents=True, exist_ok=True)
-    lock = threading.Lock()
-    with open(log, "w", encoding="utf-8") as out:
-        def on_line(line: str) -> None:
-            with lock:
-                out.write(line + "\n")
-                out.flush()
-            events.line(name, line)
-
-        def on_event(text: str) -> None:
-            on_line(f"== {text}")
-            events.message(text)
-
-        try:
-            image_id = sandwich.ensure(engine, hierarchy, name, release_id=release_id, parent_id=parent_id,
-                                       on_line=on_line, on_event=on_event)
-        except BuildError as exc:
-            tail = "\n".join(exc.log_tail[-TAIL_LINES:])
-            return ImageResult(name, spec.version, FAILED, time.monotonic() - start, skips,
-                               f"test image build failed: {exc.message}" + (f"\n{tail}" if tail else ""), str(log))
-        except BbcError as exc:
-            return ImageResult(name, spec.version, FAILED, time.monotonic() - start, skips, exc.message, str(log))
-        results: list[CheckResult] = []
-        for check in checks:
-            what = " ".join(check.command) if check.command else "expect"
-            on_line(f"== test {check.name}: {what}")
-            result = run_check(engine, check, own=check.name == name, test_image=image_id,
-                               release_image=release_id, on_line=on_line, keep=keep)
-            on_line(f"== test {check.name}: {result.status}" + (f" ({result.message})" if result.message else ""))
-            results.append(result)
-    status = FAILED if any(r.status == FAILED for r in results) else PASSED
-    message = failure_message(results) if status == FAILED else ""
-    return ImageResult(name, spec.version, status, time.monotonic() - start, (*results, *skips), message, str(log),
-                       image_id)
+    reused: bool = False  # passed before on the same image with the same tests

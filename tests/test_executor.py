@@ -20,7 +20,7 @@ def h(tmp_path: Path) -> Hierarchy:
 
 
 def run(h: Hierarchy, engine: FakeEngine, *, jobs: int = 1, fail_fast: bool = False) -> dict[str, str]:
-    plan = planner.plan(h, planner.Selection(), engine.images_with_label("bbc.fingerprint"))
+    plan = planner.plan(h, planner.Selection(), planner.Index.of(engine.images_with_label("bbc.fingerprint")))
     results = Executor(engine, h, PlainEvents(), jobs=jobs, fail_fast=fail_fast).run(plan)
     return {r.image: r.status for r in results}
 

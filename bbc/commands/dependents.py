@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from bbc import lineage, report, tags
+from bbc import labels, lineage, refs, report
 from bbc.config import ProjectSpec
 from bbc.engine import Engine, ImageInfo
 from bbc.hierarchy import Hierarchy
-from bbc.planner import IMAGE_LABEL
+from bbc.labels import IMAGE as IMAGE_LABEL
 
 
 def below(hierarchy: Hierarchy, image: str, *, transitive: bool) -> list[str]:
@@ -103,14 +103,14 @@ def built_on(hierarchy: Hierarchy, connect: Callable[[], Engine], image: str, ex
             if level.image == image and matches(level.version):
                 found.append((info, level))
                 break
-    found.sort(key=lambda f: (_position(hierarchy, f[0]), f[0].labels.get(lineage.VERSION_LABEL, "")))
+    found.sort(key=lambda f: (_position(hierarchy, f[0]), f[0].labels.get(labels.VERSION, "")))
     rows: list[dict[str, Any]] = []
     for info, level in found:
         name = info.labels.get(IMAGE_LABEL, "?")
-        version = info.labels.get(lineage.VERSION_LABEL, "?")
+        version = info.labels.get(labels.VERSION, "?")
         # current: what the version tag of bbc.yaml's version points at on this engine
         current = name in hierarchy.config.images and \
-            f"{hierarchy.config.ref(name)}:{tags.local_tags(hierarchy[name].version)[0]}" in info.tags
+            f"{hierarchy.config.ref(name)}:{refs.version_tag(hierarchy[name].version)}" in info.tags
         rows.append({"image": name, "version": version, "id": info.id,
                      "tags": [t for t in info.tags if t.startswith(prefix)],
                      "current": current, "on": {"image": image, "version": level.version, "id": level.id}})

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bbc import git, pins, report, state, tags
+from bbc import git, pins, refs, report, state
 from bbc.yamledit import replace_file
 from bbc.config import Config, ProjectSpec
 from bbc.engine import BuildRequest, Engine
@@ -73,7 +73,7 @@ class _Releases:
         if key not in self.digests:
             host, repository = split_image_name(self.config.ref(image))
             client = self.clients.setdefault(host, Registry(host))
-            manifest = client.manifest(repository, tags.local_tags(version)[0])
+            manifest = client.manifest(repository, refs.version_tag(version))
             self.digests[key] = manifest.digest if manifest else None
         digest = self.digests[key]
         if digest is None:
@@ -206,7 +206,7 @@ def _repin(config: Config, project: ProjectSpec, text: str, wanted: dict[str, st
             raise _Failed(f"{project.file} has no pin of {repository}:TAG; project uses {image} (bbc.yaml)")
         version = wanted[image]
         digest = releases.digest(image, version)
-        tag = tags.local_tags(version)[0]
+        tag = refs.version_tag(version)
         text = pins.rewrite_image_pins(text, found, tag, digest)
         moves.append(ImageMove(image, repository, found[0].tag, version, found[0].digest, digest))
     return text, tuple(moves)

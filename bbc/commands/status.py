@@ -1,46 +1,46 @@
 """`bbc status`: per image its version, fingerprint, and whether the local build and the
-registry are current; `stale` means built on an older build of its parent."""
+registry are current; `stale` means built on an older build of its parent. Local state
+comes from the plan's one engine query."""
 
 from __future__ import annotations
 
-from bbc import fingerprint, planner, report
-from bbc.commands.build import make_plan
-from bbc.remote import registry_for
+from bbc import labels, pipeline, planner, refs, report
 from bbc.engine import Engine
 from bbc.errors import RegistryError
 from bbc.hierarchy import Hierarchy
-from bbc.planner import Selection, Step
-from bbc.registry import Registry
+from bbc.planner import Build, Index, Selection
+from bbc.promote import Registry
+from bbc.remote import registry_for
 
 
-def local_state(hierarchy: Hierarchy, engine: Engine, step: Step, parent_state: str | None) -> str:
+def local_state(hierarchy: Hierarchy, index: Index, step: Build, parent_state: str | None) -> str:
     """current | missing | stale (built on an older build of its parent, or below such an image)
     | out of date."""
     if step.action == planner.UP_TO_DATE:
         return "current"
     config = hierarchy.config
-    tagged = engine.inspect(f"{config.ref(step.image)}:{step.version}")
+    tagged = index.by_tag.get(refs.ref(config.ref(step.image), step.version))
     if tagged is None:
         return "missing"
     parent = hierarchy.parent(step.image)
     if parent_state == "stale":
         return "stale"
     if parent is not None:
-        parent_now = engine.inspect(f"{config.ref(parent)}:{hierarchy[parent].version}")
-        if parent_now is None or tagged.labels.get(planner.PARENT_LABEL) != parent_now.id:
+        parent_now = index.by_tag.get(refs.ref(config.ref(parent), hierarchy[parent].version))
+        if parent_now is None or tagged.labels.get(labels.PARENT_ID) != parent_now.id:
             return "stale"
     return "out of date"
 
 
 def status(hierarchy: Hierarchy, engine: Engine, *, fmt: str = "table", offline: bool = False,
            registry: Registry | None = None) -> int:
-    plan = make_plan(hierarchy, engine, Selection())
+    plan = pipeline.make_plan(hierarchy, engine, Selection())
     reg, repo_of = registry_for(hierarchy, registry)
     rows = []
     states: dict[str, str] = {}
-    for step in plan.steps:
+    for step in plan.builds:
         parent = hierarchy.parent(step.image)
-        states[step.image] = local_state(hierarchy, engine, step, states.get(parent) if parent else None)
+        states[step.image] = local_state(hierarchy, plan.index, step, states.get(parent) if parent else None)
         remote = "not checked" if offline else _remote_state(reg, repo_of(step.image), step)
         rows.append({
             "image": step.image,
@@ -59,14 +59,14 @@ def status(hierarchy: Hierarchy, engine: Engine, *, fmt: str = "table", offline:
     return 0
 
 
-def _remote_state(reg: Registry, repository: str, step: Step) -> str:
+def _remote_state(reg: Registry, repository: str, step: Build) -> str:
     try:
-        labels = reg.labels_if_present(repository, step.version)
+        found = reg.labels_if_present(repository, refs.version_tag(step.version))
     except RegistryError:
         return "unreachable"
-    if labels is None:
+    if found is None:
         return "not released"
-    there = labels.get(fingerprint.LABEL)
+    there = found.get(labels.FINGERPRINT)
     if step.fingerprint is not None and there == step.fingerprint:
         return "released"
     return "differs (bump the version)"

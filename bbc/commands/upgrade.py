@@ -13,7 +13,6 @@ can look, fix and run again.
 from __future__ import annotations
 
 import difflib
-import importlib
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -21,13 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from bbc import config as config_mod
-from bbc import git, pins, yamledit
-from bbc.commands import build as build_cmd
+from bbc import git, pins, pipeline, report, yamledit
 from bbc.commands.bump import plan_bump
 from bbc.engine import Engine
 from bbc.errors import BbcError
 from bbc.hierarchy import Hierarchy
-from bbc.planner import Selection
+from bbc.planner import Scope, Selection
 
 _SPEC = re.compile(r"^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*(?P<version>\S+)\s*$")
 
@@ -174,15 +172,10 @@ def upgrade_image(
     fresh = _reload(config.path)
     engine = connect()
     if release:
-        release_fn = _optional("bbc.commands.release", "release")
-        if release_fn is None:
-            print("release: bbc release is not available in this version of bbc; not released, no rollout")
-            return 1
         # tested like `bbc release` by default: a release is never untested
-        code = int(release_fn(fresh, engine, Selection((image,), True, None, False), gate=_gate(fresh, engine, True)))
-        if code != 0:
+        if not _run(fresh, engine, Selection((image,), True, None, False), Scope(test=True, release=True)):
             print("release failed: no rollout")
-            return code
+            return 1
     if rollout:
         from bbc.commands.rollout import rollout as rollout_fn
 
@@ -197,37 +190,22 @@ def _prove_and_commit(path: Path, owners: list[str], connect: Callable[[], Engin
     if build:
         fresh = _reload(path)
         engine = connect()
-        gate = _gate(fresh, engine, test)
-        code = build_cmd.build(fresh, engine, Selection(tuple(owners), True, None, False), before_tag=gate)
-        if code != 0:
-            what = "build or tests" if gate is not None else "build"
+        if not _run(fresh, engine, Selection(tuple(owners), True, None, False), Scope(gate=test)):
+            what = "build or tests" if test else "build"
             print(f"{what} failed: the edits stay in place (pins and {path.name}); nothing was committed")
-            return code
-        print("built" + (" and tested" if gate is not None else "") + ": " + ", ".join(
-            fresh.sort(fresh.closure_down(owners))))
+            return 1
+        print("built" + (" and tested" if test else "") + ": " + ", ".join(fresh.sort(fresh.closure_down(owners))))
     if repo is not None:
         sha = git.commit_paths(repo, files, message)
         print(f"committed {sha[:12]}: {message.splitlines()[0]}")
     return 0
 
 
-def _gate(hierarchy: Hierarchy, engine: Engine, test: bool) -> Any:
-    if not test:
-        return None
-    gate = _optional("bbc.commands.test", "gate")
-    if gate is None:
-        print("--test: bbc test is not available in this version of bbc; building without tests")
-        return None
-    return gate(hierarchy, engine, verbose=False)
-
-
-def _optional(module: str, name: str) -> Callable[..., Any] | None:
-    """A function of a command that may not exist yet in this version of bbc."""
-    try:
-        found = getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
-    return found if callable(found) else None
+def _run(hierarchy: Hierarchy, engine: Engine, sel: Selection, scope: Scope) -> bool:
+    """Build (test, release) through the one plan and executor; True when every step succeeded."""
+    events = report.PlainEvents()
+    _, results = pipeline.execute(hierarchy, engine, sel, events, scope=scope)
+    return all(r.ok for r in results)
 
 
 def _commit_ready(root: Path, files: Iterable[Path]) -> Any:

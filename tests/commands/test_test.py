@@ -154,7 +154,14 @@ def test_test_layer_reaches_the_test_image_only_and_a_second_run_builds_nothing(
     assert "base-check-ran" in log
     assert containers(docker_client) == before
 
+    # nothing changed: the pass is remembered; no test image is even looked at
     again = bbc(root, "test", "app", "--junit-xml", str(root / "junit.xml"))
+    assert again.exit_code == 0, again.output
+    assert "building" not in again.output
+    assert "[app] tests passed before: same image, same tests" in again.output
+    assert containers(docker_client) == before
+    # --rerun runs the tests again, reusing both test images
+    again = bbc(root, "test", "app", "--rerun", "--junit-xml", str(root / "junit.xml"))
     assert again.exit_code == 0, again.output
     assert "building" not in again.output
     assert "[app] reusing test layer Dockerfile.test from base" in again.output
@@ -184,9 +191,29 @@ def test_second_run_makes_no_build_call(make: Callable[..., tuple[Path, str]], c
     builds: list[Any] = []
     real_build = engine.build
     engine.build = lambda request, on_line: builds.append(request) or real_build(request, on_line)  # type: ignore[method-assign]
-    assert test_cmd.test(h, engine, Selection(("app",))) == 0
+    assert test_cmd.test(h, engine, Selection(("app",)), rerun=True) == 0
     assert builds == []
     assert "[app] tests passed in " in capsys.readouterr().out
+    # without --rerun the recorded pass is reused: no build, no container
+    runs: list[Any] = []
+    engine.run = lambda *a, **k: runs.append(a) or None  # type: ignore[method-assign]
+    assert test_cmd.test(h, engine, Selection(("app",)), fmt="json") == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (builds, runs) == ([], [])
+    assert [(r["image"], r["result"], r["reused"]) for r in out] == [("app", "passed", True)]
+
+
+def test_a_changed_test_runs_again(make: Callable[..., tuple[Path, str]]) -> None:
+    root, _ = sandwich(make)
+    assert bbc(root, "test", "app").exit_code == 0
+    # an inherited test changes (not the images): app's tests run again, nothing is rebuilt
+    config = root / "bbc.yaml"
+    config.write_text(config.read_text().replace("[test, -f, /srv/mid/data.txt]", "[test, -d, /srv/mid]"))
+    run = bbc(root, "test", "app")
+    assert run.exit_code == 0, run.output
+    assert "[app] tests passed in " in run.output
+    assert "passed before" not in run.output and "building" not in run.output
+    assert "[app] tests passed before" in bbc(root, "test", "app").output
 
 
 FAILING = """\
@@ -320,7 +347,7 @@ def test_build_test_refuses_tags_to_a_failing_image_and_skips_its_children(
     assert run.exit_code == 1, run.output
     assert "[base] tests passed" in run.output
     assert "[mid] FAILED after" in run.output and "mid (own): exit code 1" in run.output
-    assert "[app] skipped (parent mid failed)" in run.output
+    assert "[app] skipped (parent mid failed its tests)" in run.output
     tags = tags_under(docker_client, registry)
     assert f"{registry}/base:1.0.0" in tags
     assert not {t for t in tags if t.startswith((f"{registry}/mid:", f"{registry}/app:"))} - {f"{registry}/mid:1.2.0-test"}

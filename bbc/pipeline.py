@@ -1,0 +1,77 @@
+"""From a command's arguments to the one Plan: which images, their prepare steps, the engine's
+index (one label-filtered query) and, when asked, what the registry already holds.
+
+Every command that builds, tests or releases comes through here and hands the plan to the
+one executor; commands never import each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bbc import changes, fingerprint, labels, planner, prepare, promote, remote, report
+from bbc.engine import Engine
+from bbc.executor import Executor, ImageLock, Result
+from bbc.hierarchy import Hierarchy
+from bbc.planner import Plan, Scope, Selection
+from bbc.promote import Registry
+
+
+def selection(hierarchy: Hierarchy, names: tuple[str, ...], *, changed: bool = False, since: str | None = None,
+              with_dependents: bool = False, force: bool = False) -> Selection:
+    """The images a command works on; unknown names fail here, before any engine is asked."""
+    hierarchy.check_names(names)
+    changed_map = changes.changed_images(hierarchy, since) if changed or since else None
+    return Selection(tuple(names), with_dependents, changed_map, force)
+
+
+def run_prepares(hierarchy: Hierarchy, sel: Selection, events: report.Events) -> None:
+    """Run the pending prepare steps of the selected images and what they need: their outputs
+    are build inputs, so the plan that builds is made after them."""
+    root = hierarchy.config.root
+    chosen, needed = planner.select(hierarchy, sel)
+    for name in hierarchy.sort(chosen | needed):
+        spec = hierarchy[name]
+        why = prepare.pending(spec, root)
+        if why:
+            events.message(f"[{name}] prepare: {why}; running {spec.prepare.command if spec.prepare else ''}")
+            prepare.run(spec, root, lambda line: events.line(name, line))  # noqa: B023 (runs now)
+            events.message(f"[{name}] prepared")
+
+
+def index(engine: Engine) -> planner.Index:
+    """Every image bbc labelled, in one engine call (test images included)."""
+    return planner.Index.of(engine.images_with_label(labels.FINGERPRINT))
+
+
+def make_plan(hierarchy: Hierarchy, engine: Engine, sel: Selection, scope: Scope = Scope(),
+              digests: dict[tuple[str, str], fingerprint.ContextDigest] | None = None) -> Plan:
+    return planner.plan(hierarchy, sel, index(engine), scope, digests)
+
+
+def execute(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report.Events, *, scope: Scope = Scope(),
+            jobs: int = 1, fail_fast: bool = False, pull: bool = True, keep: bool = False,
+            registry: Registry | None = None, image_lock: ImageLock | None = None,
+            quiet_when_idle: bool = False) -> tuple[Plan, list[Result]]:
+    """Prepare, plan once (asking the registry only when something would build or be released)
+    and run. With `quiet_when_idle`, a plan with nothing to do runs without a line of output."""
+    run_prepares(hierarchy, sel, events)
+    found = index(engine)
+    plan = planner.plan(hierarchy, sel, found, scope)
+    reg: Registry | None = registry
+    repo_of = None
+    if scope.release or (pull and plan.to_build):
+        reg, repo_of = remote.registry_for(hierarchy, registry)
+    if scope.release and reg is not None and repo_of is not None:
+        already = promote.write_once(hierarchy, {b.image: b.fingerprint for b in plan.builds}, reg, repo_of)
+        scope = replace(scope, released=already)
+    if pull and repo_of is not None and reg is not None:
+        plan = planner.plan(hierarchy, sel, found, replace(scope, pull=remote.holds(reg, repo_of)))
+    elif scope.release:
+        plan = planner.plan(hierarchy, sel, found, scope)
+    for warning in plan.warnings:
+        events.message(f"warning: {warning}")
+    if quiet_when_idle and not plan.busy:
+        events = report.Quiet()
+    return plan, Executor(engine, hierarchy, events, jobs=jobs, fail_fast=fail_fast, keep=keep, registry=reg,
+                          repo_of=repo_of, image_lock=image_lock).run(plan)

@@ -1,0 +1,96 @@
+"""Promotion: move release tags in the registry once every candidate is there.
+
+`X.Y.Z` is write-once (checked before anything is built: `write_once`); `X.Y`, `X` and
+`latest` follow from what the registry holds (versions.floating_tags). Tags are moved
+registry-side (the same manifest under a new tag): no layer is pulled or pushed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from bbc import labels, refs, versions
+from bbc.errors import BbcError, RegistryError
+from bbc.hierarchy import Hierarchy
+from bbc.registry import Manifest
+
+
+class Registry(Protocol):
+    """What releases need of a registry (bbc/registry.py implements it over HTTP)."""
+
+    host: str
+
+    def tags(self, repository: str) -> list[str]: ...
+    def manifest(self, repository: str, reference: str) -> Manifest | None: ...
+    def labels_if_present(self, repository: str, reference: str) -> dict[str, str] | None: ...
+    def put_tag(self, repository: str, manifest: Manifest, tag: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Released:
+    image: str
+    version: str
+    status: str  # released | already released | failed | not released
+    digest: str = ""
+    tags: tuple[str, ...] = ()
+    message: str = ""
+
+
+def write_once(hierarchy: Hierarchy, fingerprints: Mapping[str, str | None], reg: Registry,
+               repo_of: Callable[[str], str]) -> frozenset[str]:
+    """Images whose X.Y.Z already holds this exact build; refuse any holding other content."""
+    already: set[str] = set()
+    conflicts = []
+    for name, fp in fingerprints.items():
+        version = hierarchy[name].version
+        found = reg.labels_if_present(repo_of(name), refs.version_tag(version))
+        if found is None:
+            continue
+        there = found.get(labels.FINGERPRINT, "")
+        if fp is not None and there == fp:
+            already.add(name)
+            continue
+        conflicts.append(
+            f"{hierarchy.config.where('images', name, 'version')}: {version} is already released "
+            f"in {hierarchy.config.ref(name)} with different content (fingerprint {there[:12] or 'unknown'} "
+            f"there, {(fp or 'pending')[:12]} here); release tags are write-once: `bbc bump {name} patch`"
+        )
+    if conflicts:
+        raise BbcError("\n".join(conflicts), tip="nothing was built, pushed or tagged")
+    return frozenset(already)
+
+
+def promote(hierarchy: Hierarchy, reg: Registry, repo_of: Callable[[str], str], wanted: Iterable[str],
+            already: frozenset[str], candidates: Mapping[str, str],
+            on_event: Callable[[str], None]) -> list[Released]:
+    """Move release tags: every X.Y.Z first, then the floating tags of each line."""
+    manifests = {}
+    for name, candidate in candidates.items():
+        manifest = reg.manifest(repo_of(name), candidate)
+        if manifest is None:
+            raise RegistryError(f"{name}: candidate {candidate} vanished from the registry",
+                                tip="run `bbc release` again")
+        manifests[name] = manifest
+    for name, manifest in manifests.items():
+        reg.put_tag(repo_of(name), manifest, refs.version_tag(hierarchy[name].version))
+    out = []
+    for name in wanted:
+        version = hierarchy[name].version
+        version_tag = refs.version_tag(version)
+        repository = repo_of(name)
+        manifest = manifests.get(name) or reg.manifest(repository, version_tag)
+        if manifest is None:
+            raise RegistryError(f"{name}: {version} not found after promotion")
+        existing = [str(v) for t in reg.tags(repository) if t != version_tag and (v := refs.version_of_tag(t))]
+        moved = []
+        for tag in versions.floating_tags(version, existing):
+            current = reg.manifest(repository, tag)
+            if current is None or current.digest != manifest.digest:
+                reg.put_tag(repository, manifest, tag)
+            moved.append(tag)
+        status = "already released" if name in already else "released"
+        on_event(f"[{name}] {status} {version} ({manifest.digest[:19]}) tags: {', '.join([version_tag, *moved])}")
+        out.append(Released(name, version, status, manifest.digest, (version_tag, *moved)))
+    return out

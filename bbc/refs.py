@@ -1,0 +1,52 @@
+"""The one place an image's references are named: its version tag, the floating tags, the
+release candidate and the local-only test tags.
+
+Docker tags cannot hold '+', so semver build metadata is written with '_' instead
+(1.0.0+b7 -> 1.0.0_b7), Helm's rule for OCI tags; `version_of_tag` reads it back.
+"""
+
+from __future__ import annotations
+
+import semver
+
+FLOATING = ("X.Y", "X", "latest")
+
+
+def version_tag(version: str) -> str:
+    """The tag of exactly this version."""
+    return version.replace("+", "_")
+
+
+def version_of_tag(tag: str) -> semver.Version | None:
+    """The semantic version a tag names, or None (floating tags, `latest`, candidates)."""
+    text = tag.replace("_", "+")
+    return semver.Version.parse(text) if semver.Version.is_valid(text) else None
+
+
+def local_tags(version: str) -> list[str]:
+    """X.Y.Z plus the floating X.Y, X and latest, as a local build gets them (a pre-release
+    moves no floating tag). Releases compute floating tags against what the registry holds:
+    versions.floating_tags."""
+    parsed = semver.Version.parse(version)
+    if parsed.prerelease:
+        return [version_tag(version)]
+    return [version_tag(version), f"{parsed.major}.{parsed.minor}", str(parsed.major), "latest"]
+
+
+def ref(repository: str, version: str) -> str:
+    """`repository:X.Y.Z` (metadata mapped)."""
+    return f"{repository}:{version_tag(version)}"
+
+
+def local_refs(repository: str, version: str) -> tuple[str, ...]:
+    return tuple(f"{repository}:{tag}" for tag in local_tags(version))
+
+
+def candidate_tag(fingerprint: str) -> str:
+    """The registry tag an image waits under between push and promotion."""
+    return f"candidate-{fingerprint[:16]}"
+
+
+def test_tag(version: str, suffix: str = "-test") -> str:
+    """A local-only tag of a test image (`-testlayer`, `-testargs`, `-test`)."""
+    return f"{version_tag(version)}{suffix}"
