@@ -174,3 +174,40 @@ def test_status_says_stale_when_built_on_an_older_parent(hier: tuple[Path, str],
     status = {r["image"]: r for r in json.loads(ok(bbc(root, "status", "--offline", "--format", "json")).out)}
     assert status["base"]["local"] == "current"
     assert status["mid"]["local"] == "stale" and status["a1"]["local"] == "stale"
+
+
+def test_build_metadata_versions_build_release_and_report(hier: tuple[Path, str], server: RegistryServer) -> None:
+    root, prefix = hier
+    config = root / "bbc.yaml"
+    config.write_text(config.read_text().replace("version: 1.2.0", "version: 1.2.0+b7"))
+    ok(bbc(root, "build"))
+    status = {r["image"]: r for r in json.loads(ok(bbc(root, "status", "--format", "json")).out)}
+    assert status["mid"]["local"] == "current" and status["mid"]["registry"] == "not released"
+    released = {r["image"]: r for r in json.loads(ok(bbc(root, "release", "--no-test", "--format", "json")).out)}
+    assert released["mid"]["result"] == "released"
+    assert released["mid"]["tags"] == ["1.2.0_b7", "1.2", "1", "latest"]
+    reg = Registry(server.addr)
+    repo = prefix.split("/", 1)[1] + "/mid"
+    tags = digests(reg, repo)
+    assert tags["1.2.0_b7"] == tags["latest"] == released["mid"]["digest"]
+    status = {r["image"]: r for r in json.loads(ok(bbc(root, "status", "--format", "json")).out)}
+    assert status["mid"]["registry"] == "released"
+    again = {r["image"]: r["result"] for r in json.loads(ok(bbc(root, "release", "--no-test", "--format", "json")).out)}
+    assert set(again.values()) == {"already released"}
+
+
+def test_plan_release_shows_every_step_and_why(hier: tuple[Path, str], server: RegistryServer) -> None:
+    root, _ = hier
+    ok(bbc(root, "build"))
+    plan = json.loads(ok(bbc(root, "plan", "--release", "--no-test", "--format", "json")).out)
+    steps = {s["id"]: s for s in plan["steps"]}
+    assert [s["kind"] for s in plan["steps"]].count("push-candidate") == 5
+    assert steps["build:mid"]["action"] == "up-to-date"
+    assert steps["push-candidate:mid"]["needs"] == ["build:mid"]
+    assert steps["promote"]["needs"] == [f"push-candidate:{n}" for n in ("base", "mid", "a1", "a2", "b1")]
+    ok(bbc(root, "release", "--no-test"))
+    # released: nothing to push; the promotion only confirms the floating tags
+    plan = json.loads(ok(bbc(root, "plan", "--release", "--no-test", "--format", "json")).out)
+    assert [s["kind"] for s in plan["steps"]].count("push-candidate") == 0
+    table = ok(bbc(root, "plan", "--release")).out
+    assert "promote" in table and "push-candidate" not in table
