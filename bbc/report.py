@@ -69,7 +69,9 @@ def started_line(image: str, step: Any) -> str | None:
         verb = "pulling" if getattr(step, "action", "") == "pull" else "building"
         return f"[{image}] {verb} {getattr(step, 'version', '')}" + (f" ({why})" if why else "")
     if kind == "run-test":
-        return f"[{image}] testing ({why})" if why else f"[{image}] testing"
+        reasons = list(getattr(step, "reasons", ()))
+        tests = reasons.pop(0).removeprefix("tests: ") if reasons else ""
+        return f"[{image}] testing {tests}" + (f" ({'; '.join(reasons)})" if reasons else "")
     if kind == "push-candidate":
         return f"[{image}] pushing candidate"
     if kind == "promote":
