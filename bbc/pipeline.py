@@ -57,7 +57,8 @@ def execute(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report
     and run. With `quiet_when_idle`, a plan with nothing to do runs without a line of output."""
     run_prepares(hierarchy, sel, events)
     found = index(engine)
-    plan = planner.plan(hierarchy, sel, found, scope)
+    digests: dict[tuple[str, str], fingerprint.ContextDigest] = {}  # contexts are read once a run
+    plan = planner.plan(hierarchy, sel, found, scope, digests)
     reg: Registry | None = registry
     repo_of = None
     if scope.release or (pull and plan.to_build):
@@ -66,9 +67,9 @@ def execute(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report
         already = promote.write_once(hierarchy, {b.image: b.fingerprint for b in plan.builds}, reg, repo_of)
         scope = replace(scope, released=already)
     if pull and repo_of is not None and reg is not None:
-        plan = planner.plan(hierarchy, sel, found, replace(scope, pull=remote.holds(reg, repo_of)))
+        plan = planner.plan(hierarchy, sel, found, replace(scope, pull=remote.holds(reg, repo_of)), digests)
     elif scope.release:
-        plan = planner.plan(hierarchy, sel, found, scope)
+        plan = planner.plan(hierarchy, sel, found, scope, digests)
     for warning in plan.warnings:
         events.message(f"warning: {warning}")
     if quiet_when_idle and not plan.busy:
