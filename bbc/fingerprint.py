@@ -42,20 +42,37 @@ def dockerignore_patterns(context: Path | str) -> list[str]:
 
 def context_files(context: Path | str, dockerfile: str) -> list[str]:
     """The relative paths Docker would send, sorted (directories included)."""
-    patterns = dockerignore_patterns(context)
+    root = os.fspath(context)
+    try:
+        top = list(os.scandir(root))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    patterns = dockerignore_patterns(root) if any(e.name == ".dockerignore" for e in top) else []
     if not patterns:
         # Without a .dockerignore the SDK sends everything, not descending into symlinked
-        # folders; os.walk(followlinks=False) lists the same set ~10x faster.
+        # folders (as os.walk(followlinks=False) lists them); scandir is ~10x faster than
+        # the SDK's matcher and spares a failed open() of .dockerignore per image.
         out: list[str] = []
-        for folder, dirs, files in os.walk(context):
-            rel = os.path.relpath(folder, context)
-            prefix = "" if rel == "." else rel + "/"
-            out.extend(prefix + name for name in dirs)
-            out.extend(prefix + name for name in files)
+        _walk(top, "", out)
         return sorted(out)
     from docker.utils.build import exclude_paths  # the SDK's own matcher: no drift from Docker
 
-    return sorted(exclude_paths(str(context), patterns, dockerfile=dockerfile))
+    return sorted(exclude_paths(root, patterns, dockerfile=dockerfile))
+
+
+def _walk(entries: list[os.DirEntry[str]], prefix: str, out: list[str]) -> None:
+    for entry in entries:
+        out.append(prefix + entry.name)
+        try:
+            descend = entry.is_dir() and not entry.is_symlink()
+        except OSError:
+            continue
+        if descend:
+            try:
+                below = list(os.scandir(entry.path))
+            except OSError:
+                continue
+            _walk(below, f"{prefix}{entry.name}/", out)
 
 
 _BIG = 1 << 20

@@ -9,6 +9,7 @@ and what the caller says the registry holds; never builds.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -219,6 +220,7 @@ def plan(hierarchy: Hierarchy, selection: Selection, index: Index, scope: Scope 
     builds: dict[str, Build] = {}
     tagged_by: dict[str, str] = {}  # image -> id of the step after which its children may start
     warnings: list[str] = []
+    remembered = _remembered(hierarchy.config.root)
     for name in hierarchy.order:
         if name not in chosen and name not in needed:
             continue
@@ -227,7 +229,7 @@ def plan(hierarchy: Hierarchy, selection: Selection, index: Index, scope: Scope 
         if prep is not None:
             steps.append(prep)
         build = _build_step(hierarchy, name, selection, chosen, needed, index, builds, digests, scope, warnings,
-                            prep, tagged_by)
+                            prep, tagged_by, remembered)
         gated = scope.gate and build.action != UP_TO_DATE and testplan.testable(hierarchy, name)
         if gated:
             build = _replace(build, gated=True)
@@ -271,7 +273,8 @@ def _prepare_step(hierarchy: Hierarchy, name: str, selected: bool) -> Prepare | 
 
 def _build_step(hierarchy: Hierarchy, name: str, selection: Selection, chosen: set[str], needed: set[str],
                 index: Index, builds: dict[str, Build], digests: dict[tuple[str, str], fingerprint.ContextDigest],
-                scope: Scope, warnings: list[str], prep: Prepare | None, tagged_by: dict[str, str]) -> Build:
+                scope: Scope, warnings: list[str], prep: Prepare | None, tagged_by: dict[str, str],
+                remembered: set[str]) -> Build:
     spec = hierarchy[name]
     config = hierarchy.config
     parent_step = builds.get(spec.parent) if spec.parent else None
@@ -300,7 +303,7 @@ def _build_step(hierarchy: Hierarchy, name: str, selection: Selection, chosen: s
         if ours:
             reasons.append(f"built on an older build of {spec.parent}")
         else:
-            reasons.extend(_what_changed(config.root, name, spec, files, parent_fp))
+            reasons.extend(_what_changed(config.root, name, spec, files, parent_fp, remembered))
     if selection.changed and name in selection.changed:
         reasons.insert(0, "changed: " + _few(selection.changed[name]))
     action = BUILD if (existing is None or forced or parent_moves) else UP_TO_DATE
@@ -379,8 +382,9 @@ def _match(candidates: list[ImageInfo], parent_step: Build | None) -> ImageInfo 
     return None
 
 
-def _what_changed(root: Any, name: str, spec: Any, files: Mapping[str, str], parent_fp: str | None) -> list[str]:
-    before = state.read_json(state.manifest_path(root, name))
+def _what_changed(root: Any, name: str, spec: Any, files: Mapping[str, str], parent_fp: str | None,
+                  remembered: set[str]) -> list[str]:
+    before = state.read_json(state.manifest_path(root, name)) if f"{name}.json" in remembered else None
     if before is None:
         return ["not built yet"]
     out: list[str] = []
@@ -396,6 +400,14 @@ def _what_changed(root: Any, name: str, spec: Any, files: Mapping[str, str], par
     if not out and before.get("parent") != parent_fp:
         out.append(f"parent {spec.parent} changed")
     return out or ["no local build with this fingerprint"]
+
+
+def _remembered(root: Any) -> set[str]:
+    """The build manifests in .bbc/state, listed once a plan instead of one failed open() each."""
+    try:
+        return set(os.listdir(state.manifest_path(root, "x").parent))
+    except OSError:
+        return set()
 
 
 def _spec_value(spec: Any, key: str) -> Any:
