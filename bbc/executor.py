@@ -113,6 +113,7 @@ class Executor:
         self.registry = registry
         self.repo_of = repo_of
         self.image_lock = image_lock or (lambda image: nullcontext())
+        self._unlocked = image_lock is None  # no other run can have built it meanwhile
         self._revision = revision  # None: asked of git on the first build, not at start-up
         self._revision_lock = threading.Lock()
         self._source = ""  # the origin remote's URL, looked up with the revision
@@ -241,6 +242,12 @@ class Executor:
         log = state.log_path(self.root, step.image)
         refs_ = self._refs(step.image)
         with self.image_lock(step.image):
+            done = self._built_meanwhile(step, parent_id)
+            if done is not None:
+                self.events.message(f"[{step.image}] another bbc run built it meanwhile; reusing its build")
+                applied = () if step.gated else self._tag(step.image, done.id, set(done.tags))
+                return Result(step.id, step.kind, step.image, step.version, UP_TO_DATE, time.monotonic() - start,
+                              done.size, done.id, tags=applied)
             if step.action == planner.PULL:
                 pulled = self._pull(step, parent_id)
                 if pulled is not None:
@@ -261,6 +268,18 @@ class Executor:
         state.write_json(state.manifest_path(self.root, step.image), planner.manifest(spec, step))
         return Result(step.id, step.kind, step.image, step.version, BUILT, time.monotonic() - start,
                       info.size if info else 0, image_id, tags=() if step.gated else refs_, log=str(log))
+
+    def _built_meanwhile(self, step: Build, parent_id: str | None) -> Any:
+        """With a lock shared by other runs: the build another run finished while this one
+        waited for the lock (same fingerprint, same parent build), if any."""
+        if self._unlocked or step.action == planner.BUILD and step.reasons and "forced" in step.reasons:
+            return None
+        tagged = self.engine.inspect(refs.ref(self.hierarchy.config.ref(step.image), step.version))
+        if tagged is None or tagged.labels.get(labels.FINGERPRINT) != step.fingerprint:
+            return None
+        if parent_id is not None and tagged.labels.get(labels.PARENT_ID) != parent_id:
+            return None
+        return tagged
 
     def _pull(self, step: Build, parent_id: str | None) -> Any:
         """The registry's build of this fingerprint, pulled; None (build instead) if that fails
