@@ -18,24 +18,25 @@ import base64
 import io
 import os
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from bbc import fingerprint
 
 
-def context_archive(context: Path, dockerfile: str, out: IO[bytes]) -> str:
+def context_archive(context: Path, dockerfile: str, out: IO[bytes], files: Sequence[str] | None = None) -> str:
     """Write the context of `context` to `out`; return the Dockerfile's name inside it.
 
-    A Dockerfile outside the context travels in the archive as `.dockerfile.bbc`.
+    `files` is the list fingerprint.context_files made for the fingerprint (listed again
+    when None). A Dockerfile outside the context travels in the archive as `.dockerfile.bbc`.
     """
     root = os.path.abspath(context)
     inside = os.path.relpath(os.path.abspath(os.path.join(root, dockerfile)), root)
     outside = inside.startswith("..")
     name = ".dockerfile.bbc" if outside else inside
     with tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as tar:
-        for rel in fingerprint.context_files(root, dockerfile):
+        for rel in (files if files is not None else fingerprint.context_files(root, dockerfile)):
             full = os.path.join(root, rel)
             info = tar.gettarinfo(full, arcname=rel)
             if info is None:  # a socket: Docker skips those too

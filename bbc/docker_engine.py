@@ -1,4 +1,8 @@
-"""The real Engine, over the Docker SDK (`docker.from_env()`: DOCKER_HOST and TLS variables)."""
+"""The real Engine, over the Docker SDK (`docker.from_env()`: DOCKER_HOST and TLS variables).
+
+The SDK is imported on first need only: an up-to-date build asks the engine one question
+(its labelled images), which goes straight to the unix socket (bbc/docker_api.py).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from bbc import docker_api
 from bbc.engine import BuildRequest, ImageInfo, Mount, RunResult, stream_lines
-from bbc.errors import BuildError, EngineError
+from bbc.errors import BuildError, EngineError, EngineLost
 
 DEFAULT_TIMEOUT = 3600  # seconds a silent build step may take before the HTTP read gives up
 TEST_LABEL = "bbc.test-container"
@@ -57,18 +62,50 @@ def _address() -> str:
 class DockerEngine:
     """Engine over a Docker daemon. Construct with `connect()`."""
 
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.api = client.api
+    def __init__(self, client: Any = None, *, raw: docker_api.Socket | None = None) -> None:
+        self._client = client
+        self._client_lock = threading.Lock()
+        self.raw = raw  # the unix socket, for the calls of the path that builds nothing
+
+    @property
+    def client(self) -> Any:
+        with self._client_lock:
+            if self._client is None:
+                import docker
+
+                self._client = docker.from_env(timeout=int(os.environ.get("BBC_DOCKER_TIMEOUT", DEFAULT_TIMEOUT)))
+            return self._client
+
+    @property
+    def api(self) -> Any:
+        return self.client.api
 
     @property
     def address(self) -> str:
         return _address()
 
+    def answers(self) -> bool:
+        """Whether the engine answers a ping now (a few seconds at most)."""
+        try:
+            if self.raw is not None:
+                docker_api.Socket(self.raw.path, timeout=5).ping()
+            else:
+                self.api.ping()
+            return True
+        except Exception:
+            return False
+
+    def _lost_or(self, what: str, exc: BaseException) -> EngineError:
+        """EngineLost when the engine no longer answers, else the engine's own error."""
+        if not self.answers():
+            return EngineLost(f"engine at {_address()} stopped answering while {what}; nothing was tagged",
+                              tip="start it again (`scripts/engine up`) and run bbc again to finish")
+        return _engine_error(what, exc)
+
     # -- images ----------------------------------------------------------------------
     def images_with_label(self, label: str) -> list[ImageInfo]:
         try:
-            rows = self.api.images(filters={"label": label})
+            rows = self.raw.images(label) if self.raw is not None else self.api.images(filters={"label": label})
         except Exception as exc:
             raise _engine_error("list images", exc) from None
         return [
@@ -156,6 +193,7 @@ class DockerEngine:
         params: dict[str, Any] = {
             "version": "2", "rm": "1", "buildargs": json.dumps(args), "labels": json.dumps(dict(request.labels)),
         }
+        what = f"building {request.labels.get('bbc.image') or request.context.name}"
         if request.network != "default":
             params["networkmode"] = request.network
         if request.target:
@@ -164,21 +202,16 @@ class DockerEngine:
             params["platform"] = request.platform
         if request.tags:
             params["t"] = list(request.tags)
-        headers = {"Content-Type": "application/x-tar"}
         progress = Progress()
         image_id: str | None = None
         with tempfile.TemporaryFile(prefix="bbc-context-") as archive:
             try:
-                params["dockerfile"] = context_archive(request.context, request.dockerfile, archive)
+                params["dockerfile"] = context_archive(request.context, request.dockerfile, archive, request.files)
             except OSError as exc:
                 raise BuildError(str(exc)) from None
             archive.seek(0)
             try:
-                self.api._set_auth_headers(headers)  # registry credentials for FROM, as the SDK sends them
-                response = self.api._post(self.api._url("/build"), params=params, data=archive, headers=headers,
-                                          stream=True)
-                self.api._raise_for_status(response)
-                for chunk in self.api._stream_helper(response, decode=True):
+                for chunk in docker_api.post_build(self.api, params, archive):
                     kind = chunk.get("id")
                     if kind == "moby.buildkit.trace":
                         for line in progress.feed(str(chunk.get("aux") or "")):
@@ -196,6 +229,9 @@ class DockerEngine:
             except BuildError:
                 raise
             except Exception as exc:
+                lost = self._lost_or(what, exc)
+                if isinstance(lost, EngineLost):
+                    raise lost from None
                 raise BuildError(f"build failed: {_reason(exc)}", log_tail=tail[-20:]) from None
         for line in progress.flush():
             emit(line)
@@ -252,6 +288,9 @@ class DockerEngine:
         except BuildError:
             raise
         except Exception as exc:
+            lost = self._lost_or(f"building {request.labels.get('bbc.image') or request.context.name}", exc)
+            if isinstance(lost, EngineLost):
+                raise lost from None
             raise BuildError(f"build failed: {_reason(exc)}", log_tail=tail[-20:]) from None
         if image_id is None:
             for line in reversed(tail):
@@ -307,7 +346,7 @@ class DockerEngine:
         except EngineError:
             raise
         except Exception as exc:
-            raise _engine_error(f"push {repository}:{tag}", exc) from None
+            raise self._lost_or(f"pushing {repository}:{tag}", exc) from None
         if not digest:
             raise EngineError(f"push {repository}:{tag}: the engine reported no digest")
         return digest
@@ -383,6 +422,8 @@ class DockerEngine:
             return RunResult(code, "\n".join(output))
         except docker.errors.APIError as exc:
             raise _engine_error(f"run {image}", exc) from None
+        except (OSError, requests.exceptions.RequestException) as exc:
+            raise self._lost_or(f"running a test in {image[:19]}", exc) from None
         finally:
             if container_id is not None:
                 _LIVE.pop(container_id, None)
@@ -397,11 +438,11 @@ class DockerEngine:
         try:
             # HEAD is the archive endpoint's stat: no body streams, so no half-read archive
             # holds the container while it is removed (a GET read one chunk and deadlocked)
-            res = self.api.head(self.api._url("/containers/{0}/archive", created["Id"]), params={"path": path})
-            if res.status_code == 404:
+            status = docker_api.head(self.api, "/containers/{0}/archive", created["Id"], params={"path": path})
+            if status == 404:
                 return False
-            if res.status_code != 200:
-                raise EngineError(f"engine at {_address()}: stat {path} in {image}: HTTP {res.status_code}")
+            if status != 200:
+                raise EngineError(f"engine at {_address()}: stat {path} in {image}: HTTP {status}")
             return True
         finally:
             self.api.remove_container(created["Id"], force=True)
@@ -411,10 +452,16 @@ class DockerEngine:
 
 
 def connect() -> DockerEngine:
-    """Connect to the engine the standard Docker variables point at, or explain how to get one."""
-    import docker
-
+    """Connect to the engine the standard Docker variables point at, or explain how to get one.
+    A unix socket is pinged without the SDK; the SDK client comes on first need."""
+    path = docker_api.socket_path(os.environ.get("DOCKER_HOST"))
     try:
+        if path is not None and not os.environ.get("DOCKER_TLS_VERIFY"):
+            raw = docker_api.Socket(path, timeout=float(os.environ.get("BBC_DOCKER_TIMEOUT", DEFAULT_TIMEOUT)))
+            raw.ping()
+            return DockerEngine(raw=raw)
+        import docker
+
         client = docker.from_env(timeout=int(os.environ.get("BBC_DOCKER_TIMEOUT", DEFAULT_TIMEOUT)))
         client.api.ping()
     except Exception as exc:
@@ -428,7 +475,8 @@ def connect() -> DockerEngine:
 
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
-    if "Connection refused" in text or "No such file" in text or "FileNotFoundError" in text:
+    if isinstance(exc, (ConnectionRefusedError, FileNotFoundError)) or "Connection refused" in text \
+            or "No such file" in text or "FileNotFoundError" in text:
         return "connection refused (is the daemon running?)"
     return text.splitlines()[0][:300]
 

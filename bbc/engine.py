@@ -32,6 +32,9 @@ class BuildRequest:
     network: str = "host"
     # full references the engine applies only when the build succeeded (never half a set)
     tags: tuple[str, ...] = ()
+    # the context's files as the fingerprint listed them (None: list them again); the
+    # archive sent is exactly what was fingerprinted, and the context is walked once a run
+    files: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

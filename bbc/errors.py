@@ -27,6 +27,10 @@ class EngineError(BbcError):
     """The Docker engine (or registry) could not be reached or refused a request."""
 
 
+class EngineLost(EngineError):
+    """The engine stopped answering in the middle of a run: nothing more can be done on it."""
+
+
 class BuildError(BbcError):
     """A docker build failed; `log_tail` holds its last lines."""
 

@@ -16,14 +16,17 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ContextManager
+from typing import TYPE_CHECKING, Any, ContextManager
 
-from bbc import labels, planner, promote, refs, state, testing, testplan
+from bbc import labels, planner, refs, state, testing
 from bbc.engine import BuildRequest, Engine
-from bbc.errors import BbcError, BuildError, RegistryError
+from bbc.errors import BbcError, BuildError, EngineLost, RegistryError
 from bbc.hierarchy import Hierarchy
 from bbc.planner import Build, Plan, Promote, Push, RunTest, Step, Tag, TestPart
 from bbc.report import Events
+
+if TYPE_CHECKING:
+    from bbc import promote
 
 BUILT = "built"
 UP_TO_DATE = "up-to-date"
@@ -119,6 +122,7 @@ class Executor:
         self._source = ""  # the origin remote's URL, looked up with the revision
         self.root = hierarchy.config.root
         self.results: dict[str, Result] = {}
+        self._lost = False
         self.plan = Plan(())
 
     def revision(self) -> str | None:
@@ -153,7 +157,8 @@ class Executor:
                     elif step.action in planner.IDLE:
                         results[step.id] = self._idle(step)
                     elif stopping:
-                        results[step.id] = self._skip(step, "not started (--fail-fast)")
+                        results[step.id] = self._skip(step, "not started: the engine stopped answering"
+                                                      if self._lost else "not started (--fail-fast)")
                     elif running < self.jobs:
                         running += 1
                         self.events.started(step.image, step)
@@ -167,7 +172,7 @@ class Executor:
             result = done.get()  # KeyboardInterrupt lands here; daemon workers die with us
             running -= 1
             results[result.step] = result
-            if not result.ok and self.fail_fast:
+            if not result.ok and (self.fail_fast or self._lost):
                 stopping = True
         return [results[s.id] for s in plan.steps]
 
@@ -207,6 +212,9 @@ class Executor:
             if handler is None:
                 raise BbcError(f"{step.id}: no way to run a {step.kind} step")
             result = handler(step, start)
+        except EngineLost as exc:
+            self._lost = True  # start nothing more on an engine that is gone
+            result = self._failed(step, start, exc.message, log)
         except BuildError as exc:
             tail = "\n".join(exc.log_tail[-12:])
             result = self._failed(step, start, exc.message + (f"\n{tail}" if tail else ""), log)
@@ -261,7 +269,7 @@ class Executor:
                 context=spec.path, dockerfile=spec.dockerfile, build_args=args,
                 labels=build_labels(self.hierarchy, step, parent_id, self.revision(), self._source or None),
                 target=spec.target, platform=spec.platform, network=spec.network,
-                tags=() if step.gated else refs_, **_files(step.file_list),
+                tags=() if step.gated else refs_, files=step.file_list,
             )
             image_id = self._engine_build(step.image, request, log)
         info = self.engine.inspect(image_id)
@@ -359,6 +367,8 @@ class Executor:
         passed = all(r.status != testing.FAILED for r in results)
         key = self._test_key(step, release_id)
         if key is not None:
+            from bbc import testplan
+
             testplan.remember(self.root, step.image, key, passed=passed)
         return Result(step.id, step.kind, step.image, step.version, PASSED if passed else FAILED,
                       time.monotonic() - start, image_id=test_id,
@@ -374,6 +384,8 @@ class Executor:
         while isinstance(below, TestPart):
             parts.append(below.fingerprint)
             below = self.plan.get(below.below) if below.below else None
+        from bbc import testplan
+
         return testplan.run_key(self.hierarchy, step.image, release_id, build.fingerprint, parts[::-1])
 
     def _tag_step(self, step: Step, start: float) -> Result:
@@ -410,6 +422,8 @@ class Executor:
     def _promote(self, step: Step, start: float) -> Result:
         if not isinstance(step, Promote) or self.registry is None or self.repo_of is None:
             raise BbcError("promote: no registry to promote in")
+        from bbc import promote
+
         candidates = {r.image: r.tags[0] for r in self.results.values() if r.kind == "push-candidate" and r.ok}
         released = promote.promote(self.hierarchy, self.registry, self.repo_of, step.images, step.released,
                                    candidates, self.events.message)
@@ -427,13 +441,6 @@ class Executor:
                 repository, _, tag = ref.rpartition(":")
                 self.engine.tag(image_id, repository, tag)
         return out
-
-
-def _files(listed: tuple[str, ...] | None) -> dict[str, Any]:
-    """The context as the plan listed it, for engines whose BuildRequest takes it."""
-    if listed is None or "files" not in BuildRequest.__dataclass_fields__:
-        return {}
-    return {"files": listed}
 
 
 def _log_suffix(step: Step) -> str:

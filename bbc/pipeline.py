@@ -9,19 +9,27 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bbc import changes, fingerprint, labels, planner, prepare, promote, remote, report
+from typing import TYPE_CHECKING
+
+from bbc import fingerprint, labels, planner, prepare, report
 from bbc.engine import Engine
 from bbc.executor import Executor, ImageLock, Result
 from bbc.hierarchy import Hierarchy
 from bbc.planner import Plan, Scope, Selection
-from bbc.promote import Registry
+
+if TYPE_CHECKING:
+    from bbc.promote import Registry
 
 
 def selection(hierarchy: Hierarchy, names: tuple[str, ...], *, changed: bool = False, since: str | None = None,
               with_dependents: bool = False, force: bool = False) -> Selection:
     """The images a command works on; unknown names fail here, before any engine is asked."""
     hierarchy.check_names(names)
-    changed_map = changes.changed_images(hierarchy, since) if changed or since else None
+    changed_map = None
+    if changed or since:
+        from bbc import changes  # git: only when asked
+
+        changed_map = changes.changed_images(hierarchy, since)
     return Selection(tuple(names), with_dependents, changed_map, force)
 
 
@@ -62,6 +70,8 @@ def execute(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report
     reg: Registry | None = registry
     repo_of = None
     if scope.release or (pull and plan.to_build):
+        from bbc import promote, remote  # the registry is asked only when something would build
+
         reg, repo_of = remote.registry_for(hierarchy, registry)
     if scope.release and reg is not None and repo_of is not None:
         already = promote.write_once(hierarchy, {b.image: b.fingerprint for b in plan.builds}, reg, repo_of)

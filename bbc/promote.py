@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bbc import labels, refs, versions
 from bbc.errors import BbcError, RegistryError
 from bbc.hierarchy import Hierarchy
-from bbc.registry import Manifest
+
+if TYPE_CHECKING:  # the HTTP client (urllib, email) is imported only when a registry is asked
+    from bbc.registry import Manifest
 
 
 class Registry(Protocol):
