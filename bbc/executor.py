@@ -306,7 +306,7 @@ class Executor:
 
     def _engine_build(self, image: str, request: BuildRequest, log: Path, mode: str = "w") -> str:
         log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, mode, encoding="utf-8") as out:
+        with open(log, mode, encoding="utf-8", buffering=1) as out:  # line by line: `tail -f` works
             def on_line(line: str) -> None:
                 out.write(line + "\n")
                 self.events.line(image, line)

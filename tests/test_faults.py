@@ -1,0 +1,123 @@
+"""The fault matrix, on real engines, registries and files: what a run leaves behind when
+something fails under it. Nothing half-tagged, no edit lost, no container left, and a re-run
+finishes the job. (Failing builds mid-DAG, a registry stopped mid-release, Ctrl-C during a
+build and a test, and hanging tests are in tests/commands/test_build.py, test_release.py and
+test_test.py; this module holds the faults that need an engine of their own or many processes.)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli import bbc, ok
+from tests.helpers import tiny_hierarchy, write
+from tests.registry_server import free_port
+
+pytestmark = pytest.mark.docker
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Engine:
+    dir: Path
+    host: str
+    env: dict[str, str]
+
+    def pid(self) -> int:
+        return int((self.dir / "dockerd.pid").read_text())
+
+    def script(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(ROOT / "scripts/engine"), *args], env=self.env, capture_output=True, text=True,
+                              timeout=180)
+
+
+@pytest.fixture(scope="module")
+def second_engine(docker_client: Any) -> Iterator[Engine]:
+    """A private dockerd (and registry) of this module's own, always stopped and removed after.
+    Each test leaves it answering (`scripts/engine up` after what it broke)."""
+    folder = Path(tempfile.mkdtemp(prefix="bbc-fault-", dir="/var/tmp"))
+    env = {**os.environ, "BBC_ENGINE_DIR": str(folder), "BBC_REGISTRY_ADDR": f"127.0.0.1:{free_port()}"}
+    engine = Engine(folder, f"unix://{folder}/docker.sock", env)
+    try:
+        up = engine.script("up")
+        assert up.returncode == 0, up.stderr
+        assert f"export DOCKER_HOST={engine.host}" in up.stdout
+        yield engine
+    finally:
+        engine.script("down")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def wait_for(predicate: Any, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_engine_killed_mid_build_is_one_line_and_nothing_is_tagged(second_engine: Engine, tmp_path: Path) -> None:
+    root = tmp_path / "h"
+    tiny_hierarchy(root, registry="localhost:5000/fault")
+    write(root / "images/intermediate/mid/Dockerfile",
+          "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\nRUN echo mid-starts && sleep 20\n")
+    env = {**second_engine.env, "DOCKER_HOST": second_engine.host}
+    proc = subprocess.Popen([sys.executable, "-m", "bbc.cli", "build", "mid", "-j", "1"], cwd=root, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = root / ".bbc/logs/mid.log"
+    try:
+        wait_for(lambda: log.exists() and "mid-starts" in log.read_text(), 120, "mid's RUN to start")
+        os.kill(second_engine.pid(), signal.SIGKILL)
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 1, out
+    lost = [line for line in out.splitlines() if "stopped answering" in line]
+    assert lost == [f"[mid] FAILED after {lost[0].split('after ')[1].split(':')[0]}: engine at {second_engine.host} "
+                    "stopped answering while building mid; nothing was tagged"], out
+    assert "IncompleteRead" not in out and "Connection broken" not in out
+
+    # `up` sees the dead engine (stale pidfile and socket), starts a fresh one and checks it answers
+    up = second_engine.script("up")
+    assert up.returncode == 0, up.stderr
+    assert "starting dockerd" in up.stderr
+    assert subprocess.run(["docker", "version"], env=env, capture_output=True).returncode == 0
+    tags = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"], env=env,
+                          capture_output=True, text=True, check=True).stdout.split()
+    assert "localhost:5000/fault/mid:1.2.0" not in tags
+    # and a re-run finishes the job
+    write(root / "images/intermediate/mid/Dockerfile", "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\nRUN echo mid\n")
+    assert "built 1.2.0" in ok(bbc(root, "build", "mid", env=env)).out
+
+
+def test_engine_up_restarts_an_engine_that_does_not_answer(second_engine: Engine) -> None:
+    # a live pid whose socket is gone: `up` must not report success over it
+    pid = second_engine.pid()
+    os.kill(pid, signal.SIGSTOP)  # alive, but answers nothing
+    try:
+        up = second_engine.script("up")
+    finally:
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+    assert up.returncode == 0, up.stderr
+    assert "does not answer" in up.stderr and "starting dockerd" in up.stderr
+    assert second_engine.pid() != pid
+    assert subprocess.run(["docker", "version"], env={**second_engine.env, "DOCKER_HOST": second_engine.host},
+                          capture_output=True).returncode == 0
