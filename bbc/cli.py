@@ -40,16 +40,11 @@ class Ctx:
         return connect()
 
     def image_lock(self) -> Any:
-        """A per-image lock under .bbc/locks (bbc/lock.py), or None where there is none yet."""
-        import importlib
+        """Builds of one image by two bbc runs at once take turns (bbc/lock.py)."""
+        from bbc import lock
 
-        try:
-            lock = importlib.import_module("bbc.lock")
-        except ImportError:
-            return None
         root = self.hierarchy.config.root
-        make = getattr(lock, "image_lock", None)
-        return (lambda image: make(root, image)) if make else None
+        return lambda image: lock.image_lock(root, image)
 
 
 pass_ctx = click.make_pass_decorator(Ctx)

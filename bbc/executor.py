@@ -305,7 +305,7 @@ class Executor:
         return info
 
     def _engine_build(self, image: str, request: BuildRequest, log: Path, mode: str = "w") -> str:
-        log.parent.mkdir(parents=True, exist_ok=True)
+        state.ensure(log.parent)
         with open(log, mode, encoding="utf-8", buffering=1) as out:  # line by line: `tail -f` works
             def on_line(line: str) -> None:
                 out.write(line + "\n")
@@ -347,7 +347,7 @@ class Executor:
         skips = tuple(testing.CheckResult(s, False, testing.SKIPPED, message=f"skipped by {step.image}'s test.skip")
                       for s in skipped)
         log = state.log_path(self.root, step.image, ".test")
-        log.parent.mkdir(parents=True, exist_ok=True)
+        state.ensure(log.parent)
         lock = threading.Lock()
         results: list[testing.CheckResult] = []
         with open(log, "w", encoding="utf-8") as out:

@@ -48,6 +48,13 @@ class Hierarchy:
                 heapq.heappush(ready, index[kid])
         return cls(config, tuple(order))
 
+    @classmethod
+    def load(cls, path: Any) -> Hierarchy:
+        """The hierarchy of the bbc.yaml at `path` as it is on disk now."""
+        from bbc import config
+
+        return cls.of(config.load(path))
+
     @property
     def graph(self) -> Any:
         if self._graph is None:

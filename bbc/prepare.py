@@ -49,7 +49,7 @@ def run(spec: ImageSpec, root: Path, on_line: Callable[[str], None]) -> None:
         return
     shell = isinstance(prep.command, str)
     log = state.log_path(root, spec.name, ".prepare")
-    log.parent.mkdir(parents=True, exist_ok=True)
+    state.ensure(log.parent)
     tail: list[str] = []
     with open(log, "w", encoding="utf-8") as out:
         proc = subprocess.Popen(

@@ -15,6 +15,22 @@ def bbc_dir(root: Path) -> Path:
     return root / ".bbc"
 
 
+def ensure(folder: Path) -> Path:
+    """Create `folder` (somewhere under .bbc/); .bbc/ ignores itself in git, as .pytest_cache
+    does, so bbc's logs, records and locks never show up as untracked files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for parent in (folder, *folder.parents):
+        if parent.name == ".bbc":
+            ignore = parent / ".gitignore"
+            if not ignore.exists():
+                try:
+                    ignore.write_text("# written by bbc: its state, logs and locks are not sources\n*\n")
+                except OSError:
+                    pass
+            break
+    return folder
+
+
 def read_json(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -25,7 +41,7 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write through a temp file and os.replace, so a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -121,3 +121,34 @@ def test_engine_up_restarts_an_engine_that_does_not_answer(second_engine: Engine
     assert second_engine.pid() != pid
     assert subprocess.run(["docker", "version"], env={**second_engine.env, "DOCKER_HOST": second_engine.host},
                           capture_output=True).returncode == 0
+
+
+def test_two_builds_of_the_same_images_at_once_build_each_once(tmp_path: Path, docker_client: Any) -> None:
+    import uuid
+
+    from tests.helpers import remove_images
+
+    prefix = f"localhost:5000/twice{uuid.uuid4().hex[:6]}"
+    root = tmp_path / "h"
+    tiny_hierarchy(root, registry=prefix)
+    write(root / "images/intermediate/mid/Dockerfile",
+          "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\nRUN sleep 2 && echo mid > /tmp/mid\n")
+    try:
+        procs = [subprocess.Popen([sys.executable, "-m", "bbc.cli", "build", "--no-pull", "--format", "json"], cwd=root,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        outs = [p.communicate(timeout=300) for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], outs
+        import json
+
+        results = [{r["image"]: r for r in json.loads(out)} for out, _ in outs]
+        for name in ("base", "mid", "a1", "a2", "b1"):
+            # built by one run; the other found that build when its turn came
+            assert sorted(r[name]["result"] for r in results) == ["built", "up-to-date"], (name, outs)
+            assert results[0][name]["id"] == results[1][name]["id"]
+            tagged = docker_client.images.get(f"{prefix}/{name}:latest")
+            assert tagged.id == results[0][name]["id"]
+        assert "another bbc run built it meanwhile" in outs[0][1] + outs[1][1]
+        # the plan agrees: nothing left to build
+        assert "all 5 images up to date" in ok(bbc(root, "build")).out
+    finally:
+        remove_images(docker_client, prefix)

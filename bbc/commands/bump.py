@@ -5,7 +5,7 @@ Only the version values change in the file; comments, order and layout stay as w
 
 from __future__ import annotations
 
-from bbc import versions, yamledit
+from bbc import lock, versions, yamledit
 from bbc.hierarchy import Hierarchy
 
 
@@ -29,6 +29,14 @@ def plan_bump(hierarchy: Hierarchy, changes: dict[str, str], *, cascade: bool = 
 
 
 def bump(hierarchy: Hierarchy, image: str, how: str, *, cascade: bool = True, dry_run: bool = False) -> int:
+    if dry_run:
+        return _bump(hierarchy, image, how, cascade=cascade, dry_run=True)
+    # Decide on the file as it is inside the lock: a bump that ran meanwhile is built upon, not lost.
+    with lock.config_lock(hierarchy.config.path):
+        return _bump(Hierarchy.load(hierarchy.config.path), image, how, cascade=cascade, dry_run=False)
+
+
+def _bump(hierarchy: Hierarchy, image: str, how: str, *, cascade: bool, dry_run: bool) -> int:
     changed = plan_bump(hierarchy, {image: how}, cascade=cascade)
     diff = yamledit.set_versions(hierarchy.config.path, {n: new for n, (_, new) in changed.items()},
                                  dry_run=dry_run)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bbc import git, pins, refs, report, state
+from bbc import git, lock, pins, refs, report, state
 from bbc.yamledit import replace_file
 from bbc.config import Config, ProjectSpec
 from bbc.engine import BuildRequest, Engine
@@ -126,8 +126,9 @@ def rollout(
 
     out: list[Outcome] = []
     for project in projects:
-        outcome = _one(hierarchy, project, image, wanted, releases, get_engine, push=push,
-                       test=test or project.test)
+        with lock.project_lock(hierarchy.config.root, project.name):  # two rollouts never race on a branch
+            outcome = _one(hierarchy, project, image, wanted, releases, get_engine, push=push,
+                           test=test or project.test)
         out.append(outcome)
         if fmt != "json":
             print(_event(outcome), flush=True)
@@ -236,7 +237,7 @@ def _build(config: Config, project: ProjectSpec, tree: Path, engine: Engine) -> 
     """Build the project's Dockerfile as committed: the pins are in the file, so a plain build
     proves the project still builds on the new base."""
     log = state.log_path(config.root, f"rollout-{project.name}")
-    log.parent.mkdir(parents=True, exist_ok=True)
+    state.ensure(log.parent)
     request = BuildRequest(context=tree, dockerfile=project.file, network="host",
                            labels={"bbc.rollout.project": project.name})
     with open(log, "w", encoding="utf-8") as out:

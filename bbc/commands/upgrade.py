@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bbc import config as config_mod
-from bbc import git, pins, pipeline, report, yamledit
+from bbc import git, lock, pins, pipeline, report, yamledit
 from bbc.commands.bump import plan_bump
 from bbc.engine import Engine
 from bbc.errors import BbcError
@@ -44,7 +44,32 @@ def upgrade(
     release: bool = False,
     rollout: bool = False,
 ) -> int:
-    """Dispatch: `--image IMAGE HOW` bumps an image; otherwise TARGET is PACKAGE==VERSION."""
+    """Dispatch: `--image IMAGE HOW` bumps an image; otherwise TARGET is PACKAGE==VERSION.
+
+    A real upgrade holds bbc.yaml's lock from reading it to its commit: another bump or
+    upgrade waits, and builds on what this one wrote instead of overwriting it."""
+    if not dry_run:
+        with lock.config_lock(hierarchy.config.path):
+            return _upgrade(Hierarchy.load(hierarchy.config.path), target, connect, image=image, images=images,
+                            build=build, test=test, commit=commit, dry_run=False, release=release, rollout=rollout)
+    return _upgrade(hierarchy, target, connect, image=image, images=images, build=build, test=test, commit=commit,
+                    dry_run=True, release=release, rollout=rollout)
+
+
+def _upgrade(
+    hierarchy: Hierarchy,
+    target: str,
+    connect: Callable[[], Engine],
+    *,
+    image: str | None,
+    images: Iterable[str],
+    build: bool,
+    test: bool,
+    commit: bool,
+    dry_run: bool,
+    release: bool,
+    rollout: bool,
+) -> int:
     if image is not None:
         if images:
             raise BbcError("--images is for package upgrades; with --image, the image and its descendants rebuild")
