@@ -47,8 +47,10 @@ def revision(path: Path) -> str | None:
     import git
 
     try:
-        repo = git.Repo(path, search_parent_directories=True)
-        return str(repo.head.commit.hexsha)
+        # closed on the way out: GitPython keeps a `git cat-file` process per Repo, which
+        # otherwise outlives the call (and warns when garbage-collected)
+        with git.Repo(path, search_parent_directories=True) as repo:
+            return str(repo.head.commit.hexsha)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError):
         return None
 
@@ -57,34 +59,34 @@ def changed_paths(path: Path, since: str | None = None) -> Changes:
     """Files changed in the working tree against `since` (default HEAD), untracked included."""
     import git
 
-    repo = _repo(path)
-    rev = since or "HEAD"
-    try:
-        repo.commit(rev)
-    except (git.BadName, ValueError, git.GitCommandError):
-        raise GitError(f"unknown revision '{rev}' in {repo.working_tree_dir}",
-                       tip="pass a commit, branch or tag that exists, e.g. --since origin/main") from None
-    try:
-        # --no-renames: a move changes both the old and the new place
-        out = repo.git.diff("--name-only", "--no-renames", rev, "--")
-        untracked = repo.untracked_files
-    except git.GitCommandError as exc:
-        raise GitError(f"git diff against '{rev}' failed: {exc.stderr.strip()}") from None
-    paths = {p for p in out.splitlines() if p} | set(untracked)
-    return Changes(Path(repo.working_tree_dir).resolve(), rev, frozenset(paths))
+    with _repo(path) as repo:
+        rev = since or "HEAD"
+        try:
+            repo.commit(rev)
+        except (git.BadName, ValueError, git.GitCommandError):
+            raise GitError(f"unknown revision '{rev}' in {repo.working_tree_dir}",
+                           tip="pass a commit, branch or tag that exists, e.g. --since origin/main") from None
+        try:
+            # --no-renames: a move changes both the old and the new place
+            out = repo.git.diff("--name-only", "--no-renames", rev, "--")
+            untracked = repo.untracked_files
+        except git.GitCommandError as exc:
+            raise GitError(f"git diff against '{rev}' failed: {exc.stderr.strip()}") from None
+        paths = {p for p in out.splitlines() if p} | set(untracked)
+        return Changes(Path(repo.working_tree_dir).resolve(), rev, frozenset(paths))
 
 
 def file_at(path: Path, rev: str, file: Path) -> str | None:
     """The text of `file` at `rev`, or None when it did not exist there."""
     import git
 
-    repo = _repo(path)
-    top = Path(repo.working_tree_dir).resolve()
-    rel = file.resolve().relative_to(top).as_posix()
-    try:
-        return str(repo.git.show(f"{rev}:{rel}"))
-    except git.GitCommandError:
-        return None
+    with _repo(path) as repo:
+        top = Path(repo.working_tree_dir).resolve()
+        rel = file.resolve().relative_to(top).as_posix()
+        try:
+            return str(repo.git.show(f"{rev}:{rel}"))
+        except git.GitCommandError:
+            return None
 
 
 def remote_url(path: Path) -> str | None:
@@ -94,8 +96,8 @@ def remote_url(path: Path) -> str | None:
     import git
 
     try:
-        repo = git.Repo(path, search_parent_directories=True)
-        url = str(repo.remotes.origin.url) if "origin" in [r.name for r in repo.remotes] else None
+        with git.Repo(path, search_parent_directories=True) as repo:
+            url = str(repo.remotes.origin.url) if "origin" in [r.name for r in repo.remotes] else None
     except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError):
         return None
     return re.sub(r"//[^/@]*@", "//", url) if url else None
