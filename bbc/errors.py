@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
+from typing import Any
+
+
+def did_you_mean(word: str, options: Any) -> str:
+    """` (did you mean 'python'?)` for a near miss among `options`, else ""."""
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
 
 class BbcError(Exception):
     """A problem the user can act on: printed as one line (plus an optional tip), exit 1."""

@@ -1,13 +1,66 @@
-"""The hierarchy as a networkx DAG: the one copy of the graph that drives everything."""
+"""The hierarchy: the one place parent links are followed. Validation asks it for cycles and
+lineages, the version cascade for the order, everything else for the graph; networkx (imported
+on first use) answers the graph questions, the parent links the cheap ones."""
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from bbc.config import Config, ImageSpec
-from bbc.errors import BbcError
+from bbc.errors import BbcError, did_you_mean
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from bbc.model import Config, ImageSpec
+
+
+def lineage(parents: Mapping[str, str | None], name: str) -> list[str]:
+    """`name`, its parent, ... up to the root (stopping where a cycle would repeat)."""
+    out: list[str] = []
+    node: str | None = name
+    while node is not None and node not in out:
+        out.append(node)
+        node = parents.get(node)
+    return out
+
+
+def cycles(parents: Mapping[str, str | None]) -> list[list[str]]:
+    """Every cycle of parent links, each once, from where a walk in `parents` order enters it."""
+    found: list[list[str]] = []
+    reported: set[str] = set()
+    for start in parents:
+        walk = lineage(parents, start)
+        last = parents.get(walk[-1])
+        if last is not None and last in walk and last not in reported:
+            loop = walk[walk.index(last):]
+            reported.update(loop)
+            found.append(loop)
+    return found
+
+
+def topological(parents: Mapping[str, str | None], declared: Sequence[str]) -> tuple[str, ...]:
+    """Parents before children, lowest declaration index first among the ready ones (the order
+    of networkx's lexicographical_topological_sort keyed by declaration). Images on a cycle or
+    below an unknown parent are left out: validation reports them first."""
+    index = {name: i for i, name in enumerate(declared)}
+    kids: dict[str, list[str]] = {}
+    ready: list[int] = []
+    for name in declared:
+        parent = parents.get(name)
+        if parent is None:
+            ready.append(index[name])
+        elif parent in index:
+            kids.setdefault(parent, []).append(name)
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        name = declared[heapq.heappop(ready)]
+        order.append(name)
+        for kid in kids.get(name, ()):
+            heapq.heappush(ready, index[kid])
+    return tuple(order)
 
 
 class Hierarchy:
@@ -24,32 +77,16 @@ class Hierarchy:
             if parent is not None:
                 self._kids.setdefault(parent, []).append(name)
         self._graph: Any = None
+        self._parents = {name: spec.parent for name, spec in config.images.items()}
 
     @classmethod
     def of(cls, config: Config) -> Hierarchy:
-        # Kahn's algorithm, lowest declaration index first: the same order as networkx's
-        # lexicographical_topological_sort keyed by declaration order (config.py already
-        # rejected cycles and unknown parents).
-        index = {name: i for i, name in enumerate(config.images)}
-        kids: dict[str, list[str]] = {}
-        ready: list[int] = []
-        for name, spec in config.images.items():
-            if spec.parent is None:
-                ready.append(index[name])
-            else:
-                kids.setdefault(spec.parent, []).append(name)
-        names = list(config.images)
-        heapq.heapify(ready)
-        order = []
-        while ready:
-            name = names[heapq.heappop(ready)]
-            order.append(name)
-            for kid in kids.get(name, ()):
-                heapq.heappush(ready, index[kid])
-        return cls(config, tuple(order))
+        # validation already rejected cycles and unknown parents: every image is in the order
+        parents = {name: spec.parent for name, spec in config.images.items()}
+        return cls(config, topological(parents, list(config.images)))
 
     @classmethod
-    def load(cls, path: Any) -> Hierarchy:
+    def load(cls, path: Path) -> Hierarchy:
         """The hierarchy of the bbc.yaml at `path` as it is on disk now."""
         from bbc import config
 
@@ -77,12 +114,7 @@ class Hierarchy:
 
     def ancestors(self, name: str) -> list[str]:
         """Parent first, root last."""
-        out = []
-        node = self.parent(name)
-        while node is not None:
-            out.append(node)
-            node = self.parent(node)
-        return out
+        return lineage(self._parents, name)[1:]
 
     def descendants(self, name: str) -> set[str]:
         import networkx as nx
@@ -108,8 +140,6 @@ class Hierarchy:
         return len(self.ancestors(name))
 
     def check_names(self, names: Iterable[str]) -> list[str]:
-        from bbc.config import did_you_mean
-
         out = []
         for name in names:
             if name not in self.config.images:

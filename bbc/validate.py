@@ -1,4 +1,4 @@
-"""Validate a parsed bbc.yaml into the frozen objects of bbc.config.
+"""Validate a parsed bbc.yaml into the frozen objects of bbc/model.py.
 
 Every problem becomes one located line (`bbc.yaml:12: images.ml.parent: unknown image
 'pyhton' (did you mean 'python'?)`); all problems are reported together, then ConfigError.
@@ -12,19 +12,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import semver
+
 from bbc import dockerfile as dockerfile_mod
-from bbc.config import (CASCADES, DEFAULT_KEYS, EXPECT_KEYS, IMAGE_KEYS, NETWORKS, PREPARE_KEYS, PROJECT_KEYS,
-                        TEST_KEYS, TOP_KEYS, Config, Expect, ImageSpec, PrepareSpec, ProjectSpec, TestSpec,
-                        did_you_mean)
-from bbc.errors import ConfigError
+from bbc import hierarchy
+from bbc.errors import ConfigError, did_you_mean
+from bbc.model import (CASCADES, DEFAULT_KEYS, EXPECT_KEYS, IMAGE_KEYS, NETWORKS, PREPARE_KEYS, PROJECT_KEYS,
+                       TEST_KEYS, TOP_KEYS, Config, Expect, ImageSpec, PrepareSpec, ProjectSpec, TestSpec)
 
 _NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 _REGISTRY = re.compile(r"^[a-zA-Z0-9.-]+(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$|^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
-_SEMVER = re.compile(
-    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
-    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
-)
 
 
 def validate(path: Path, value: Any, lines: dict[tuple[str, ...], int], raw: dict[tuple[str, ...], str]) -> Config:
@@ -162,7 +159,7 @@ class _Validator:
 
         rel = self.string(body, keys, "path", required=True)
         version = self.string(body, keys, "version", required=True)
-        if version is not None and not _SEMVER.match(version):
+        if version is not None and not semver.Version.is_valid(version):
             self.problem(keys + ("version",), f"'{version}' is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.0.0)")
         parent = self.string(body, keys, "parent")
         dockerfile = self.string(merged, src("dockerfile"), "dockerfile") or "Dockerfile"
@@ -261,7 +258,7 @@ class _Validator:
 
     def check_graph(self, images: dict[str, ImageSpec], nodes: dict[str, Any]) -> None:
         names = list(nodes)
-        parents: dict[str, str] = {}
+        parents: dict[str, str | None] = {}
         for name, spec in images.items():
             if spec.parent is None:
                 continue
@@ -272,30 +269,16 @@ class _Validator:
                              f"unknown image '{spec.parent}'{did_you_mean(spec.parent, names)}")
             else:
                 parents[name] = spec.parent
-        # cycles: follow parent links (each image has at most one parent)
-        reported: set[str] = set()
-        for start in parents:
-            seen: list[str] = []
-            node: str | None = start
-            while node is not None and node in parents and node not in seen:
-                seen.append(node)
-                node = parents.get(node)
-            if node is not None and node in seen and node not in reported:
-                loop = seen[seen.index(node):]
-                reported.update(loop)
-                chain = " -> ".join(loop + [loop[0]])
-                self.problem(("images", loop[0], "parent"), f"cycle in the hierarchy: {chain}")
+        for loop in hierarchy.cycles(parents):
+            chain = " -> ".join(loop + [loop[0]])
+            self.problem(("images", loop[0], "parent"), f"cycle in the hierarchy: {chain}")
         # skip names must be inherited tests
         for name, spec in images.items():
             if spec.test is None:
                 continue
-            lineage: set[str] = set()
-            link: str | None = name
-            while link is not None and link not in lineage:
-                lineage.add(link)
-                link = parents.get(link)
+            line = hierarchy.lineage(parents, name)
             for skipped in spec.test.skip:
-                if skipped not in lineage or skipped == name:
+                if skipped not in line or skipped == name:
                     self.problem(("images", name, "test", "skip"),
                                  f"'{skipped}' is not an ancestor of '{name}'; only inherited tests can be skipped")
         builds: dict[tuple[Path, str, str | None], str] = {}

@@ -1,14 +1,13 @@
 """Semver arithmetic for releases: bumps, cascades down the hierarchy, floating tags.
 
-Pure functions over version strings; no Docker, no files, no graph library. The caller
-passes the hierarchy as an ordered list of names (parents before children) plus a
-`parents` mapping, both taken from the one Hierarchy.
+Pure functions over version strings; no Docker, no files. The cascade asks the one
+Hierarchy (anything with a parents-first `order` and `parent(name)`) for the graph.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Literal, get_args
+from typing import Literal, Protocol, get_args
 
 import semver
 
@@ -84,10 +83,18 @@ def child_bump(parent_old: str, parent_new: str, policy: str) -> str | None:
     )
 
 
+class Graph(Protocol):
+    """What the cascade needs of the hierarchy (bbc.hierarchy.Hierarchy is one)."""
+
+    @property
+    def order(self) -> Sequence[str]: ...  # parents before children
+
+    def parent(self, name: str) -> str | None: ...
+
+
 def cascade(
     changes: Mapping[str, tuple[str, str]],
-    order: Sequence[str],
-    parents: Mapping[str, str | None],
+    graph: Graph,
     current: Mapping[str, str],
     policies: Mapping[str, str] | None = None,
     *,
@@ -95,27 +102,22 @@ def cascade(
 ) -> dict[str, tuple[str, str]]:
     """Extend explicit `changes` {image: (old, new)} to every descendant that must follow.
 
-    `order` lists images parents-first; `parents` maps image -> parent (None for a root);
     `current` holds each image's version now; `policies` maps a *child* to how it follows
     its parent (default `default_policy`). An image changed explicitly keeps its explicit
-    version. Returns {image: (old, new)} in `order`, explicit and cascaded together.
+    version. Returns {image: (old, new)} parents first, explicit and cascaded together.
     """
     policies = policies or {}
-    position = {name: i for i, name in enumerate(order)}
+    known = set(graph.order)
     for name in changes:
-        if name not in position:
+        if name not in known:
             raise BbcError(f"cascade: unknown image {name!r}")
-    for name in order:
-        parent = parents.get(name)
-        if parent is not None and position.get(parent, len(order)) > position[name]:
-            raise BbcError(f"cascade: image {name!r} is listed before its parent {parent!r}")
 
     result: dict[str, tuple[str, str]] = {}
-    for name in order:
+    for name in graph.order:
         if name in changes:
             result[name] = changes[name]
             continue
-        parent = parents.get(name)
+        parent = graph.parent(name)
         if parent is None or parent not in result:
             continue
         policy = policies.get(name, default_policy)

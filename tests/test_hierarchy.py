@@ -44,3 +44,25 @@ def test_tree_and_formats(h: Hierarchy) -> None:
     dot = render(h, "dot")
     assert '"base" -> "mid";' in dot and '"mid" -> "a2";' in dot and dot.startswith("digraph bbc {")
     assert "n1 --> n3" in render(h, "mermaid")  # mid -> a1
+
+
+def test_parent_links_are_followed_in_one_place() -> None:
+    from bbc.hierarchy import cycles, lineage, topological
+
+    parents: dict[str, str | None] = {"app": "ml", "root": None, "ml": "python", "python": "root", "web": "python"}
+    assert topological(parents, list(parents)) == ("root", "python", "ml", "app", "web")
+    assert lineage(parents, "app") == ["app", "ml", "python", "root"]
+    assert cycles(parents) == []
+    looped: dict[str, str | None] = {"root": "ml", "ml": "python", "python": "root", "other": None, "x": "x"}
+    assert cycles(looped) == [["root", "ml", "python"], ["x"]]
+    assert lineage(looped, "ml") == ["ml", "python", "root"]  # stops before repeating
+    assert topological(looped, list(looped)) == ("other",)  # the cycle is left for validation to report
+
+
+def test_validation_and_config_import_without_a_cycle() -> None:
+    import subprocess
+    import sys
+
+    for first in ("bbc.validate", "bbc.model", "bbc.hierarchy", "bbc.config"):
+        run = subprocess.run([sys.executable, "-c", f"import {first}; import bbc.config"], capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr

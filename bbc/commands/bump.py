@@ -18,14 +18,9 @@ def plan_bump(hierarchy: Hierarchy, changes: dict[str, str], *, cascade: bool = 
         explicit[name] = (old, versions.bump(old, how, where=f"images.{name}.version"))
     if not cascade:
         return explicit
-    config = hierarchy.config
-    return versions.cascade(
-        explicit,
-        list(hierarchy.order),
-        {n: s.parent for n, s in config.images.items()},
-        {n: s.version for n, s in config.images.items()},
-        {n: s.cascade for n, s in config.images.items()},
-    )
+    images = hierarchy.config.images
+    return versions.cascade(explicit, hierarchy, {n: s.version for n, s in images.items()},
+                            {n: s.cascade for n, s in images.items()})
 
 
 def bump(hierarchy: Hierarchy, image: str, how: str, *, cascade: bool = True, dry_run: bool = False) -> int:
