@@ -29,8 +29,17 @@ def validate(path: Path, value: Any, lines: dict[tuple[str, ...], int], raw: dic
     return _Validator(path, value, lines, raw).run()
 
 
+def validate_tracked(path: Path, value: Any, lines: dict[tuple[str, ...], int],
+                     raw: dict[tuple[str, ...], str]) -> tuple[Config, list[str]]:
+    """validate(), and every file or folder it looked at: the same text over the same files
+    validates the same (config.py keeps large configs' results by these)."""
+    validator = _Validator(path, value, lines, raw)
+    return validator.run(), validator.touched
+
+
 class _Validator:
     def __init__(self, path: Path, value: Any, lines: dict[tuple[str, ...], int], raw: dict[tuple[str, ...], str]) -> None:
+        self.touched: list[str] = []  # files and folders looked at
         self.path = path
         self.value = value
         self.lines = lines
@@ -177,6 +186,7 @@ class _Validator:
         path = Path(folder)
         if rel is not None:
             text = None
+            self.touched += [os.path.join(folder, dockerfile), folder]
             try:
                 with open(os.path.join(folder, dockerfile), encoding="utf-8", errors="replace") as f:
                     text = f.read()
@@ -223,6 +233,8 @@ class _Validator:
         if body is None:
             return None
         layer = self.string(body, keys, "layer")
+        if layer:
+            self.touched.append(os.path.join(path, layer))
         if layer and path.is_dir() and not (path / layer).is_file():
             self.problem(keys + ("layer",), f"no test layer Dockerfile at '{path.name}/{layer}'")
         command: tuple[str, ...] | None
@@ -232,6 +244,7 @@ class _Validator:
             command = self.str_list(body, keys, "command")
         mounts = self.str_map(body, keys, "mounts") or {}
         for folder, target in mounts.items():
+            self.touched.append(os.path.join(path, folder))
             if path.is_dir() and not (path / folder).is_dir():
                 self.problem(keys + ("mounts", folder), f"folder '{folder}' does not exist in the image's path")
             if not target.startswith("/"):

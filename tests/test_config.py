@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -160,3 +161,24 @@ def test_skip_must_name_an_ancestor(repo: Path) -> None:
     assert info.value.problems == [
         "bbc.yaml:17: images.ml.test.skip: 'rooot' is not an ancestor of 'ml'; only inherited tests can be skipped"
     ]
+
+
+def test_a_large_config_is_validated_again_whenever_a_file_it_read_changes(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from bbc import config as config_mod
+    from tests.helpers import tiny_hierarchy
+
+    monkeypatch.setattr(config_mod, "BIG_CONFIG", 0)  # treat this small file as a large one
+    path = tiny_hierarchy(tmp_path)
+    first = config_mod.load(path)
+    assert list((tmp_path / ".bbc/cache").glob("bbc-config-*.pickle"))
+    assert config_mod.load(path) == first  # from the cache
+    dockerfile = tmp_path / "images/app/a1/Dockerfile"
+    dockerfile.write_text("FROM scratch\n")  # no longer uses SOURCE_IMAGE: the cached result must not hide it
+    with pytest.raises(ConfigError, match="never uses"):
+        config_mod.load(path)
+    dockerfile.write_text("ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\n")
+    assert config_mod.load(path).images["a1"].parent == "mid"
+    shutil.rmtree(tmp_path / "images/app/b1")
+    with pytest.raises(ConfigError, match="folder 'images/app/b1' does not exist"):
+        config_mod.load(path)
