@@ -132,16 +132,15 @@ class DockerEngine:
             raise _engine_error(f"inspect {ref}", exc) from None
         except Exception as exc:
             raise _engine_error(f"inspect {ref}", exc) from None
-        config = row.get("Config") or {}
-        return ImageInfo(
-            id=row["Id"],
-            tags=tuple(row.get("RepoTags") or ()),
-            labels=config.get("Labels") or {},
-            size=int(row.get("Size") or 0),
-            created=str(row.get("Created", "")),
-        )
+        return _info(row)
 
     def inspect_many(self, refs: list[str]) -> dict[str, ImageInfo | None]:
+        if self.raw is not None:
+            try:
+                rows = self.raw.inspect_images(refs)
+            except Exception as exc:
+                raise _engine_error("inspect images", exc) from None
+            return {ref: _info(row) if row else None for ref, row in rows.items()}
         if len(refs) < 4:
             return {ref: self.inspect(ref) for ref in refs}
         from concurrent.futures import ThreadPoolExecutor
@@ -449,6 +448,18 @@ class DockerEngine:
 
     def containers_with_label(self, label: str) -> list[str]:
         return [c["Id"] for c in self.api.containers(all=True, filters={"label": label})]
+
+
+def _info(row: dict[str, Any]) -> ImageInfo:
+    """ImageInfo from an image inspect answer."""
+    config = row.get("Config") or {}
+    return ImageInfo(
+        id=row["Id"],
+        tags=tuple(row.get("RepoTags") or ()),
+        labels=config.get("Labels") or {},
+        size=int(row.get("Size") or 0),
+        created=str(row.get("Created", "")),
+    )
 
 
 def connect() -> DockerEngine:

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from typing import TYPE_CHECKING
 
-from bbc import fingerprint, labels, planner, prepare, report
+from bbc import fingerprint, labels, planner, prepare, refs, report
 from bbc.engine import Engine
 from bbc.executor import Executor, ImageLock, Result
 from bbc.hierarchy import Hierarchy
@@ -52,8 +52,26 @@ def index(engine: Engine) -> planner.Index:
     return planner.Index.of(engine.images_with_label(labels.FINGERPRINT))
 
 
+# Up to this many images, the plan first asks for each image's X.Y.Z build by name. Any
+# listing, even label-filtered, costs the engine time for every image it holds (measured:
+# ~65 us each; 1,000 unrelated images added 55 ms to a 0.23 s up-to-date build), while
+# asking by name does not; past this size one listing is cheaper than the names.
+INSPECT_AT_MOST = 64
+
+
 def make_plan(hierarchy: Hierarchy, engine: Engine, sel: Selection, scope: Scope = Scope(),
               digests: dict[tuple[str, str], fingerprint.ContextDigest] | None = None) -> Plan:
+    """The plan, from the engine's answer to as few questions as a no-op needs: the X.Y.Z
+    builds by name (small hierarchies), and only when something has to be done, one
+    label-filtered listing of every bbc image (test images and older builds included)."""
+    digests = {} if digests is None else digests
+    chosen, needed = planner.select(hierarchy, sel)
+    if len(chosen | needed) <= INSPECT_AT_MOST:
+        names = [refs.ref(hierarchy.config.ref(n), hierarchy[n].version) for n in hierarchy.sort(chosen | needed)]
+        tagged = planner.Index.of(i for i in engine.inspect_many(names).values() if i is not None)
+        plan = planner.plan(hierarchy, sel, tagged, scope, digests)
+        if not plan.busy:
+            return plan
     return planner.plan(hierarchy, sel, index(engine), scope, digests)
 
 
@@ -64,9 +82,9 @@ def execute(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report
     """Prepare, plan once (asking the registry only when something would build or be released)
     and run. With `quiet_when_idle`, a plan with nothing to do runs without a line of output."""
     run_prepares(hierarchy, sel, events)
-    found = index(engine)
     digests: dict[tuple[str, str], fingerprint.ContextDigest] = {}  # contexts are read once a run
-    plan = planner.plan(hierarchy, sel, found, scope, digests)
+    plan = make_plan(hierarchy, engine, sel, scope, digests)
+    found = plan.index
     reg: Registry | None = registry
     repo_of = None
     if scope.release or (pull and plan.to_build):

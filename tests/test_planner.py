@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bbc import config, executor, planner, refs
+from bbc import config, executor, pipeline, planner, refs
+from bbc.engine import ImageInfo
 from bbc.hierarchy import Hierarchy
 from bbc.planner import Index, Scope, Selection
 from bbc.report import PlainEvents
@@ -133,3 +134,45 @@ def test_build_metadata_is_one_tag_everywhere(h: Hierarchy) -> None:
     run(h, engine)
     assert "localhost:5000/t/mid:1.2.0_b7" in engine.tags
     assert plan(h, engine).to_build == []  # found again under the same tag
+
+
+class CountingEngine(FakeEngine):
+    """Counts the two kinds of question make_plan can ask."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.listings = 0
+        self.by_name: list[str] = []
+
+    def images_with_label(self, label: str) -> list[ImageInfo]:
+        self.listings += 1
+        return super().images_with_label(label)
+
+    def inspect_many(self, refs: list[str]) -> dict[str, ImageInfo | None]:
+        self.by_name += refs
+        return super().inspect_many(refs)
+
+
+def test_an_up_to_date_plan_asks_for_the_release_tags_by_name_and_lists_nothing(h: Hierarchy) -> None:
+    engine = CountingEngine()
+    first = pipeline.make_plan(h, engine, Selection())
+    assert len(first.to_build) == 5 and engine.listings == 1  # busy: one listing finds what can be reused
+    executor.Executor(engine, h, PlainEvents(), jobs=2).run(first)
+    engine.listings, engine.by_name = 0, []
+    assert pipeline.make_plan(h, engine, Selection()).to_build == []
+    assert engine.listings == 0 and "localhost:5000/t/mid:1.2.0_b7" in engine.by_name and len(engine.by_name) == 5
+    # a release tag moved to another build: the by-name answer would rebuild, so one listing
+    # finds mid's build (still under its other tags) and the executor tags it again
+    mid = engine.tags["localhost:5000/t/mid:1.2.0_b7"]
+    engine.events.clear()
+    engine.tag(engine.tags["localhost:5000/t/base:1.0.0"], "localhost:5000/t/mid", "1.2.0_b7")
+    moved = pipeline.make_plan(h, engine, Selection())
+    assert moved.to_build == [] and engine.listings == 1
+    executor.Executor(engine, h, PlainEvents(), jobs=2).run(moved)
+    assert engine.tags["localhost:5000/t/mid:1.2.0_b7"] == mid and engine.started() == []
+    # past INSPECT_AT_MOST images the listing is cheaper than the names
+    engine.listings, engine.by_name = 0, []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "INSPECT_AT_MOST", 2)
+        pipeline.make_plan(h, engine, Selection())
+    assert engine.by_name == [] and engine.listings == 1
