@@ -246,7 +246,7 @@ def ancestry(ref: str, fmt: str) -> None:
 @pass_ctx
 def rollout(obj: Ctx, image: str | None, version: str | None, run_tests: bool, push: bool, fmt: str) -> None:
     """Move the projects building on IMAGE (default: all) to the released versions, one branch each."""
-    from bbc.commands import rollout as cmd
+    from bbc import rollout as cmd
 
     _exit(cmd.rollout(obj.hierarchy, obj.engine, image, push=push, test=run_tests, version=version, fmt=fmt))
 

@@ -1,4 +1,5 @@
-"""The one seam to Docker. Only bbc/docker_engine.py imports the docker SDK.
+"""The one seam to Docker. Only bbc/docker_engine.py talks to an engine through the docker SDK
+(fingerprint.py borrows its .dockerignore matcher, registry.py its Docker config reader).
 
 Modelled on repo2docker's engine.py: build yields log lines and raises BuildError.
 A fake implementation for scheduling tests lives in tests/fakes.py.

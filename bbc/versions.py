@@ -7,11 +7,14 @@ Hierarchy (anything with a parents-first `order` and `parent(name)`) for the gra
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Literal, Protocol, get_args
+from typing import TYPE_CHECKING, Literal, Protocol, get_args
 
 import semver
 
 from bbc.errors import BbcError
+
+if TYPE_CHECKING:
+    from bbc.hierarchy import Hierarchy
 
 Policy = Literal["patch", "follow-major", "none"]
 POLICIES: tuple[str, ...] = get_args(Policy)
@@ -163,3 +166,18 @@ def floating_tags(version: str, existing: Iterable[str]) -> list[str]:
     if highest(released):
         tags.append("latest")
     return tags
+
+
+def plan_bump(hierarchy: Hierarchy, changes: dict[str, str], *, follow: bool = True) -> dict[str, tuple[str, str]]:
+    """{image: how} -> {image: (old, new)} for the images and (with `follow`, the default)
+    their descendants, by each one's cascade policy."""
+    explicit = {}
+    for name, how in changes.items():
+        hierarchy.check_names([name])
+        old = hierarchy[name].version
+        explicit[name] = (old, bump(old, how, where=f"images.{name}.version"))
+    if not follow:
+        return explicit
+    images = hierarchy.config.images
+    return cascade(explicit, hierarchy, {n: s.version for n, s in images.items()},
+                   {n: s.cascade for n, s in images.items()})

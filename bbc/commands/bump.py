@@ -9,20 +9,6 @@ from bbc import lock, versions, yamledit
 from bbc.hierarchy import Hierarchy
 
 
-def plan_bump(hierarchy: Hierarchy, changes: dict[str, str], *, cascade: bool = True) -> dict[str, tuple[str, str]]:
-    """{image: how} -> {image: (old, new)} for the images and (by default) their descendants."""
-    explicit = {}
-    for name, how in changes.items():
-        hierarchy.check_names([name])
-        old = hierarchy[name].version
-        explicit[name] = (old, versions.bump(old, how, where=f"images.{name}.version"))
-    if not cascade:
-        return explicit
-    images = hierarchy.config.images
-    return versions.cascade(explicit, hierarchy, {n: s.version for n, s in images.items()},
-                            {n: s.cascade for n, s in images.items()})
-
-
 def bump(hierarchy: Hierarchy, image: str, how: str, *, cascade: bool = True, dry_run: bool = False) -> int:
     if dry_run:
         return _bump(hierarchy, image, how, cascade=cascade, dry_run=True)
@@ -32,7 +18,7 @@ def bump(hierarchy: Hierarchy, image: str, how: str, *, cascade: bool = True, dr
 
 
 def _bump(hierarchy: Hierarchy, image: str, how: str, *, cascade: bool, dry_run: bool) -> int:
-    changed = plan_bump(hierarchy, {image: how}, cascade=cascade)
+    changed = versions.plan_bump(hierarchy, {image: how}, follow=cascade)
     diff = yamledit.set_versions(hierarchy.config.path, {n: new for n, (_, new) in changed.items()},
                                  dry_run=dry_run)
     for name, (old, new) in changed.items():

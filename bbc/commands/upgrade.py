@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bbc import config as config_mod
-from bbc import git, lock, pins, pipeline, report, yamledit
-from bbc.commands.bump import plan_bump
+from bbc import git, lock, pins, pipeline, report, rollout as rollouts, versions, yamledit
 from bbc.engine import Engine
 from bbc.errors import BbcError
 from bbc.hierarchy import Hierarchy
@@ -141,7 +140,7 @@ def upgrade_package(
         print(f"{package} is already {version} in all {count} pins ({', '.join(found)}); nothing to do")
         return 0
     owners = list(stale)
-    bumps = plan_bump(hierarchy, {n: "patch" for n in owners})
+    bumps = versions.plan_bump(hierarchy, {n: "patch" for n in owners})
     print(f"pins of {package} -> {version}:")
     for name, ps in stale.items():
         for p in ps:
@@ -179,7 +178,7 @@ def upgrade_image(
     rollout: bool = False,
 ) -> int:
     config = hierarchy.config
-    bumps = plan_bump(hierarchy, {image: how})
+    bumps = versions.plan_bump(hierarchy, {image: how})
     _show_bumps(hierarchy, bumps, [image])
     print(f"will rebuild: {', '.join(hierarchy.sort(hierarchy.closure_down([image])))}")
     new_versions = {n: new for n, (_, new) in bumps.items()}
@@ -202,9 +201,7 @@ def upgrade_image(
             print("release failed: no rollout")
             return 1
     if rollout:
-        from bbc.commands.rollout import rollout as rollout_fn
-
-        code = rollout_fn(fresh, lambda: engine, image)
+        code = rollouts.rollout(fresh, lambda: engine, image)
     return code
 
 

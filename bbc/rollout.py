@@ -1,4 +1,5 @@
-"""`bbc rollout`: after a release, move each downstream project onto it, one branch each.
+"""After a release, move each downstream project onto it, one branch each (`bbc rollout`,
+`bbc upgrade --rollout`).
 
 For every project of bbc.yaml that builds on IMAGE (or on an image below it), the pins of
 every blessed image it uses are rewritten to the version in bbc.yaml and the digest the
