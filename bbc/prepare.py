@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import glob
 import hashlib
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -52,6 +51,8 @@ def run(spec: ImageSpec, root: Path, on_line: Callable[[str], None]) -> None:
     state.ensure(log.parent)
     tail: list[str] = []
     with open(log, "w", encoding="utf-8") as out:
+        import subprocess  # only when a prepare step runs
+
         proc = subprocess.Popen(
             prep.command if shell else list(prep.command), shell=shell, cwd=spec.path,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",

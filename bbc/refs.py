@@ -7,7 +7,10 @@ Docker tags cannot hold '+', so semver build metadata is written with '_' instea
 
 from __future__ import annotations
 
-import semver
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import semver
 
 FLOATING = ("X.Y", "X", "latest")
 
@@ -19,6 +22,8 @@ def version_tag(version: str) -> str:
 
 def version_of_tag(tag: str) -> semver.Version | None:
     """The semantic version a tag names, or None (floating tags, `latest`, candidates)."""
+    import semver  # parsed only here and in local_tags: a no-op plan names refs without it
+
     text = tag.replace("_", "+")
     return semver.Version.parse(text) if semver.Version.is_valid(text) else None
 
@@ -27,6 +32,8 @@ def local_tags(version: str) -> list[str]:
     """X.Y.Z plus the floating X.Y, X and latest, as a local build gets them (a pre-release
     moves no floating tag). Releases compute floating tags against what the registry holds:
     versions.floating_tags."""
+    import semver
+
     parsed = semver.Version.parse(version)
     if parsed.prerelease:
         return [version_tag(version)]
