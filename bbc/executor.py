@@ -22,7 +22,7 @@ from bbc import labels, planner, refs, state, testing
 from bbc.engine import BuildRequest, Engine
 from bbc.errors import BbcError, BuildError, EngineLost, RegistryError
 from bbc.hierarchy import Hierarchy
-from bbc.planner import Build, Plan, Promote, Push, RunTest, Step, Tag, TestPart
+from bbc.planner import Build, Plan, ProjectBuild, Promote, Push, RunTest, Step, Tag, TestPart
 from bbc.report import Events
 
 if TYPE_CHECKING:
@@ -205,7 +205,7 @@ class Executor:
         handler = {
             "build": self._build, "test-layer": self._test_part, "test-image": self._test_part,
             "run-test": self._run_test, "tag": self._tag_step, "push-candidate": self._push,
-            "promote": self._promote,
+            "promote": self._promote, "build-project": self._build_project,
         }.get(step.kind)
         log = ""
         try:
@@ -276,6 +276,16 @@ class Executor:
         state.write_json(state.manifest_path(self.root, step.image), planner.manifest(spec, step))
         return Result(step.id, step.kind, step.image, step.version, BUILT, time.monotonic() - start,
                       info.size if info else 0, image_id, tags=() if step.gated else refs_, log=str(log))
+
+    def _build_project(self, step: Step, start: float) -> Result:
+        if not isinstance(step, ProjectBuild):
+            raise BbcError(f"{step.id}: not a project build")
+        request = BuildRequest(context=step.context, dockerfile=step.dockerfile, network=step.network,
+                               labels={labels.ROLLOUT_PROJECT: step.image})
+        log = state.log_path(self.root, step.image, _log_suffix(step))
+        image_id = self._engine_build(step.image, request, log)
+        return Result(step.id, step.kind, step.image, step.version, BUILT, time.monotonic() - start,
+                      image_id=image_id, log=str(log))
 
     def _built_meanwhile(self, step: Build, parent_id: str | None) -> Any:
         """With a lock shared by other runs: the build another run finished while this one
@@ -445,7 +455,7 @@ class Executor:
 
 def _log_suffix(step: Step) -> str:
     return {"build": "", "test-layer": ".testlayer", "test-image": ".testimage", "run-test": ".test",
-            "push-candidate": ".push"}.get(step.kind, f".{step.kind}")
+            "push-candidate": ".push", "build-project": ".rollout"}.get(step.kind, f".{step.kind}")
 
 
 def _why_skipped(step: Step, failed: Result) -> str:

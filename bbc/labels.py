@@ -7,6 +7,7 @@ IMAGE = "bbc.image"  # the image's name in bbc.yaml
 PARENT_ID = "bbc.parent.id"  # the exact parent build (image ID) it was built on
 TEST_VARIANT = "bbc.test"  # test-layer | test: a test image, never a release build
 TEST_CONTAINER = "bbc.test-container"  # containers bbc runs tests in (removed afterwards)
+ROLLOUT_PROJECT = "bbc.rollout.project"  # a project built by `bbc rollout --test`
 
 # OCI annotations (https://github.com/opencontainers/image-spec/blob/main/annotations.md)
 TITLE = "org.opencontainers.image.title"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 from bbc import fingerprint, labels, prepare, refs, state
@@ -89,6 +90,18 @@ class RunTest(Step):
     key: str | None  # covers image, test images and tests; None: the image is being rebuilt
     test_image: str  # id of the step whose image the commands run in
     release: str  # id of the image's build step (expect checks read the release build)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectBuild(Step):
+    """A downstream project's Dockerfile built as committed (`bbc rollout --test`): its pins name
+    the new base, so a plain build proves the project still builds on it. `image` is the
+    project's name."""
+
+    KIND: ClassVar[str] = "build-project"
+    context: Path
+    dockerfile: str
+    network: str = "host"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,12 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bbc import git, lock, pins, refs, report, state
+from bbc import git, lock, pins, refs, report
 from bbc.yamledit import replace_file
 from bbc.config import Config, ProjectSpec
-from bbc.engine import BuildRequest, Engine
+from bbc.engine import Engine
 from bbc.errors import BbcError, BuildError
+from bbc.executor import Executor
 from bbc.hierarchy import Hierarchy
+from bbc.planner import RUN, Plan, ProjectBuild
 from bbc.registry import Registry, split_image_name
 
 UPDATED = "updated"
@@ -174,7 +176,7 @@ def _one(hierarchy: Hierarchy, project: ProjectSpec, image: str | None, wanted: 
             test_image = None
             if test:
                 try:
-                    test_image = _build(config, project, tree, engine())
+                    test_image = _build(hierarchy, project, tree, engine())
                 except BuildError as exc:
                     tail = "\n".join(exc.log_tail[-8:])
                     return Outcome(project.name, project.repo, FAILED,
@@ -234,18 +236,16 @@ def _message(lead: str, version: str, moves: tuple[ImageMove, ...]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _build(config: Config, project: ProjectSpec, tree: Path, engine: Engine) -> str:
-    """Build the project's Dockerfile as committed: the pins are in the file, so a plain build
-    proves the project still builds on the new base."""
-    log = state.log_path(config.root, f"rollout-{project.name}")
-    state.ensure(log.parent)
-    request = BuildRequest(context=tree, dockerfile=project.file, network="host",
-                           labels={"bbc.rollout.project": project.name})
-    with open(log, "w", encoding="utf-8") as out:
-        def on_line(line: str) -> None:
-            out.write(line + "\n")
-
-        return engine.build(request, on_line)
+def _build(hierarchy: Hierarchy, project: ProjectSpec, tree: Path, engine: Engine) -> str:
+    """Build the project's Dockerfile as committed, through the one executor (its log, Ctrl-C
+    and engine-loss handling); returns the image ID or raises BuildError with the log's tail."""
+    step = ProjectBuild(image=project.name, version="", action=RUN, context=tree, dockerfile=project.file,
+                        reasons=("its pins name the new base",))
+    result = Executor(engine, hierarchy, report.Quiet()).run(Plan((step,)))[0]
+    if not result.ok:
+        head, _, tail = result.message.partition("\n")
+        raise BuildError(head, log_tail=tail.splitlines())
+    return result.image_id or ""
 
 
 def _push(repo: object, branch: str) -> bool:

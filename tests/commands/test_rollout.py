@@ -114,6 +114,9 @@ def test_rollout_two_projects_then_already_current(setup: tuple[Path, str], dock
     assert "RUN echo my work in progress" in (dirty / "Dockerfile").read_text()
     assert git(dirty, "branch", "--list", "bbc/*") == ""
     assert git(tmp_path / "origins/svc.git", "branch", "--list") == ""  # nothing pushed
+    # the test build ran through the executor: labelled as a project build, logged
+    assert docker_client.images.get(s["test_image"]).labels["bbc.rollout.project"] == "svc"
+    assert "RUN cat /tmp/chain" in (root / ".bbc/logs/svc.rollout.log").read_text()
     docker_client.images.remove(s["test_image"], force=True)
 
     # again: nothing new to commit
@@ -142,6 +145,15 @@ def test_rollout_refuses_a_version_the_registry_does_not_have(setup: tuple[Path,
     assert "[svc] FAILED: mid 1.3.0 is not in the registry; run bbc release first" in run.out
     assert "[tool] FAILED: bbc.yaml:" in run.out and "projects.tool.repo: folder ../tool does not exist" in run.out
     assert git(svc, "branch", "--list") == "* main\n"
+    # a project that no longer builds on the new base: the branch is kept, not pushed, the log's tail shown
+    (svc / "Dockerfile").write_text(f"FROM {registry}/mid:1.1.0\nRUN echo broken-on-purpose && false\n")
+    git(svc, "commit", "-qam", "pin an older mid")
+    failed = json.loads(ok(bbc(root, "rollout", "mid", "--test", "--format", "json"), code=1).out)[0]
+    assert (failed["status"], failed["test"], failed["pushed"]) == ("failed", "failed", False)
+    assert failed["message"].startswith("build on the new base failed: ") and "broken-on-purpose" in failed["message"]
+    assert git(svc, "show", f"{failed['branch']}:Dockerfile") == (
+        f"FROM {registry}/mid:1.2.0\nRUN echo broken-on-purpose && false\n")  # pinned as it was written: by tag
+    git(svc, "reset", "-q", "--hard", "HEAD~1")
     # unchanged and released: already current on the checked-out branch itself
     run = ok(bbc(root, "rollout", "mid", "--version", "1.2.0"), code=1)
     assert "[svc] already current (Dockerfile already pins these versions)" in run.out
