@@ -6,14 +6,13 @@ anything runs. This module finds and loads the file; the objects are re-exported
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from bbc.errors import ConfigError, did_you_mean
 from bbc.model import (CASCADES, CONFIG_NAME, DEFAULT_KEYS, EXPECT_KEYS, IMAGE_KEYS, NETWORKS, PREPARE_KEYS,
                        PROJECT_KEYS, TEST_KEYS, TOP_KEYS, Config, Expect, ImageSpec, PrepareSpec, ProjectSpec,
                        TestSpec)
-from bbc.validate import validate, validate_tracked
-from bbc.yamlnodes import YamlProblem, load as load_yaml
 
 __all__ = ["CASCADES", "CONFIG_NAME", "DEFAULT_KEYS", "EXPECT_KEYS", "IMAGE_KEYS", "NETWORKS", "PREPARE_KEYS",
            "PROJECT_KEYS", "TEST_KEYS", "TOP_KEYS", "Config", "Expect", "ImageSpec", "PrepareSpec", "ProjectSpec",
@@ -33,48 +32,62 @@ def find_config(start: Path) -> Path:
 
 
 def load(path: Path) -> Config:
-    """Read and validate bbc.yaml; raise ConfigError listing every problem."""
+    """Read and validate bbc.yaml; raise ConfigError listing every problem.
+
+    The validated Config is kept in .bbc/cache (one file per bbc.yaml), with the text's hash
+    and the signature (mtime, size, inode) of every file and folder validation looked at; it
+    is reused while all of them are the same. A 10,000-image file costs ~2 s to parse and
+    validate (one Dockerfile read per image), its signature check ~0.05 s; for a small one,
+    the cache spares the YAML parser's and the validator's imports on every command.
+    """
+    import hashlib
+
     path = path.resolve()
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
-    if len(text) >= BIG_CONFIG:
-        return _load_big(path, text)
+    digest = hashlib.sha256(data).hexdigest()
+    cache = path.parent / ".bbc" / "cache" / f"bbc-config-{hashlib.sha256(str(path).encode()).hexdigest()[:16]}.pickle"
+    found = _cached(cache, digest)
+    if found is not None:
+        return found
     try:
-        doc = load_yaml(text)
-    except YamlProblem as exc:
-        raise ConfigError([f"{path.name}:{exc.line}: {exc.message}"]) from None
-    return validate(path, doc.value, doc.lines, doc.raw)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
+    from bbc.validate import validate_tracked
+    from bbc.yamlnodes import YamlProblem, load as load_yaml
 
-
-BIG_CONFIG = 256 * 1024
-
-
-def _load_big(path: Path, text: str) -> Config:
-    """A large bbc.yaml's validated Config is kept in .bbc/cache, keyed by its path and text,
-    with the signature (mtime, size, inode) of every file and folder validation looked at;
-    it is reused while all of them are the same. Parsing and validating a 10,000-image file
-    costs ~2 s (one Dockerfile read per image), the signature check ~0.05 s."""
-    import hashlib
-    import pickle
-
-    key = hashlib.sha256(f"{path}\0{text}".encode()).hexdigest()[:24]
-    cache = path.parent / ".bbc" / "cache" / f"bbc-config-{key}.pickle"
-    try:
-        with open(cache, "rb") as f:
-            signature, config = pickle.load(f)
-        if isinstance(config, Config) and signature == _signature([entry[0] for entry in signature]):
-            return config
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError):
-        pass
     try:
         doc = load_yaml(text)
     except YamlProblem as exc:
         raise ConfigError([f"{path.name}:{exc.line}: {exc.message}"]) from None
     config, touched = validate_tracked(path, doc.value, doc.lines, doc.raw)
-    _store(cache, (_signature(touched), config))
+    signature = _signature(touched)
+    # Racy entries (git's term): a file changed within the filesystem's timestamp granularity
+    # of this moment could change again without its mtime moving; validate again next time.
+    fresh = time.time_ns() - RACY_NS
+    if all(len(entry) == 1 or entry[1] < fresh for entry in signature):
+        _store(cache, (digest, signature, config))
     return config
+
+
+RACY_NS = 2_000_000_000
+
+
+def _cached(cache: Path, digest: str) -> Config | None:
+    import pickle
+
+    try:
+        with open(cache, "rb") as f:
+            stored, signature, config = pickle.load(f)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError, ImportError):
+        return None
+    if stored != digest or not isinstance(config, Config):
+        return None
+    return config if signature == _signature([entry[0] for entry in signature]) else None
 
 
 def _signature(paths: list[str]) -> list[tuple[str, int, int, int] | tuple[str]]:

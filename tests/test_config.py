@@ -163,16 +163,31 @@ def test_skip_must_name_an_ancestor(repo: Path) -> None:
     ]
 
 
-def test_a_large_config_is_validated_again_whenever_a_file_it_read_changes(tmp_path: Path,
-                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    from bbc import config as config_mod
+def test_the_validated_config_is_reused_until_a_file_it_read_changes(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import time
+
+    from bbc import config as config_mod, yamlnodes
     from tests.helpers import tiny_hierarchy
 
-    monkeypatch.setattr(config_mod, "BIG_CONFIG", 0)  # treat this small file as a large one
     path = tiny_hierarchy(tmp_path)
     first = config_mod.load(path)
-    assert list((tmp_path / ".bbc/cache").glob("bbc-config-*.pickle"))
-    assert config_mod.load(path) == first  # from the cache
+    # every file was written a moment ago: within the timestamp granularity a same-size rewrite
+    # would keep its mtime, so nothing is cached yet (git's "racy" entries)
+    assert not list((tmp_path / ".bbc/cache").glob("bbc-config-*.pickle"))
+    old = time.time() - 60
+    for p in [tmp_path, *tmp_path.rglob("*")]:
+        os.utime(p, (old, old))
+    assert config_mod.load(path) == first
+    assert len(list((tmp_path / ".bbc/cache").glob("bbc-config-*.pickle"))) == 1
+
+    def no_parse(text: str) -> None:
+        raise AssertionError("parsed again although nothing changed")
+
+    with monkeypatch.context() as m:
+        m.setattr(yamlnodes, "load", no_parse)
+        assert config_mod.load(path) == first  # from the cache, without the YAML parser
     dockerfile = tmp_path / "images/app/a1/Dockerfile"
     dockerfile.write_text("FROM scratch\n")  # no longer uses SOURCE_IMAGE: the cached result must not hide it
     with pytest.raises(ConfigError, match="never uses"):
@@ -182,3 +197,8 @@ def test_a_large_config_is_validated_again_whenever_a_file_it_read_changes(tmp_p
     shutil.rmtree(tmp_path / "images/app/b1")
     with pytest.raises(ConfigError, match="folder 'images/app/b1' does not exist"):
         config_mod.load(path)
+    path.write_text(path.read_text().replace("version: 1.0.0", "version: 1.0.1", 1))  # other text: parsed again
+    with monkeypatch.context() as m:
+        m.setattr(yamlnodes, "load", no_parse)
+        with pytest.raises(AssertionError, match="parsed again"):
+            config_mod.load(path)
