@@ -32,12 +32,13 @@ def local_tags(version: str) -> list[str]:
     """X.Y.Z plus the floating X.Y, X and latest, as a local build gets them (a pre-release
     moves no floating tag). Releases compute floating tags against what the registry holds:
     versions.floating_tags."""
-    import semver
-
-    parsed = semver.Version.parse(version)
-    if parsed.prerelease:
+    # bbc.yaml's versions are validated semver, so the parts are where semver puts them
+    # (X.Y.Z has no '-'); the semver import is kept off the no-op path
+    core, _, pre = version.partition("+")[0].partition("-")
+    if pre:
         return [version_tag(version)]
-    return [version_tag(version), f"{parsed.major}.{parsed.minor}", str(parsed.major), "latest"]
+    major, minor, _ = core.split(".")
+    return [version_tag(version), f"{major}.{minor}", major, "latest"]
 
 
 def ref(repository: str, version: str) -> str:
