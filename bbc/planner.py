@@ -265,6 +265,7 @@ def plan(hierarchy: Hierarchy, selection: Selection, index: Index, scope: Scope 
                                             selected=name in chosen))
     if scope.release:
         steps.extend(_release_steps(hierarchy, chosen | needed, builds, steps, scope))
+    fingerprint.file_hashes(hierarchy.config.root).save()
     return Plan(tuple(_ordered(steps)), tuple(warnings), index)
 
 
@@ -298,7 +299,8 @@ def _build_step(hierarchy: Hierarchy, name: str, selection: Selection, chosen: s
     fp: str | None = None
     if prep is None and (spec.parent is None or parent_fp is not None):
         key = (str(spec.path), spec.dockerfile)
-        ctx = digests.get(key) or digests.setdefault(key, fingerprint.digest_context(spec.path, spec.dockerfile))
+        ctx = digests.get(key) or digests.setdefault(key, fingerprint.digest_context(
+            spec.path, spec.dockerfile, fingerprint.file_hashes(config.root)))
         files, file_list = ctx.files, ctx.listed
         fp = fingerprint.compute(spec, ctx, parent_fp)
     # Only builds tagged in this image's repository count: a multi-stage build leaves its

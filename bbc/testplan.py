@@ -43,8 +43,8 @@ def steps(hierarchy: Hierarchy, name: str, index: Index, builds: dict[str, Build
         if scratch:
             below_fp, below_id = None, None
         where = (str(part.spec.path), part.spec.dockerfile)
-        ctx = digests.get(where) or digests.setdefault(where, fingerprint.digest_context(part.spec.path,
-                                                                                         part.spec.dockerfile))
+        ctx = digests.get(where) or digests.setdefault(where, fingerprint.digest_context(
+            part.spec.path, part.spec.dockerfile, fingerprint.file_hashes(hierarchy.config.root)))
         fp = fingerprint.compute(part.spec, ctx, below_fp, variant=part.variant) if (scratch or below_fp) else ""
         repository, tag = sandwich.test_ref(hierarchy, name, part.suffix)
         ref = f"{repository}:{tag}"

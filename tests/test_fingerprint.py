@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,37 @@ def test_dockerignore_negation_and_dockerfile_always_sent(spec: config.ImageSpec
     assert fp(spec) == before
     (spec.path / "main.py").write_text("changed\n")
     assert fp(spec) != before
+
+
+def test_remembered_file_hashes_never_hide_a_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    context = tmp_path / "ctx"
+    data = write(context / "data.txt", "one\n")
+    write(context / "Dockerfile", "FROM scratch\nCOPY data.txt /\n")
+    cache = tmp_path / ".bbc/cache/files.pickle"
+    fresh = fingerprint.FileHashes.load(cache)
+    before = fingerprint.digest_context(context, "Dockerfile", fresh).digest
+    assert fresh.entries == {}  # written just now: racy, so not remembered
+    old = 1_700_000_000
+    for p in context.iterdir():
+        os.utime(p, (old, old))
+    monkeypatch.setattr(fingerprint, "RACY_NS", 0)  # as if 2 s had passed since the last change
+    hashes = fingerprint.FileHashes.load(cache)
+    assert fingerprint.digest_context(context, "Dockerfile", hashes).digest == before
+    hashes.save()
+    remembered = fingerprint.FileHashes.load(cache)
+    assert set(remembered.entries) == {str(context / "data.txt"), str(context / "Dockerfile")}
+
+    def no_read(full: str, size: int) -> str:
+        raise AssertionError(f"{full} read again although unchanged")
+
+    with monkeypatch.context() as m:
+        m.setattr(fingerprint, "_hash_file", no_read)
+        assert fingerprint.digest_context(context, "Dockerfile", remembered).digest == before
+    # same size, mtime put back by hand: the ctime (which nobody can set) still moved; the
+    # pause outlasts the kernel's timestamp tick, which the 2 s racy margin covers in real runs
+    time.sleep(0.05)
+    data.write_text("two\n")
+    os.utime(data, (old, old))
+    assert fingerprint.digest_context(context, "Dockerfile", remembered).digest != before
+    assert fingerprint.digest_context(context, "Dockerfile").digest == fingerprint.digest_context(
+        context, "Dockerfile", remembered).digest
