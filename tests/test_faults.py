@@ -1,8 +1,9 @@
 """The fault matrix, on real engines, registries and files: what a run leaves behind when
 something fails under it. Nothing half-tagged, no edit lost, no container left, and a re-run
 finishes the job. (Failing builds mid-DAG, a registry stopped mid-release, Ctrl-C during a
-build and a test, and hanging tests are in tests/commands/test_build.py, test_release.py and
-test_test.py; this module holds the faults that need an engine of their own or many processes.)
+test, and hanging tests are in tests/commands/test_build.py, test_release.py and test_test.py;
+this module holds Ctrl-C during a build and the faults that need an engine of their own or many
+processes.)
 """
 
 from __future__ import annotations
@@ -150,5 +151,42 @@ def test_two_builds_of_the_same_images_at_once_build_each_once(tmp_path: Path, d
         assert "another bbc run built it meanwhile" in outs[0][1] + outs[1][1]
         # the plan agrees: nothing left to build
         assert "all 5 images up to date" in ok(bbc(root, "build")).out
+    finally:
+        remove_images(docker_client, prefix)
+
+
+def test_ctrl_c_during_a_build_exits_130_and_tags_nothing(tmp_path: Path, docker_client: Any) -> None:
+    import uuid
+
+    from tests.helpers import container_ids, remove_images
+
+    prefix = f"localhost:5000/intr{uuid.uuid4().hex[:6]}"
+    root = tmp_path / "h"
+    tiny_hierarchy(root, registry=prefix)
+    write(root / "images/intermediate/mid/Dockerfile",
+          "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\nRUN echo mid-starts && sleep 6 && echo mid > /tmp/mid\n")
+    before = container_ids(docker_client)
+    # a shell's background job inherits SIGINT ignored: give the child a terminal's disposition
+    proc = subprocess.Popen([sys.executable, "-m", "bbc.cli", "build", "mid", "-j", "1"], cwd=root,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    log = root / ".bbc/logs/mid.log"
+    try:
+        wait_for(lambda: log.exists() and "mid-starts" in log.read_text(), 120, "mid's RUN to start")
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    try:
+        assert proc.returncode == 130, out
+        time.sleep(8)  # longer than the RUN: a build the engine finished anyway would be tagged by now
+        tags = {t for i in docker_client.images.list() for t in i.tags if t.startswith(f"{prefix}/mid:")}
+        assert tags == set(), out
+        assert f"{prefix}/base:1.0.0" in {t for i in docker_client.images.list() for t in i.tags}  # done before
+        assert container_ids(docker_client) == before
+        # a re-run finishes the job
+        assert "built 1.2.0" in ok(bbc(root, "build", "mid")).out
     finally:
         remove_images(docker_client, prefix)

@@ -296,10 +296,16 @@ def test_failures_and_timeouts_are_named_and_leave_no_container(
 
 def test_ctrl_c_removes_the_running_test_container(make: Callable[..., tuple[Path, str]], docker_client: Any) -> None:
     root, _ = failing(make)
+    # the hang's own 3 s timeout would race the signal on a loaded machine: Ctrl-C must come first
+    config = root / "bbc.yaml"
+    config.write_text(config.read_text().replace("timeout: 3", "timeout: 120"))
     assert bbc(root, "build", "hang").exit_code == 0
     before = containers(docker_client)
+    # a shell's background job inherits SIGINT ignored, and Python then installs no handler for it:
+    # give the child the default disposition, as a terminal's Ctrl-C finds it
     proc = subprocess.Popen([sys.executable, "-m", "bbc.cli", "test", "hang"], cwd=root, env=dict(os.environ),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         # wait for the hanging test's own container: the inherited checks before it come and go
         deadline = time.monotonic() + 60
