@@ -163,8 +163,10 @@ def test_ctrl_c_during_a_build_exits_130_and_tags_nothing(tmp_path: Path, docker
     prefix = f"localhost:5000/intr{uuid.uuid4().hex[:6]}"
     root = tmp_path / "h"
     tiny_hierarchy(root, registry=prefix)
-    write(root / "images/intermediate/mid/Dockerfile",
-          "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\nRUN echo mid-starts && sleep 6 && echo mid > /tmp/mid\n")
+    # unique, so BuildKit's cache cannot answer it; the log's step header shows the command as
+    # written, so the marker waited for is the shell's output ("42-started"), not the header
+    write(root / "images/intermediate/mid/Dockerfile", "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\n"
+          f"RUN echo {prefix} > /tmp/run && echo $((6*7))-started && sleep 6 && echo mid > /tmp/mid\n")
     before = container_ids(docker_client)
     # a shell's background job inherits SIGINT ignored: give the child a terminal's disposition
     proc = subprocess.Popen([sys.executable, "-m", "bbc.cli", "build", "mid", "-j", "1"], cwd=root,
@@ -172,7 +174,7 @@ def test_ctrl_c_during_a_build_exits_130_and_tags_nothing(tmp_path: Path, docker
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     log = root / ".bbc/logs/mid.log"
     try:
-        wait_for(lambda: log.exists() and "mid-starts" in log.read_text(), 120, "mid's RUN to start")
+        wait_for(lambda: log.exists() and "42-started" in log.read_text(), 120, "mid's RUN to start")
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)
     finally:
