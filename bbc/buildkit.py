@@ -25,15 +25,17 @@ from typing import IO, Any
 from bbc import fingerprint
 
 
-def context_archive(context: Path, dockerfile: str, out: IO[bytes], files: Sequence[str] | None = None) -> str:
+def context_archive(context: Path, dockerfile: str, out: IO[bytes], files: Sequence[str] | None = None,
+                    text: str | None = None) -> str:
     """Write the context of `context` to `out`; return the Dockerfile's name inside it.
 
     `files` is the list fingerprint.context_files made for the fingerprint (listed again
-    when None). A Dockerfile outside the context travels in the archive as `.dockerfile.bbc`.
+    when None). A Dockerfile outside the context, or `text` given instead of the file's own
+    (bases pinned by digest), travels in the archive as `.dockerfile.bbc`.
     """
     root = os.path.abspath(context)
     inside = os.path.relpath(os.path.abspath(os.path.join(root, dockerfile)), root)
-    outside = inside.startswith("..")
+    outside = inside.startswith("..") or text is not None
     name = ".dockerfile.bbc" if outside else inside
     with tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as tar:
         for rel in (files if files is not None else fingerprint.context_files(root, dockerfile)):
@@ -51,7 +53,7 @@ def context_archive(context: Path, dockerfile: str, out: IO[bytes], files: Seque
             else:
                 tar.addfile(info)
         if outside:
-            data = Path(root, dockerfile).read_bytes()
+            data = text.encode() if text is not None else Path(root, dockerfile).read_bytes()
             info = tarfile.TarInfo(name)
             info.size = len(data)
             info.mode = 0o644

@@ -39,6 +39,15 @@ class Ctx:
 
         return connect()
 
+    def engine_or_none(self) -> Any:
+        """The engine when one answers (a fallback source of digests), else None."""
+        from bbc.errors import BbcError
+
+        try:
+            return self.engine()
+        except BbcError:
+            return None
+
     def image_lock(self) -> Any:
         """Builds of one image by two bbc runs at once take turns (bbc/lock.py)."""
         from bbc import lock
@@ -275,9 +284,21 @@ def upgrade(obj: Ctx, target: str, image: str | None, only: str | None, build: b
 @cli.command()
 @pass_ctx
 def check(obj: Ctx) -> None:
-    """Validate bbc.yaml (and every Dockerfile it names) without building."""
-    h = obj.hierarchy
-    click.echo(f"{h.config.path.name}: ok ({len(h.order)} images, {len(h.roots())} roots)")
+    """Validate bbc.yaml (and every Dockerfile it names) without building; list unpinned bases."""
+    from bbc.commands import check as cmd
+
+    _exit(cmd.check(obj.hierarchy))
+
+
+@cli.command()
+@click.argument("images", nargs=-1)
+@click.option("--check", "check_only", is_flag=True, help="List unpinned external bases; exit 1 if any.")
+@pass_ctx
+def pin(obj: Ctx, images: tuple[str, ...], check_only: bool) -> None:
+    """Pin every external base (FROM images bbc does not build) by digest, in place."""
+    from bbc.commands import pin as cmd
+
+    _exit(cmd.pin(obj.hierarchy, images, None if check_only else obj.engine_or_none(), check=check_only))
 
 
 def _exit(code: int) -> None:

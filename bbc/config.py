@@ -65,7 +65,7 @@ def load(path: Path) -> Config:
     except YamlProblem as exc:
         raise ConfigError([f"{path.name}:{exc.line}: {exc.message}"]) from None
     config, touched = validate_tracked(path, doc.value, doc.lines, doc.raw)
-    signature = _signature(touched)
+    signature = _signature(touched + _CODE)
     # Racy entries (git's term): a file changed within the filesystem's timestamp granularity
     # of this moment could change again without its mtime moving; validate again next time.
     fresh = time.time_ns() - RACY_NS
@@ -75,6 +75,8 @@ def load(path: Path) -> Config:
 
 
 RACY_NS = 2_000_000_000
+# The modules that make a Config: a bbc upgrade that changes them invalidates the cache.
+_CODE = [os.path.join(os.path.dirname(__file__), m) for m in ("model.py", "validate.py")]
 
 
 def _cached(cache: Path, digest: str) -> Config | None:

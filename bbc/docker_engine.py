@@ -115,6 +115,7 @@ class DockerEngine:
                 labels=row.get("Labels") or {},
                 size=int(row.get("Size") or 0),
                 created=str(row.get("Created", "")),
+                digests=tuple(row.get("RepoDigests") or ()),
             )
             for row in rows
         ]
@@ -205,7 +206,8 @@ class DockerEngine:
         image_id: str | None = None
         with tempfile.TemporaryFile(prefix="bbc-context-") as archive:
             try:
-                params["dockerfile"] = context_archive(request.context, request.dockerfile, archive, request.files)
+                params["dockerfile"] = context_archive(request.context, request.dockerfile, archive, request.files,
+                                                       request.dockerfile_text)
             except OSError as exc:
                 raise BuildError(str(exc)) from None
             archive.seek(0)
@@ -251,13 +253,17 @@ class DockerEngine:
         dockerfile = request.dockerfile
         labels = dict(request.labels)
         source = request.context / request.dockerfile
-        inlined = with_labels(source.read_text(encoding="utf-8"), labels, request.target) if labels else None
+        text = request.dockerfile_text if request.dockerfile_text is not None else source.read_text(encoding="utf-8")
+        inlined = with_labels(text, labels, request.target) if labels else None
+        if inlined is None and request.dockerfile_text is not None:
+            inlined = request.dockerfile_text  # the labels go as the API's parameter
+        elif inlined is not None:
+            labels = {}
         if inlined is not None:
             # outside the context: the SDK sends it as an extra file, the context stays as is
             dockerfile = os.path.join(scratch, "Dockerfile")
             with open(dockerfile, "w", encoding="utf-8") as f:
                 f.write(inlined)
-            labels = {}
         kwargs: dict[str, Any] = dict(
             path=str(request.context),
             dockerfile=dockerfile,
@@ -459,6 +465,7 @@ def _info(row: dict[str, Any]) -> ImageInfo:
         labels=config.get("Labels") or {},
         size=int(row.get("Size") or 0),
         created=str(row.get("Created", "")),
+        digests=tuple(row.get("RepoDigests") or ()),
     )
 
 

@@ -20,6 +20,7 @@ class ImageInfo:
     labels: Mapping[str, str] = field(default_factory=dict)
     size: int = 0
     created: str = ""
+    digests: tuple[str, ...] = ()  # RepoDigests: `name@sha256:...` of the registry manifests it came from
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class BuildRequest:
     # the context's files as the fingerprint listed them (None: list them again); the
     # archive sent is exactly what was fingerprinted, and the context is walked once a run
     files: tuple[str, ...] | None = None
+    # the Dockerfile to send instead of the file's own text (external bases pinned by digest)
+    dockerfile_text: str | None = None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ContextManager
 
-from bbc import labels, planner, refs, state, testing
+from bbc import bases, labels, planner, refs, state, testing
 from bbc.engine import BuildRequest, Engine
 from bbc.errors import BbcError, BuildError, EngineLost, RegistryError
 from bbc.hierarchy import Hierarchy
@@ -82,6 +82,11 @@ def build_labels(hierarchy: Hierarchy, step: Build, parent_id: str | None, revis
         out[labels.PARENT_ID] = parent_id
         out[labels.BASE_NAME] = refs.ref(config.ref(spec.parent), hierarchy[spec.parent].version)
         out[labels.BASE_DIGEST] = parent_id
+    else:
+        upstream = next(((f, d) for f, d in step.bases if f.final), None)
+        if upstream is not None:  # a root on an upstream image: the name as written, the digest built on
+            out[labels.BASE_NAME] = upstream[0].ref.partition("@")[0]
+            out[labels.BASE_DIGEST] = upstream[1]
     if spec.description:
         out[labels.DESCRIPTION] = spec.description
     return out
@@ -265,11 +270,15 @@ class Executor:
             args = dict(spec.build_args)
             if spec.parent and parent_id:
                 args[spec.parent_arg] = parent_id
+            text, loose = bases.pinned_text(spec, step.bases)
+            for where in loose:
+                self.events.message(f"[{step.image}] warning: base at {where} is put together from variables; "
+                                    "built from its tag, not pinned to the digest it was fingerprinted with")
             request = BuildRequest(
                 context=spec.path, dockerfile=spec.dockerfile, build_args=args,
                 labels=build_labels(self.hierarchy, step, parent_id, self.revision(), self._source or None),
                 target=spec.target, platform=spec.platform, network=spec.network,
-                tags=() if step.gated else refs_, files=step.file_list,
+                tags=() if step.gated else refs_, files=step.file_list, dockerfile_text=text,
             )
             image_id = self._engine_build(step.image, request, log)
         info = self.engine.inspect(image_id)

@@ -12,6 +12,7 @@ import json
 import os
 import stat
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,9 +90,13 @@ class FileHashes:
     rewritten inside the filesystem's timestamp granularity with the same size and mtime.
     """
 
-    def __init__(self, path: Path | None, entries: dict[str, tuple[int, int, int, int, str]] | None = None) -> None:
+    def __init__(self, path: Path | None, entries: dict[str, tuple[int, int, int, int, str]] | None = None,
+                 froms: dict[str, tuple[bytes, ...]] | None = None) -> None:
         self.path = path
         self.entries = entries if entries is not None else {}
+        # a Dockerfile's FROM words by its content entry (bases.of): most name only the parent,
+        # and then the file need not be read at all
+        self.froms = froms if froms is not None else {}
         self.dirty = False
         self.racy_from = time.time_ns() - RACY_NS
 
@@ -101,9 +106,9 @@ class FileHashes:
 
         try:
             with open(path, "rb") as f:
-                entries = pickle.load(f)
-            if isinstance(entries, dict):
-                return cls(path, entries)
+                data = pickle.load(f)
+            if isinstance(data, dict) and isinstance(data.get("files"), dict) and isinstance(data.get("froms"), dict):
+                return cls(path, data["files"], data["froms"])
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError, ImportError):
             pass
         return cls(path)
@@ -118,6 +123,10 @@ class FileHashes:
             self.dirty = True
         return digest
 
+    def remember_froms(self, entry: str, words: tuple[bytes, ...]) -> None:
+        self.froms[entry] = words
+        self.dirty = True
+
     def save(self) -> None:
         """Write the entries back when something new was learnt (never fails a run)."""
         if not self.dirty or self.path is None:
@@ -131,7 +140,7 @@ class FileHashes:
             state.ensure(self.path.parent)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".files.")
             with os.fdopen(fd, "wb") as f:
-                pickle.dump(self.entries, f, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump({"files": self.entries, "froms": self.froms}, f, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, self.path)
             self.dirty = False
         except OSError:
@@ -194,8 +203,10 @@ def compute(
     labels: dict[str, str] | None = None,
     build_args: dict[str, str] | None = None,
     variant: str = "release",
+    bases: Iterable[tuple[str, str]] = (),
 ) -> str:
-    """The fingerprint of one build of `spec` on a parent build with `parent_fingerprint`."""
+    """The fingerprint of one build of `spec` on a parent build with `parent_fingerprint`
+    and external `bases` (reference, digest)."""
     payload = {
         "scheme": SCHEME,
         "variant": variant,
@@ -210,5 +221,8 @@ def compute(
         "labels": sorted((labels if labels is not None else dict(spec.labels)).items()),
         "parent": parent_fingerprint,
     }
+    pairs = sorted(set(bases))
+    if pairs:  # only then: images without external bases keep the fingerprints they had
+        payload["bases"] = pairs
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(blob).hexdigest()

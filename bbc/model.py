@@ -14,7 +14,9 @@ CONFIG_NAME = "bbc.yaml"
 NETWORKS = ("host", "none", "default")
 CASCADES = ("patch", "follow-major", "none")
 
-TOP_KEYS = ("registry", "defaults", "images", "projects")
+TOP_KEYS = ("registry", "defaults", "images", "projects", "policy")
+POLICY_KEYS = ("pinned_bases",)
+POLICY_LEVELS = ("error", "warn", "off")
 # Keys an image may set; `defaults` may set all of them but path, parent and version.
 IMAGE_KEYS = (
     "path", "parent", "version", "dockerfile", "target", "build_args", "parent_arg",
@@ -105,12 +107,20 @@ class ProjectSpec:
 
 
 @dataclass(frozen=True)
+class Policy:
+    """Rules every image is held to (`policy:` in bbc.yaml): error, warn or off."""
+
+    pinned_bases: str = "warn"  # external bases written as name:tag@sha256:...
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path  # the bbc.yaml file
     registry: str
     images: Mapping[str, ImageSpec]
     projects: Mapping[str, ProjectSpec] = field(default_factory=dict)
     lines: Mapping[tuple[str, ...], int] = field(default_factory=dict)
+    policy: Policy = field(default_factory=Policy)
 
     @property
     def root(self) -> Path:

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from typing import TYPE_CHECKING
 
-from bbc import fingerprint, labels, planner, prepare, refs, report
+from bbc import bases, fingerprint, labels, planner, prepare, refs, report
 from bbc.engine import Engine
 from bbc.executor import Executor, ImageLock, Result
 from bbc.hierarchy import Hierarchy
@@ -65,6 +65,8 @@ def make_plan(hierarchy: Hierarchy, engine: Engine, sel: Selection, scope: Scope
     builds by name (small hierarchies), and only when something has to be done, one
     label-filtered listing of every bbc image (test images and older builds included)."""
     digests = {} if digests is None else digests
+    if scope.bases is None:
+        scope = replace(scope, bases=bases.Resolver(engine).digest)
     chosen, needed = planner.select(hierarchy, sel)
     if len(chosen | needed) <= INSPECT_AT_MOST:
         names = [refs.ref(hierarchy.config.ref(n), hierarchy[n].version) for n in hierarchy.sort(chosen | needed)]
@@ -83,6 +85,8 @@ def execute(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report
     and run. With `quiet_when_idle`, a plan with nothing to do runs without a line of output."""
     run_prepares(hierarchy, sel, events)
     digests: dict[tuple[str, str], fingerprint.ContextDigest] = {}  # contexts are read once a run
+    if scope.bases is None:
+        scope = replace(scope, bases=bases.Resolver(engine).digest)  # one resolver: one answer per base a run
     plan = make_plan(hierarchy, engine, sel, scope, digests)
     found = plan.index
     reg: Registry | None = registry

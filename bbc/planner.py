@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from bbc import fingerprint, labels, prepare, refs, state
+from bbc import bases, fingerprint, labels, prepare, refs, state
+from bbc.errors import BbcError
 from bbc.engine import ImageInfo
 from bbc.hierarchy import Hierarchy
 
@@ -63,6 +64,7 @@ class Build(Step):
     parent_fingerprint: str | None = None
     pull_ref: str = ""  # with PULL: the registry tag holding this build
     gated: bool = False  # release tags wait for this image's tests (a Tag step)
+    bases: tuple[tuple[bases.Found, str], ...] = ()  # external bases and the digests fingerprinted
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -206,6 +208,8 @@ class Scope:
     released: frozenset[str] = frozenset()  # images whose X.Y.Z already holds this build
     rerun: bool = False  # ignore recorded test passes
     pull: RegistryLookup | None = None
+    # the digest an external base resolves to (bases.Resolver); None: pinned references only
+    bases: Callable[[bases.Found], str] | None = None
 
 
 def select(hierarchy: Hierarchy, selection: Selection) -> tuple[set[str], set[str]]:
@@ -297,12 +301,15 @@ def _build_step(hierarchy: Hierarchy, name: str, selection: Selection, chosen: s
     files: Mapping[str, str] = {}
     file_list: tuple[str, ...] | None = None
     fp: str | None = None
+    external: tuple[tuple[bases.Found, str], ...] = ()
     if prep is None and (spec.parent is None or parent_fp is not None):
         key = (str(spec.path), spec.dockerfile)
         ctx = digests.get(key) or digests.setdefault(key, fingerprint.digest_context(
             spec.path, spec.dockerfile, fingerprint.file_hashes(config.root)))
         files, file_list = ctx.files, ctx.listed
-        fp = fingerprint.compute(spec, ctx, parent_fp)
+        found_bases = bases.of(spec, config.root, ctx.files.get(spec.dockerfile), fingerprint.file_hashes(config.root))
+        external = tuple((found, (scope.bases or _pinned_only)(found)) for found in found_bases)
+        fp = fingerprint.compute(spec, ctx, parent_fp, bases=[(found.ref, digest) for found, digest in external])
     # Only builds tagged in this image's repository count: a multi-stage build leaves its
     # builder stages behind untagged, and they inherit the parent's labels (fingerprint too).
     repository = config.ref(name) + ":"
@@ -318,7 +325,7 @@ def _build_step(hierarchy: Hierarchy, name: str, selection: Selection, chosen: s
         if ours:
             reasons.append(f"built on an older build of {spec.parent}")
         else:
-            reasons.extend(_what_changed(config.root, name, spec, files, parent_fp, remembered))
+            reasons.extend(_what_changed(config.root, name, spec, files, parent_fp, remembered, external))
     if selection.changed and name in selection.changed:
         reasons.insert(0, "changed: " + _few(selection.changed[name]))
     action = BUILD if (existing is None or forced or parent_moves) else UP_TO_DATE
@@ -342,7 +349,7 @@ def _build_step(hierarchy: Hierarchy, name: str, selection: Selection, chosen: s
     needs = tuple(x for x in ((prep.id if prep else None), tagged_by.get(spec.parent) if spec.parent else None) if x)
     return Build(image=name, version=spec.version, action=action, reasons=tuple(reasons), needs=needs,
                  selected=name in chosen, fingerprint=fp, existing=existing if action == UP_TO_DATE else None,
-                 files=files, file_list=file_list, parent_fingerprint=parent_fp, pull_ref=pull_ref)
+                 files=files, file_list=file_list, parent_fingerprint=parent_fp, pull_ref=pull_ref, bases=external)
 
 
 def _release_steps(hierarchy: Hierarchy, wanted: set[str], builds: dict[str, Build], steps: list[Step],
@@ -397,8 +404,15 @@ def _match(candidates: list[ImageInfo], parent_step: Build | None) -> ImageInfo 
     return None
 
 
+def _pinned_only(found: bases.Found) -> str:
+    """Without a resolver (a plan made without an engine): pinned references only."""
+    if found.pinned:
+        return found.ref.rpartition("@")[2]
+    raise BbcError(f"{found.where}: base {found.ref} is not pinned and no registry was asked for its digest")
+
+
 def _what_changed(root: Any, name: str, spec: Any, files: Mapping[str, str], parent_fp: str | None,
-                  remembered: set[str]) -> list[str]:
+                  remembered: set[str], external: tuple[tuple[bases.Found, str], ...] = ()) -> list[str]:
     before = state.read_json(state.manifest_path(root, name)) if f"{name}.json" in remembered else None
     if before is None:
         return ["not built yet"]
@@ -412,6 +426,11 @@ def _what_changed(root: Any, name: str, spec: Any, files: Mapping[str, str], par
         new = _spec_value(spec, key)
         if before.get(key) != new:
             out.append(f"{label} {before.get(key)} -> {new}" if key == "version" else f"{label} changed")
+    old_bases: dict[str, str] = before.get("bases") or {}
+    for found, digest in external:
+        old = old_bases.get(found.ref)
+        if old is not None and old != digest:
+            out.append(f"base {found.ref} moved ({old[:19]}… -> {digest[:19]}…)")
     if not out and before.get("parent") != parent_fp:
         out.append(f"parent {spec.parent} changed")
     return out or ["no local build with this fingerprint"]
@@ -436,6 +455,7 @@ def manifest(spec: Any, step: Build) -> dict[str, Any]:
         "fingerprint": step.fingerprint,
         "files": dict(step.files),
         "parent": step.parent_fingerprint,
+        "bases": {found.ref: digest for found, digest in step.bases},
         **{k: _spec_value(spec, k) for k in ("version", "build_args", "labels", "target", "platform", "dockerfile")},
     }
 

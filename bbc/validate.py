@@ -17,8 +17,9 @@ import semver
 from bbc import dockerfile as dockerfile_mod
 from bbc import hierarchy
 from bbc.errors import ConfigError, did_you_mean
-from bbc.model import (CASCADES, DEFAULT_KEYS, EXPECT_KEYS, IMAGE_KEYS, NETWORKS, PREPARE_KEYS, PROJECT_KEYS,
-                       TEST_KEYS, TOP_KEYS, Config, Expect, ImageSpec, PrepareSpec, ProjectSpec, TestSpec)
+from bbc.model import (CASCADES, DEFAULT_KEYS, EXPECT_KEYS, IMAGE_KEYS, NETWORKS, POLICY_KEYS, POLICY_LEVELS,
+                       PREPARE_KEYS, PROJECT_KEYS, TEST_KEYS, TOP_KEYS, Config, Expect, ImageSpec, Policy, PrepareSpec,
+                       ProjectSpec, TestSpec)
 
 _NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 _REGISTRY = re.compile(r"^[a-zA-Z0-9.-]+(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$|^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
@@ -142,13 +143,24 @@ class _Validator:
                     images[name] = spec
             self.check_graph(images, images_node)
         projects = self.projects(top.get("projects"), images)
+        policy = self.policy(top.get("policy"))
         if self.problems:
             self.problems = sorted(dict.fromkeys(self.problems), key=lambda p: p[0])  # a bad default: once
             raise ConfigError(
                 [f"{self.path.name}:{line}: {msg}" if line else f"{self.path.name}: {msg}" for line, msg in self.problems],
                 tip="nothing was built; fix bbc.yaml and run again",
             )
-        return Config(self.path, registry, images, projects, self.lines)
+        return Config(self.path, registry, images, projects, self.lines, policy)
+
+    def policy(self, node: Any) -> Policy:
+        found = self.mapping(node, ("policy",), POLICY_KEYS) or {}
+        levels: dict[str, str] = {}
+        for key, value in found.items():
+            if value not in POLICY_LEVELS:
+                self.problem(("policy", key), f"must be one of {', '.join(POLICY_LEVELS)}, not {value!r}")
+            else:
+                levels[key] = value
+        return Policy(**levels)
 
     def image(self, name: str, node: Any, defaults: dict[str, Any]) -> ImageSpec | None:
         keys = ("images", name)

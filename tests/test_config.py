@@ -76,7 +76,7 @@ BAD = [
       "dockerfile, target, build_args, parent_arg, labels, watch, platform, network, prepare, test, cascade, "
       "description"]),
     ("unknown top key", GOOD.replace("registry:", "registy:"),
-     ["bbc.yaml:1: registy: unknown key (did you mean 'registry'?); allowed: registry, defaults, images, projects",
+     ["bbc.yaml:1: registy: unknown key (did you mean 'registry'?); allowed: registry, defaults, images, projects, policy",
       "bbc.yaml:1: missing required key 'registry'"]),
     ("wrong type", GOOD.replace("build_args: {PY: 3.10}", "build_args: [PY]"),
      ["bbc.yaml:11: images.python.build_args: must be a mapping of names to strings, not a list"]),

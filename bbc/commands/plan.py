@@ -3,7 +3,7 @@ and why — the same plan those commands run."""
 
 from __future__ import annotations
 
-from bbc import fingerprint, pipeline, planner, planview, remote
+from bbc import bases, fingerprint, pipeline, planner, planview, remote
 from bbc.engine import Engine
 from bbc.hierarchy import Hierarchy
 from bbc.planner import Scope, Selection
@@ -13,11 +13,13 @@ from bbc.promote import Registry, write_once
 def plan(hierarchy: Hierarchy, engine: Engine, sel: Selection, *, fmt: str = "table", test: bool = False,
          release: bool = False, rerun: bool = False, registry: Registry | None = None) -> int:
     digests: dict[tuple[str, str], fingerprint.ContextDigest] = {}
-    plan = pipeline.make_plan(hierarchy, engine, sel, Scope(test=test, rerun=rerun), digests)
+    resolve = bases.Resolver(engine).digest  # each external base asked once
+    plan = pipeline.make_plan(hierarchy, engine, sel, Scope(test=test, rerun=rerun, bases=resolve), digests)
     if release:
         reg, repo_of = remote.registry_for(hierarchy, registry)
         already = write_once(hierarchy, {b.image: b.fingerprint for b in plan.builds}, reg, repo_of)
-        scope = Scope(test=test, release=True, released=already, rerun=rerun, pull=remote.holds(reg, repo_of))
+        scope = Scope(test=test, release=True, released=already, rerun=rerun, pull=remote.holds(reg, repo_of),
+                      bases=resolve)
         plan = planner.plan(hierarchy, sel, plan.index, scope, digests)
     planview.show(hierarchy, plan, fmt)
     return 0

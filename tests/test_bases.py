@@ -1,0 +1,163 @@
+"""External bases on a real engine and registry: an "upstream" image (busybox on scratch,
+pushed to the local registry by the test) whose tag moves under a root of the hierarchy."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli import bbc, ok
+from tests.conftest import busybox_context
+from tests.helpers import remove_images, write
+
+pytestmark = pytest.mark.docker
+
+
+def publish_upstream(client: Any, ref: str, content: str, work: Path) -> str:
+    """Build busybox + /etc/upstream=`content`, push it as `ref`; the registry's digest."""
+    context = busybox_context(work / f"upstream-{uuid.uuid4().hex[:6]}", user="0")
+    with (context / "Dockerfile").open("a") as f:
+        f.write(f"RUN echo {content} > /etc/upstream\n")
+    repository, _, tag = ref.rpartition(":")
+    client.images.build(path=str(context), tag=ref, network_mode="host", rm=True, forcerm=True)
+    out = client.images.push(repository, tag=tag)
+    assert "error" not in out.lower(), out
+    from bbc.registry import Registry
+
+    host, _, path = repository.partition("/")
+    manifest = Registry(host).manifest(path, tag)
+    assert manifest is not None
+    return manifest.digest
+
+
+@pytest.fixture()
+def tree(tmp_path: Path, docker_client: Any, registry_addr: str) -> Iterator[tuple[Path, str, str]]:
+    prefix = f"localhost:5000/up{uuid.uuid4().hex[:6]}"
+    upstream = f"{prefix}/upstream/os:1"
+    root = tmp_path / "h"
+    write(root / "images/root/os/Dockerfile", f"# our OS root, on the upstream image\nFROM {upstream}\n"
+                                              "RUN cp /etc/upstream /etc/root-saw\n")
+    write(root / "images/app/svc/Dockerfile", "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\n"
+                                              "RUN cp /etc/upstream /etc/app-saw\n")
+    write(root / "bbc.yaml", f"""\
+registry: {prefix}/bbc
+defaults: {{network: host}}
+images:
+  os:
+    path: images/root/os
+    version: 1.0.0
+  svc:
+    path: images/app/svc
+    parent: os
+    version: 0.1.0
+""")
+    try:
+        yield root, prefix, upstream
+    finally:
+        remove_images(docker_client, prefix)
+
+
+def cat(client: Any, image: str, path: str) -> str:
+    return client.containers.run(image, ["cat", path], remove=True, network_mode="none").decode().strip()
+
+
+def test_a_moved_upstream_tag_rebuilds_the_root_and_everything_below(tree: tuple[Path, str, str],
+                                                                     docker_client: Any, tmp_path: Path) -> None:
+    root, prefix, upstream = tree
+    first = publish_upstream(docker_client, upstream, "v1", tmp_path)
+    ok(bbc(root, "build"))
+    built = docker_client.images.get(f"{prefix}/bbc/os:1.0.0")
+    assert built.labels["org.opencontainers.image.base.name"] == upstream
+    assert built.labels["org.opencontainers.image.base.digest"] == first
+    assert cat(docker_client, f"{prefix}/bbc/svc:0.1.0", "/etc/app-saw") == "v1"
+    assert "all 2 images up to date" in ok(bbc(root, "build")).out
+
+    # upstream pushes new content under the same tag
+    second = publish_upstream(docker_client, upstream, "v2", tmp_path)
+    docker_client.images.remove(upstream)  # the engine's copy is the old one: the registry must be asked
+    plan = {s["image"]: s for s in json.loads(ok(bbc(root, "plan", "--format", "json")).out)["steps"]
+            if s["kind"] == "build"}
+    assert plan["os"]["action"] == "build"
+    assert f"base {upstream} moved ({first[:19]}… -> {second[:19]}…)" in plan["os"]["reasons"]
+    assert plan["svc"]["action"] == "build" and "parent os rebuilt" in plan["svc"]["reasons"]
+    out = ok(bbc(root, "build")).out
+    assert "[os] built 1.0.0" in out and "[svc] built 0.1.0" in out
+    assert cat(docker_client, f"{prefix}/bbc/svc:0.1.0", "/etc/app-saw") == "v2"
+    assert docker_client.images.get(f"{prefix}/bbc/os:1.0.0").labels[
+        "org.opencontainers.image.base.digest"] == second
+    assert "all 2 images up to date" in ok(bbc(root, "build")).out
+
+
+def test_the_build_uses_the_digest_it_fingerprinted(tree: tuple[Path, str, str], docker_client: Any,
+                                                    tmp_path: Path) -> None:
+    root, prefix, upstream = tree
+    first = publish_upstream(docker_client, upstream, "v1", tmp_path)
+    publish_upstream(docker_client, upstream, "v2", tmp_path)  # the tag now names v2; the engine holds v2
+    # pinned to the first digest: the build gets v1, although the tag (and the engine's copy) is v2
+    dockerfile = root / "images/root/os/Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace(upstream, f"{upstream}@{first}"))
+    ok(bbc(root, "build"))
+    assert cat(docker_client, f"{prefix}/bbc/svc:0.1.0", "/etc/app-saw") == "v1"
+    assert docker_client.images.get(f"{prefix}/bbc/os:1.0.0").labels[
+        "org.opencontainers.image.base.digest"] == first
+
+
+def test_an_unreachable_base_is_a_located_error_and_nothing_is_built(tree: tuple[Path, str, str],
+                                                                     docker_client: Any) -> None:
+    root, prefix, upstream = tree  # never published: neither the registry nor the engine has it
+    run = bbc(root, "build")
+    assert run.code == 1, run.out + run.err
+    assert f"images/root/os/Dockerfile:2: base {upstream}: the registry localhost:5000 has no tag 1" in run.err
+    assert not [t for i in docker_client.images.list() for t in i.tags if t.startswith(f"{prefix}/bbc/")]
+
+
+def test_check_lists_unpinned_bases_and_pin_writes_only_the_digest(tree: tuple[Path, str, str],
+                                                                   docker_client: Any, tmp_path: Path) -> None:
+    root, prefix, upstream = tree
+    digest = publish_upstream(docker_client, upstream, "v1", tmp_path)
+    tool = root / "images/app/svc/Dockerfile"
+    tool.write_text(f"# the linter comes from upstream too\nARG LINT=\"{prefix}/tools/lint:2\"\nARG SOURCE_IMAGE\r\n"
+                    "FROM ${LINT} AS lint\nFROM ${SOURCE_IMAGE}\nCOPY --from=lint /etc/upstream /etc/lint\n")
+    lint = publish_upstream(docker_client, f"{prefix}/tools/lint:2", "lint", tmp_path)
+    check = ok(bbc(root, "check")).out
+    assert f"warn: images/root/os/Dockerfile:2: base {upstream} is not pinned by digest" in check
+    assert f"warn: images/app/svc/Dockerfile:4: base {prefix}/tools/lint:2 is not pinned by digest" in check
+    assert bbc(root, "pin", "--check").code == 1
+
+    config = root / "bbc.yaml"
+    config.write_text(config.read_text() + "policy: {pinned_bases: error}\n")
+    assert bbc(root, "check").code == 1
+    config.write_text(config.read_text().replace("pinned_bases: error", "pinned_bases: sometimes"))
+    bad = bbc(root, "check")
+    assert bad.code == 1 and "policy.pinned_bases: must be one of error, warn, off, not 'sometimes'" in bad.err
+    config.write_text(config.read_text().replace("pinned_bases: sometimes", "pinned_bases: error"))
+
+    before_os = (root / "images/root/os/Dockerfile").read_text()
+    before_tool = tool.read_bytes()
+    out = ok(bbc(root, "pin")).out
+    assert f"images/root/os/Dockerfile:2: {upstream} -> {upstream}@{digest}" in out
+    assert (root / "images/root/os/Dockerfile").read_text() == before_os.replace(upstream, f"{upstream}@{digest}")
+    # the ARG default is where the reference lives: only it changes, quotes and CRLF kept
+    assert tool.read_bytes() == before_tool.replace(f"{prefix}/tools/lint:2".encode(),
+                                                    f"{prefix}/tools/lint:2@{lint}".encode())
+    assert ok(bbc(root, "pin", "--check")).out.endswith("every external base is pinned\n")
+    assert "not pinned" not in ok(bbc(root, "check")).out
+    ok(bbc(root, "build"))
+    assert cat(docker_client, f"{prefix}/bbc/svc:0.1.0", "/etc/lint") == "lint"
+
+
+def test_pin_changes_no_file_when_a_digest_cannot_be_found(tree: tuple[Path, str, str], docker_client: Any,
+                                                          tmp_path: Path) -> None:
+    root, prefix, upstream = tree
+    publish_upstream(docker_client, upstream, "v1", tmp_path)
+    svc = root / "images/app/svc/Dockerfile"
+    svc.write_text(f"FROM {prefix}/never/published:1 AS tools\n" + svc.read_text())
+    files = {p: p.read_bytes() for p in root.rglob("Dockerfile")}
+    run = bbc(root, "pin")
+    assert run.code == 1 and f"images/app/svc/Dockerfile:1: base {prefix}/never/published:1" in run.err
+    assert {p: p.read_bytes() for p in root.rglob("Dockerfile")} == files
