@@ -48,7 +48,11 @@ class Found:
         return "@" in self.base.image
 
 
-def of(spec: ImageSpec, root: Path, entry: str | None = None, memo: FileHashes | None = None) -> tuple[Found, ...]:
+_SPEC = "spec"  # of(): the parent arg is the spec's own (a test layer passes its part's)
+
+
+def of(spec: ImageSpec, root: Path, entry: str | None = None, memo: FileHashes | None = None,
+       parent_arg: str | None = _SPEC) -> tuple[Found, ...]:
     """The external bases of `spec`'s Dockerfile, every stage, in order. With the Dockerfile's
     content `entry` (its fingerprint entry) and a `memo`, a Dockerfile whose FROM lines name
     only the parent or scratch is not read again."""
@@ -63,7 +67,7 @@ def of(spec: ImageSpec, root: Path, entry: str | None = None, memo: FileHashes |
         words = tuple(_FROM.findall(data))
         if memo is not None and entry:
             memo.remember_froms(entry, words)
-    parent = spec.parent_arg if spec.parent else None
+    parent = (spec.parent_arg if spec.parent else None) if parent_arg == _SPEC else parent_arg
     plain = {f"${{{parent}}}".encode(), f"${parent}".encode()} if parent else set()
     if all(word in plain or word.lower() == b"scratch" for word in words):
         return ()

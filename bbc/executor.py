@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ContextManager
 from bbc import bases, labels, planner, refs, state, testing
 from bbc.engine import BuildRequest, Engine
 from bbc.errors import BbcError, BuildError, EngineLost, RegistryError
+from bbc.config import ImageSpec
 from bbc.hierarchy import Hierarchy
 from bbc.planner import Build, Plan, ProjectBuild, Promote, Push, RunTest, Step, Tag, TestPart
 from bbc.report import Events
@@ -270,10 +271,7 @@ class Executor:
             args = dict(spec.build_args)
             if spec.parent and parent_id:
                 args[spec.parent_arg] = parent_id
-            text, loose = bases.pinned_text(spec, step.bases)
-            for where in loose:
-                self.events.message(f"[{step.image}] warning: base at {where} is put together from variables; "
-                                    "built from its tag, not pinned to the digest it was fingerprinted with")
+            text = self._pinned(step.image, spec, step.bases)
             request = BuildRequest(
                 context=spec.path, dockerfile=spec.dockerfile, build_args=args,
                 labels=build_labels(self.hierarchy, step, parent_id, self.revision(), self._source or None),
@@ -295,6 +293,14 @@ class Executor:
         image_id = self._engine_build(step.image, request, log)
         return Result(step.id, step.kind, step.image, step.version, BUILT, time.monotonic() - start,
                       image_id=image_id, log=str(log))
+
+    def _pinned(self, image: str, spec: ImageSpec, resolved: tuple[tuple[bases.Found, str], ...]) -> str | None:
+        """The Dockerfile to send: external bases pinned to the digests the plan fingerprinted."""
+        text, loose = bases.pinned_text(spec, resolved)
+        for where in loose:
+            self.events.message(f"[{image}] warning: base at {where} is put together from variables; "
+                                "built from its tag, not pinned to the digest it was fingerprinted with")
+        return text
 
     def _built_meanwhile(self, step: Build, parent_id: str | None) -> Any:
         """With a lock shared by other runs: the build another run finished while this one
@@ -346,9 +352,11 @@ class Executor:
             args[part.arg] = below_id
             part_labels[labels.PARENT_ID] = below_id
         self.events.message(f"[{step.image}] building {part.what}")
+        text = self._pinned(step.image, part.spec, step.bases)
         request = BuildRequest(
             context=part.spec.path, dockerfile=part.spec.dockerfile, build_args=args, labels=part_labels,
             target=part.spec.target, platform=part.spec.platform, network=part.spec.network, tags=(step.ref,),
+            dockerfile_text=text,
         )
         log = state.log_path(self.root, step.image, _log_suffix(step))
         image_id = self._engine_build(step.image, request, log)

@@ -77,6 +77,7 @@ class TestPart(Step):
     part: Any  # sandwich.Part
     fingerprint: str
     ref: str  # its local-only test tag
+    bases: tuple[tuple[bases.Found, str], ...] = ()  # external bases of its Dockerfile, as fingerprinted
     existing: ImageInfo | None = None
     below: str | None = None  # id of the step whose image it builds on; None: from scratch
 
@@ -308,7 +309,7 @@ def _build_step(hierarchy: Hierarchy, name: str, selection: Selection, chosen: s
             spec.path, spec.dockerfile, fingerprint.file_hashes(config.root)))
         files, file_list = ctx.files, ctx.listed
         found_bases = bases.of(spec, config.root, ctx.files.get(spec.dockerfile), fingerprint.file_hashes(config.root))
-        external = tuple((found, (scope.bases or _pinned_only)(found)) for found in found_bases)
+        external = tuple((found, (scope.bases or pinned_only)(found)) for found in found_bases)
         fp = fingerprint.compute(spec, ctx, parent_fp, bases=[(found.ref, digest) for found, digest in external])
     # Only builds tagged in this image's repository count: a multi-stage build leaves its
     # builder stages behind untagged, and they inherit the parent's labels (fingerprint too).
@@ -404,7 +405,7 @@ def _match(candidates: list[ImageInfo], parent_step: Build | None) -> ImageInfo 
     return None
 
 
-def _pinned_only(found: bases.Found) -> str:
+def pinned_only(found: bases.Found) -> str:
     """Without a resolver (a plan made without an engine): pinned references only."""
     if found.pinned:
         return found.ref.rpartition("@")[2]

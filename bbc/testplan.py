@@ -15,9 +15,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bbc import fingerprint, labels, refs, sandwich, state, testing
+from bbc import bases, fingerprint, labels, refs, sandwich, state, testing
 from bbc.hierarchy import Hierarchy
 from bbc.planner import BUILD, CACHED, REUSE, RUN, UP_TO_DATE, Build, Index, RunTest, Scope, Step, TestPart
+from bbc.planner import pinned_only as planner_pinned_only
 
 
 def testable(hierarchy: Hierarchy, name: str) -> bool:
@@ -45,7 +46,12 @@ def steps(hierarchy: Hierarchy, name: str, index: Index, builds: dict[str, Build
         where = (str(part.spec.path), part.spec.dockerfile)
         ctx = digests.get(where) or digests.setdefault(where, fingerprint.digest_context(
             part.spec.path, part.spec.dockerfile, fingerprint.file_hashes(hierarchy.config.root)))
-        fp = fingerprint.compute(part.spec, ctx, below_fp, variant=part.variant) if (scratch or below_fp) else ""
+        memo = fingerprint.file_hashes(hierarchy.config.root)
+        resolve = scope.bases or planner_pinned_only
+        external = tuple((f, resolve(f)) for f in bases.of(part.spec, hierarchy.config.root,
+                                                           ctx.files.get(part.spec.dockerfile), memo, part.arg))
+        fp = fingerprint.compute(part.spec, ctx, below_fp, variant=part.variant,
+                                 bases=[(f.ref, d) for f, d in external]) if (scratch or below_fp) else ""
         repository, tag = sandwich.test_ref(hierarchy, name, part.suffix)
         ref = f"{repository}:{tag}"
         # Only the image carrying this test tag counts: the builder stages of a multi-stage
@@ -57,7 +63,7 @@ def steps(hierarchy: Hierarchy, name: str, index: Index, builds: dict[str, Build
                         reasons=(part.what,) if reusable else (part.what, _why_part(current, fp, below)),
                         needs=() if scratch else (below.id,), selected=selected, variant=part.variant, part=part,
                         fingerprint=fp, ref=ref, existing=current if reusable else None,
-                        below=None if scratch else below.id)
+                        below=None if scratch else below.id, bases=external)
         parts.append(step)
         below, below_fp, below_id = step, fp or None, current.id if reusable and current else None
     known = own.action == UP_TO_DATE and own.existing is not None and all(p.fingerprint for p in parts)

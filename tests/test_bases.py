@@ -161,3 +161,25 @@ def test_pin_changes_no_file_when_a_digest_cannot_be_found(tree: tuple[Path, str
     run = bbc(root, "pin")
     assert run.code == 1 and f"images/app/svc/Dockerfile:1: base {prefix}/never/published:1" in run.err
     assert {p: p.read_bytes() for p in root.rglob("Dockerfile")} == files
+
+
+def test_a_test_layer_on_an_upstream_tools_image_follows_its_tag(tree: tuple[Path, str, str], docker_client: Any,
+                                                                 tmp_path: Path) -> None:
+    root, prefix, upstream = tree
+    tools = f"{prefix}/tools/t:1"
+    publish_upstream(docker_client, upstream, "v1", tmp_path)
+    publish_upstream(docker_client, tools, "t1", tmp_path)
+    write(root / "images/root/os/Dockerfile.test", f"ARG SOURCE_IMAGE\nFROM {tools} AS tools\n"
+                                                   "FROM ${SOURCE_IMAGE}\nCOPY --from=tools /etc/upstream /etc/tools\n")
+    config = root / "bbc.yaml"
+    config.write_text(config.read_text().replace(
+        "    version: 1.0.0\n", "    version: 1.0.0\n    test: {layer: Dockerfile.test, command: [cat, /etc/tools]}\n", 1))
+    ok(bbc(root, "test", "os"))
+    assert "t1" in (root / ".bbc/logs/os.test.log").read_text()
+
+    publish_upstream(docker_client, tools, "t2", tmp_path)  # only the test layer's base moves
+    steps = json.loads(ok(bbc(root, "plan", "os", "--test", "--format", "json")).out)["steps"]
+    actions = {s["id"]: s["action"] for s in steps}
+    assert actions["build:os"] == "up-to-date" and actions["test-layer:os"] == "build"
+    ok(bbc(root, "test", "os"))
+    assert "t2" in (root / ".bbc/logs/os.test.log").read_text()
