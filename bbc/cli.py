@@ -292,6 +292,17 @@ def check(obj: Ctx) -> None:
 
 @cli.command()
 @click.argument("images", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@pass_ctx
+def outdated(obj: Ctx, images: tuple[str, ...], fmt: str) -> None:
+    """What upstream has that the hierarchy does not (external bases); exit 1 if anything, 2 if unknown."""
+    from bbc.commands import outdated as cmd
+
+    _exit(cmd.outdated(obj.hierarchy, images, fmt=fmt))
+
+
+@cli.command()
+@click.argument("images", nargs=-1)
 @click.option("--check", "check_only", is_flag=True, help="List unpinned external bases; exit 1 if any.")
 @pass_ctx
 def pin(obj: Ctx, images: tuple[str, ...], check_only: bool) -> None:

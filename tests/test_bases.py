@@ -183,3 +183,27 @@ def test_a_test_layer_on_an_upstream_tools_image_follows_its_tag(tree: tuple[Pat
     assert actions["build:os"] == "up-to-date" and actions["test-layer:os"] == "build"
     ok(bbc(root, "test", "os"))
     assert "t2" in (root / ".bbc/logs/os.test.log").read_text()
+
+
+def test_outdated_compares_the_digest_in_use_with_the_registry(tree: tuple[Path, str, str], docker_client: Any,
+                                                               tmp_path: Path) -> None:
+    root, prefix, upstream = tree
+    first = publish_upstream(docker_client, upstream, "v1", tmp_path)
+    assert json.loads(ok(bbc(root, "outdated", "--format", "json")).out)[0]["status"] == "not built"
+    ok(bbc(root, "build"))
+    rows = json.loads(ok(bbc(root, "outdated", "--format", "json")).out)
+    assert [(r["image"], r["where"], r["base"], r["in_use"], r["status"]) for r in rows] == [
+        ("os", "images/root/os/Dockerfile:2", upstream, first, "current")]
+    second = publish_upstream(docker_client, upstream, "v2", tmp_path)
+    run = bbc(root, "outdated", "--format", "json")
+    assert run.code == 1
+    (row,) = json.loads(run.out)
+    assert (row["in_use"], row["latest"], row["status"]) == (first, second, "outdated")
+    ok(bbc(root, "build"))
+    assert ok(bbc(root, "outdated")).code == 0
+    # a registry that does not answer: exit 2, named
+    svc = root / "images/app/svc/Dockerfile"
+    svc.write_text("ARG SOURCE_IMAGE\nFROM 127.0.0.1:9/nothing/here:1 AS x\n" + svc.read_text().split("\n", 1)[1])
+    run = bbc(root, "outdated")
+    assert run.code == 2 and "images/app/svc/Dockerfile:2: 127.0.0.1:9/nothing/here:1: could not ask its registry" \
+        in run.out, run.out + run.err
