@@ -56,21 +56,22 @@ def of(spec: ImageSpec, root: Path, entry: str | None = None, memo: FileHashes |
     """The external bases of `spec`'s Dockerfile, every stage, in order. With the Dockerfile's
     content `entry` (its fingerprint entry) and a `memo`, a Dockerfile whose FROM lines name
     only the parent or scratch is not read again."""
-    path = spec.dockerfile_path
-    words = memo.froms.get(entry) if memo is not None and entry else None
+    known = memo.froms.get(entry) if memo is not None and entry else None
     data: bytes | None = None
-    if words is None:
+    if known is None:
         try:
-            data = path.read_bytes()
+            data = (spec.path / spec.dockerfile).read_bytes()
         except OSError:
             return ()  # validation reports a missing Dockerfile
-        words = tuple(_FROM.findall(data))
+        known = tuple(_FROM.findall(data))
         if memo is not None and entry:
-            memo.remember_froms(entry, words)
+            memo.remember_froms(entry, known)
+    words = known
     parent = (spec.parent_arg if spec.parent else None) if parent_arg == _SPEC else parent_arg
     plain = {f"${{{parent}}}".encode(), f"${parent}".encode()} if parent else set()
     if all(word in plain or word.lower() == b"scratch" for word in words):
         return ()
+    path = spec.path / spec.dockerfile
     if data is None:
         try:
             data = path.read_bytes()

@@ -239,6 +239,7 @@ def plan(hierarchy: Hierarchy, selection: Selection, index: Index, scope: Scope 
     tagged_by: dict[str, str] = {}  # image -> id of the step after which its children may start
     warnings: list[str] = []
     remembered = _remembered(hierarchy.config.root)
+    hashes = fingerprint.file_hashes(hierarchy.config.root)  # asked once: Path hashing per image adds up
     for name in hierarchy.order:
         if name not in chosen and name not in needed:
             continue
@@ -247,7 +248,7 @@ def plan(hierarchy: Hierarchy, selection: Selection, index: Index, scope: Scope 
         if prep is not None:
             steps.append(prep)
         build = _build_step(hierarchy, name, selection, chosen, needed, index, builds, digests, scope, warnings,
-                            prep, tagged_by, remembered)
+                            prep, tagged_by, remembered, hashes)
         gated = scope.gate and build.action != UP_TO_DATE and testplan.testable(hierarchy, name)
         if gated:
             build = _replace(build, gated=True)
@@ -270,7 +271,7 @@ def plan(hierarchy: Hierarchy, selection: Selection, index: Index, scope: Scope 
                                             selected=name in chosen))
     if scope.release:
         steps.extend(_release_steps(hierarchy, chosen | needed, builds, steps, scope))
-    fingerprint.file_hashes(hierarchy.config.root).save()
+    hashes.save()
     return Plan(tuple(_ordered(steps)), tuple(warnings), index)
 
 
@@ -293,7 +294,7 @@ def _prepare_step(hierarchy: Hierarchy, name: str, selected: bool) -> Prepare | 
 def _build_step(hierarchy: Hierarchy, name: str, selection: Selection, chosen: set[str], needed: set[str],
                 index: Index, builds: dict[str, Build], digests: dict[tuple[str, str], fingerprint.ContextDigest],
                 scope: Scope, warnings: list[str], prep: Prepare | None, tagged_by: dict[str, str],
-                remembered: set[str]) -> Build:
+                remembered: set[str], hashes: fingerprint.FileHashes) -> Build:
     spec = hierarchy[name]
     config = hierarchy.config
     parent_step = builds.get(spec.parent) if spec.parent else None
@@ -306,9 +307,9 @@ def _build_step(hierarchy: Hierarchy, name: str, selection: Selection, chosen: s
     if prep is None and (spec.parent is None or parent_fp is not None):
         key = (str(spec.path), spec.dockerfile)
         ctx = digests.get(key) or digests.setdefault(key, fingerprint.digest_context(
-            spec.path, spec.dockerfile, fingerprint.file_hashes(config.root)))
+            spec.path, spec.dockerfile, hashes))
         files, file_list = ctx.files, ctx.listed
-        found_bases = bases.of(spec, config.root, ctx.files.get(spec.dockerfile), fingerprint.file_hashes(config.root))
+        found_bases = bases.of(spec, config.root, ctx.files.get(spec.dockerfile), hashes)
         external = tuple((found, (scope.bases or pinned_only)(found)) for found in found_bases)
         fp = fingerprint.compute(spec, ctx, parent_fp, bases=[(found.ref, digest) for found, digest in external])
     # Only builds tagged in this image's repository count: a multi-stage build leaves its
