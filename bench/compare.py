@@ -1,6 +1,9 @@
-"""bbc against a naive serial `docker build` loop, both sides in one run.
+"""bbc against naive serial `docker build` loops, all sides in one run.
 
-    python bench/compare.py [--scenarios a,b,c,d,e] [--quick] [--keep]
+    python bench/compare.py [--scenarios a,b,c,d,e,f,g,h,i] [--quick] [--keep]
+
+Two naive loops: the legacy builder (DOCKER_BUILDKIT=0, as first measured) and the cached
+BuildKit loop (DOCKER_BUILDKIT=1, what a Makefile on a current engine runs).
 
 Every figure is whole-process wall time (subprocess + time.perf_counter). Each side works on
 its own generated tree (same shape, different salt) tagged into its own repository, so
@@ -36,6 +39,8 @@ REGISTRY_HOST = "localhost:5000"
 SHAPE_40 = (40, 3, 3)
 SHAPE_200 = (200, 3, 6)
 SHAPE_10K = (10_000, 4, 10)
+SHAPE_242 = (242, 4, 3, 2)  # 2 roots, depth 4, fanout 3
+NOISE = 1000  # unrelated images on the engine in scenario h
 CHANGED = "r-1"  # a depth-1 image with 12 descendants in the 40-image tree
 
 TARGETS = {
@@ -44,6 +49,10 @@ TARGETS = {
     "c": ("bbc / naive", "<=", 1.1),
     "d": ("naive / bbc", ">=", 25.0),
     "e": ("bbc seconds", "<", 2.0),
+    "f": ("naive-buildkit / bbc", ">=", 20.0),
+    "g": ("naive-buildkit / bbc", ">=", 60.0),
+    "h": ("bbc change with noise", "<=", 0.10),
+    "i": ("bbc seconds", "<=", 2.0),
 }
 
 
@@ -95,7 +104,9 @@ class Bench:
         self.keep = keep
         self.run_id = secrets.token_hex(3)
         self.naive_repo = f"{REGISTRY_HOST}/bench{self.run_id}n"
+        self.bk_repo = f"{REGISTRY_HOST}/bench{self.run_id}k"  # the BuildKit loop's
         self.bbc_repo = f"{REGISTRY_HOST}/bench{self.run_id}b"
+        self.noise_repo = f"{REGISTRY_HOST}/noise{self.run_id}"
         self.docker = find_docker()
         self.bbc = find_bbc()
         self.graphs = OUT / "graphs" / self.run_id
@@ -104,30 +115,33 @@ class Bench:
         self.bbc_env: dict[str, str] = {}  # DOCKER_BUILDKIT=0: bbc on the legacy builder too
 
     # -- trees -------------------------------------------------------------------------
-    def tree(self, label: str, shape: tuple[int, int, int], side: str, *, tiny: bool = False) -> Path:
+    def tree(self, label: str, shape: tuple[int, ...], side: str, *, tiny: bool = False) -> Path:
         out = self.graphs / f"{label}-{side}"
-        registry = self.bbc_repo if side == "bbc" else self.naive_repo
-        images, depth, fanout = shape
-        gen.write(out, gen.tree(images, depth, fanout), tiny=tiny, registry=registry, salt=self.salt())
+        registry = {"bbc": self.bbc_repo, "bk": self.bk_repo}.get(side, self.naive_repo)
+        images, depth, fanout, *roots = shape
+        gen.write(out, gen.tree(images, depth, fanout, roots[0] if roots else 1), tiny=tiny, registry=registry,
+                  salt=self.salt())
         return out
 
     def salt(self) -> str:
         return secrets.token_hex(8)
 
     # -- the two sides -----------------------------------------------------------------
-    def naive_tag(self, name: str) -> str:
-        return f"{self.naive_repo}/{name}:latest"
+    def naive_tag(self, name: str, repo: str | None = None) -> str:
+        return f"{repo or self.naive_repo}/{name}:latest"
 
-    def naive(self, tree: Path, only: set[str] | None = None) -> float:
-        """The loop a Makefile or CI script would run: one `docker build` per image, in order."""
+    def naive(self, tree: Path, only: set[str] | None = None, *, buildkit: bool = False) -> float:
+        """The loop a Makefile or CI script would run: one `docker build` per image, in order;
+        the legacy builder (as first measured) or BuildKit (into its own repository)."""
+        repo = self.bk_repo if buildkit else self.naive_repo
         start = time.perf_counter()
         for name, parent, path in gen.read_order(tree):
             if only is not None and name not in only:
                 continue
-            cmd = [self.docker, "build", "-q", "--network", "host", "-t", self.naive_tag(name)]
+            cmd = [self.docker, "build", "-q", "--network", "host", "-t", self.naive_tag(name, repo)]
             if parent is not None:
-                cmd += ["--build-arg", f"SOURCE_IMAGE={self.naive_tag(parent)}"]
-            run(cmd + [str(path)], env={"DOCKER_BUILDKIT": "0"})  # the legacy builder, as the issue measured
+                cmd += ["--build-arg", f"SOURCE_IMAGE={self.naive_tag(parent, repo)}"]
+            run(cmd + [str(path)], env={"DOCKER_BUILDKIT": "1" if buildkit else "0"})
         return time.perf_counter() - start
 
     def bbc_build(self, tree: Path, jobs: int | None = None) -> tuple[float, str]:
@@ -144,7 +158,7 @@ class Bench:
         """Remove every image tagged in these of this run's repositories (default: both), leaves
         first. Returns what is left: a shared engine can block image deletion for minutes (a
         stuck `docker cp` elsewhere holds the lock), so this never waits forever."""
-        prefixes = tuple(r + "/" for r in (repos or (self.naive_repo, self.bbc_repo)))
+        prefixes = tuple(r + "/" for r in (repos or (self.naive_repo, self.bk_repo, self.bbc_repo, self.noise_repo)))
 
         def ours() -> list[str]:
             proc = subprocess.run([self.docker, "images", "--format", "{{.Repository}}:{{.Tag}}"],
@@ -178,8 +192,10 @@ class Bench:
         what, op, target = TARGETS[key]
         bbc_med = statistics.median(bbc)
         naive_med = statistics.median(naive) if naive else None
-        if key == "e":
+        if key in ("e", "i"):
             value = bbc_med
+        elif key == "h":
+            value = bbc_med / naive_med - 1  # type: ignore[operator]  # "naive" holds the quiet-engine runs
         elif op == ">=":
             value = naive_med / bbc_med  # type: ignore[operator]
         else:
@@ -303,15 +319,72 @@ class Bench:
         start = time.perf_counter()
         t10k = self.tree("g10k", SHAPE_10K, "bbc", tiny=True)
         gen_s = time.perf_counter() - start
+        # bbc caches nothing about files changed in the last 2 s (racy: a same-size rewrite
+        # could keep its mtime); a tree written a moment ago is measured as a checkout is:
+        # settled, planned once (that first plan is recorded, not the target), then measured
+        time.sleep(2.5)
+        first, _ = self.bbc_plan(t10k)
+        log(f"e: first plan of the fresh tree (validation, every file hashed): {first:.2f}s")
         samples = []
         steps: list[dict[str, Any]] = []
         for _ in range(reps):
             took, steps = self.bbc_plan(t10k)
             samples.append(took)
         builds = sum(1 for s in steps if s["action"] == "build")
-        self.record("e", f"plan 10,000 images ({builds} to build)", None, samples, {"gen_s": gen_s})
+        self.record("e", f"plan 10,000 images ({builds} to build)", None, samples, {"gen_s": gen_s, "first_s": first})
         if not self.keep:
             shutil.rmtree(t10k, ignore_errors=True)
+
+    def scenario_f(self) -> None:
+        """40 images up to date: the cached BuildKit loop vs `bbc build` (and the legacy loop's
+        figure of scenario b, when it ran, in the same table)."""
+        if not hasattr(self, "t40"):
+            self.ensure_built_40()
+        self.t40["bk"] = self.tree("g40", SHAPE_40, "bk")
+        log("f: building the BuildKit loop's 40 images cold (not the measured part)")
+        self.naive(self.t40["bk"], buildkit=True)
+        reps = 3 if self.quick else 5
+        bk_s, bbc_s = self.alternate(reps, lambda: self.naive(self.t40["bk"], buildkit=True),
+                                     lambda: self.bbc_build(self.t40["bbc"])[0])
+        self.record("f", "40 images, all up to date, vs the BuildKit loop", bk_s, bbc_s)
+
+    def scenario_g(self) -> None:
+        """242 images (2 roots, depth 4, fanout 3) up to date: cached BuildKit loop vs `bbc build`."""
+        trees = {side: self.tree("g242", SHAPE_242, side) for side in ("bk", "bbc")}
+        log("g: building 242 images cold on both sides (not the measured part)")
+        cold_bk = self.naive(trees["bk"], buildkit=True)
+        cold_bbc, _ = self.bbc_build(trees["bbc"], jobs=2)
+        log(f"g: BuildKit loop cold {cold_bk:.1f}s, bbc -j2 cold {cold_bbc:.1f}s")
+        reps = 3
+        bk_s, bbc_s = self.alternate(reps, lambda: self.naive(trees["bk"], buildkit=True),
+                                     lambda: self.bbc_build(trees["bbc"])[0])
+        self.record("g", "242 images (2 roots), all up to date, vs the BuildKit loop", bk_s, bbc_s,
+                    {"cold_buildkit_serial_s": cold_bk, "cold_bbc_j2_s": cold_bbc})
+
+    def scenario_h(self) -> None:
+        """The 40-image up-to-date build before and after 1,000 unrelated images land on the
+        engine (a shared CI engine): asking for the release tags by name should not notice them."""
+        if not hasattr(self, "t40"):
+            self.ensure_built_40()
+        reps = 5 if self.quick else 7
+        quiet = [self.bbc_build(self.t40["bbc"])[0] for _ in range(reps)]
+        start = time.perf_counter()
+        made = noise_images(self.noise_repo, NOISE)
+        log(f"h: {made} unrelated images created in {time.perf_counter() - start:.1f}s")
+        noisy = [self.bbc_build(self.t40["bbc"])[0] for _ in range(reps)]
+        self.record("h", f"40 images up to date, with {made} unrelated images on the engine", quiet, noisy,
+                    {"noise_images": made})
+        left = self.clean(self.noise_repo, timeout=300)
+        if left:
+            log(f"h: {len(left)} noise images not removed yet")
+
+    def scenario_i(self) -> None:
+        """A second `scripts/demo` with nothing changed (the example hierarchy built and tested)."""
+        demo = HERE.parent / "scripts" / "demo"
+        log("i: scripts/demo once to warm up (builds and tests the example hierarchy if needed)")
+        run([str(demo)])
+        samples = [run([str(demo)])[0] for _ in range(3)]
+        self.record("i", "second scripts/demo, nothing changed", None, samples)
 
     # -- report ------------------------------------------------------------------------
     def table(self) -> str:
@@ -325,9 +398,47 @@ class Bench:
         return "\n".join(rows)
 
 
+def noise_images(repository: str, count: int) -> int:
+    """`count` distinct tiny images (no bbc labels) imported straight through the Engine API
+    (one tar each, ~10 ms; the CLI's `docker import` costs ~10x more per call)."""
+    import http.client
+    import io
+    import socket
+    import tarfile
+    import urllib.parse
+
+    host = os.environ.get("DOCKER_HOST", DEFAULT_HOST)
+    if not host.startswith("unix://"):
+        sys.exit("scenario h needs a unix-socket DOCKER_HOST")
+    path = host[len("unix://"):]
+
+    class Conn(http.client.HTTPConnection):
+        def connect(self) -> None:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.connect(path)
+
+    made = 0
+    for i in range(count):
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            data = f"noise {repository} {i}\n".encode()
+            info = tarfile.TarInfo("noise.txt")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        query = urllib.parse.urlencode({"fromSrc": "-", "repo": f"{repository}/n", "tag": str(i)})
+        conn = Conn("localhost", timeout=60)
+        conn.request("POST", f"/images/create?{query}", body=buf.getvalue(),
+                     headers={"Content-Type": "application/x-tar"})
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+        made += response.status == 200
+    return made
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", default="a,b,c,d,e")
+    parser.add_argument("--scenarios", default="a,b,c,d,e,f,g,h,i")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (1 cold, 3 cached)")
     parser.add_argument("--keep", action="store_true", help="leave images and generated trees behind")
     parser.add_argument("--c-jobs", type=int, default=None, metavar="N",
@@ -340,11 +451,15 @@ def main(argv: list[str] | None = None) -> int:
     wanted = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = [s for s in wanted if s not in TARGETS]
     if unknown:
-        parser.error(f"unknown scenarios: {', '.join(unknown)}; choose from a,b,c,d,e")
+        parser.error(f"unknown scenarios: {', '.join(unknown)}; choose from {','.join(TARGETS)}")
     bench = Bench(args.quick, args.keep)
     bench.c_jobs = args.c_jobs
     bench.bbc_env = {"DOCKER_BUILDKIT": "0"} if args.bbc_builder == "legacy" else {}
-    log(f"run {bench.run_id}: repositories {bench.naive_repo}/*, {bench.bbc_repo}/*; docker {bench.docker}")
+    # bbc as users run it: byte-compiled (where PYTHONDONTWRITEBYTECODE is set, each run
+    # would compile its modules again and the figures would measure the compiler)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(HERE.parent / "bbc")], check=True)
+    log(f"run {bench.run_id}: repositories {bench.naive_repo}/*, {bench.bk_repo}/*, {bench.bbc_repo}/*; "
+        f"docker {bench.docker}")
     started = time.perf_counter()
     try:
         for key in sorted(wanted):
@@ -356,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
             left = bench.clean()
             if left:
                 log(f"{len(left)} tags not removed (the engine blocks deletion); later run: "
-                    f"docker images --format '{{{{.Repository}}}}:{{{{.Tag}}}}' | grep -E '^{REGISTRY_HOST}/bench{bench.run_id}[nb]/' "
+                    f"docker images --format '{{{{.Repository}}}}:{{{{.Tag}}}}' | grep -E '^{REGISTRY_HOST}/(bench|noise){bench.run_id}' "
                     "| xargs docker rmi")
             shutil.rmtree(bench.graphs, ignore_errors=True)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -364,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
         "run_id": bench.run_id, "quick": args.quick, "when": time.strftime("%Y-%m-%d %H:%M:%S"),
         "docker_host": os.environ["DOCKER_HOST"], "docker_cli": bench.docker, "bbc": bench.bbc,
         "cpus": os.cpu_count(), "total_s": round(time.perf_counter() - started, 1),
-        "bbc_builder": args.bbc_builder, "c_jobs": args.c_jobs, "naive_builder": "legacy",
+        "bbc_builder": args.bbc_builder, "c_jobs": args.c_jobs, "naive_builder": "legacy (a-d), buildkit (f, g)",
     }
     (OUT / "results.json").write_text(json.dumps({"meta": meta, "scenarios": bench.results}, indent=2) + "\n")
     print(bench.table())

@@ -1,9 +1,9 @@
 """Generate a synthetic image hierarchy for benchmarks.
 
-    python bench/gen.py OUT --images N --depth D --fanout F [--tiny] [--registry R] [--salt S]
+    python bench/gen.py OUT --images N --depth D --fanout F [--roots R] [--tiny] [--registry R] [--salt S]
 
-One busybox-static root built FROM scratch, then children breadth-first (each node gets up
-to F children) until there are N images or the tree is D levels below the root. Every child
+R busybox-static roots (`r`, `s`, ...) built FROM scratch, then children breadth-first (each
+node gets up to F children) until there are N images or the trees are D levels below the roots. Every child
 is `ARG SOURCE_IMAGE` / `FROM ${SOURCE_IMAGE}`, one COPY of a small data file and one cheap
 RUN. Writes OUT/bbc.yaml and OUT/order.txt (`name parent path` per line, topological order,
 parent `-` for the root) for the naive `docker build` loop.
@@ -27,6 +27,7 @@ from pathlib import Path
 
 BUSYBOX = Path("/bin/busybox")
 ROOT_NAME = "r"
+ROOT_NAMES = "rstuvwxyz"
 VERSION = "1.0.0"
 
 ROOT_DOCKERFILE = """\
@@ -51,9 +52,9 @@ class Node:
     depth: int
 
 
-def tree(images: int, depth: int, fanout: int) -> list[Node]:
-    """Breadth-first: the root, its children r-1..r-F, their children r-1-1.. and so on."""
-    nodes = [Node(ROOT_NAME, None, 0)]
+def tree(images: int, depth: int, fanout: int, roots: int = 1) -> list[Node]:
+    """Breadth-first: the roots, their children r-1..r-F, s-1.., their children r-1-1.. and so on."""
+    nodes = [Node(name, None, 0) for name in ROOT_NAMES[:roots]]
     frontier = deque(nodes)
     while frontier and len(nodes) < images:
         parent = frontier.popleft()
@@ -99,8 +100,11 @@ def write(out: Path, nodes: list[Node], *, tiny: bool, registry: str, salt: str)
 
 
 def set_salt(out: Path, salt: str) -> None:
-    """Change the root's data file: every image of the tree gets a new fingerprint and cache key."""
-    (out / rel_path(ROOT_NAME) / "data.txt").write_text(f"{ROOT_NAME}\nsalt {salt}\n")
+    """Change the roots' data files: every image of the tree gets a new fingerprint and cache key."""
+    for name in ROOT_NAMES:
+        data = out / rel_path(name) / "data.txt"
+        if data.exists():
+            data.write_text(f"{name}\nsalt {salt}\n")
 
 
 def read_order(out: Path) -> list[tuple[str, str | None, Path]]:
@@ -117,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=int, required=True)
     parser.add_argument("--depth", type=int, required=True)
     parser.add_argument("--fanout", type=int, required=True)
+    parser.add_argument("--roots", type=int, default=1, help=f"roots (1 to {len(ROOT_NAMES)})")
     parser.add_argument("--tiny", action="store_true", help="no busybox binary in the root (plan-only graphs)")
     parser.add_argument("--registry", default="localhost:5000/bench")
     parser.add_argument("--salt", default="0")
@@ -126,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.tiny and not BUSYBOX.is_file():
         parser.error(f"{BUSYBOX} not found; install busybox-static or pass --tiny")
     start = time.perf_counter()
-    nodes = tree(args.images, args.depth, args.fanout)
+    if not 1 <= args.roots <= len(ROOT_NAMES):
+        parser.error(f"--roots from 1 to {len(ROOT_NAMES)}")
+    nodes = tree(args.images, args.depth, args.fanout, args.roots)
     write(args.out, nodes, tiny=args.tiny, registry=args.registry, salt=args.salt)
     took = time.perf_counter() - start
     deepest = max(n.depth for n in nodes)
