@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import textwrap
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,3 +79,27 @@ def container_ids(client: Any, label: str | None = None) -> set[str]:
     """
     filters = {"label": label} if label else {}
     return {row["Id"] for row in client.api.containers(all=True, filters=filters)}
+
+
+def ctrl_c(args: list[str], cwd: Path, ready: Callable[[], bool], what: str, *, settle: float = 0.0,
+           wait: float = 120) -> tuple[int, str]:
+    """Run `bbc ARGS` and press Ctrl-C once `ready()` holds (plus `settle` seconds); return
+    its exit code and output. A shell's background job inherits SIGINT ignored, and Python then
+    installs no handler for it: the child gets the default disposition a terminal gives it."""
+    proc = subprocess.Popen([sys.executable, "-m", "bbc.cli", *args], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + wait
+        while not ready():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"{what} never happened (bbc exit code {proc.poll()})")
+            time.sleep(0.2)
+        time.sleep(settle)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return proc.returncode, out

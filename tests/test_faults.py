@@ -158,7 +158,7 @@ def test_two_builds_of_the_same_images_at_once_build_each_once(tmp_path: Path, d
 def test_ctrl_c_during_a_build_exits_130_and_tags_nothing(tmp_path: Path, docker_client: Any) -> None:
     import uuid
 
-    from tests.helpers import container_ids, remove_images
+    from tests.helpers import container_ids, ctrl_c, remove_images
 
     prefix = f"localhost:5000/intr{uuid.uuid4().hex[:6]}"
     root = tmp_path / "h"
@@ -168,21 +168,11 @@ def test_ctrl_c_during_a_build_exits_130_and_tags_nothing(tmp_path: Path, docker
     write(root / "images/intermediate/mid/Dockerfile", "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\n"
           f"RUN echo {prefix} > /tmp/run && echo $((6*7))-started && sleep 6 && echo mid > /tmp/mid\n")
     before = container_ids(docker_client)
-    # a shell's background job inherits SIGINT ignored: give the child a terminal's disposition
-    proc = subprocess.Popen([sys.executable, "-m", "bbc.cli", "build", "mid", "-j", "1"], cwd=root,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     log = root / ".bbc/logs/mid.log"
+    code, out = ctrl_c(["build", "mid", "-j", "1"], root, lambda: log.exists() and "42-started" in log.read_text(),
+                       "mid's RUN to start")
     try:
-        wait_for(lambda: log.exists() and "42-started" in log.read_text(), 120, "mid's RUN to start")
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    try:
-        assert proc.returncode == 130, out
+        assert code == 130, out
         time.sleep(8)  # longer than the RUN: a build the engine finished anyway would be tagged by now
         tags = {t for i in docker_client.images.list() for t in i.tags if t.startswith(f"{prefix}/mid:")}
         assert tags == set(), out

@@ -8,10 +8,6 @@ only what this test built.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import textwrap
 import time
 import uuid
@@ -26,7 +22,7 @@ from click.testing import CliRunner, Result
 
 from bbc.cli import cli
 from tests.conftest import busybox_context
-from tests.helpers import container_ids, write
+from tests.helpers import container_ids, ctrl_c, write
 
 pytestmark = pytest.mark.docker
 LABEL = "bbc.test-container"
@@ -301,28 +297,14 @@ def test_ctrl_c_removes_the_running_test_container(make: Callable[..., tuple[Pat
     config.write_text(config.read_text().replace("timeout: 3", "timeout: 120"))
     assert bbc(root, "build", "hang").exit_code == 0
     before = containers(docker_client)
-    # a shell's background job inherits SIGINT ignored, and Python then installs no handler for it:
-    # give the child the default disposition, as a terminal's Ctrl-C finds it
-    proc = subprocess.Popen([sys.executable, "-m", "bbc.cli", "test", "hang"], cwd=root, env=dict(os.environ),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    try:
-        # wait for the hanging test's own container: the inherited checks before it come and go
-        deadline = time.monotonic() + 60
-        hanging: set[str] = set()
-        while not hanging and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.2)
-            hanging = {row["Id"] for row in docker_client.api.containers(all=True, filters={"label": LABEL})
-                       if "sleep 600" in row.get("Command", "")}
-        assert hanging, "the hanging test container never started"
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 130, out + err
+
+    def hanging() -> bool:
+        # the hanging test's own container: the inherited checks before it come and go
+        return any("sleep 600" in row.get("Command", "")
+                   for row in docker_client.api.containers(all=True, filters={"label": LABEL}))
+
+    code, out = ctrl_c(["test", "hang"], root, hanging, "the hanging test container to start", settle=0.5, wait=60)
+    assert code == 130, out
     assert containers(docker_client) == before
 
 
