@@ -14,7 +14,7 @@ from typing import Any
 
 from bbc import docker_api
 from bbc.engine import BuildRequest, ImageInfo, Mount, RunResult, stream_lines
-from bbc.errors import BuildError, EngineError, EngineLost
+from bbc.errors import BbcError, BuildError, EngineError, EngineLost
 
 DEFAULT_TIMEOUT = 3600  # seconds a silent build step may take before the HTTP read gives up
 TEST_LABEL = "bbc.test-container"
@@ -22,9 +22,18 @@ _IMAGE_ID = re.compile(r"sha256:[0-9a-f]{64}")
 # Containers running right now, whichever thread started them: on Ctrl-C the CLI removes
 # them from the main thread (worker threads die with the process, before their `finally`).
 _LIVE: dict[str, DockerEngine] = {}
+# Creates in flight: a Ctrl-C landing between a create's request and its answer would leave a
+# container nobody knows of, so removal waits for them and no create starts after it.
+_CREATES = threading.Condition()
+_creating = 0
+_stopping = False
 
 
-def remove_live_containers() -> int:
+def remove_live_containers(wait: float = 15.0) -> int:
+    global _stopping
+    with _CREATES:
+        _stopping = True
+        _CREATES.wait_for(lambda: _creating == 0, timeout=wait)
     removed = 0
     for container_id, engine in list(_LIVE.items()):
         try:
@@ -392,13 +401,23 @@ class DockerEngine:
         container_id: str | None = None
         failed = False  # with `keep`, a failed container stays for debugging
         output: list[str] = []
+        global _creating
         try:
-            created = self.api.create_container(
-                image, command=command, host_config=host_config, labels={TEST_LABEL: "1"},
-                user=user or "", network_disabled=network == "none",
-            )
-            container_id = str(created["Id"])
-            _LIVE[container_id] = self
+            with _CREATES:
+                if _stopping:
+                    raise BbcError("interrupted: no new test container")
+                _creating += 1
+            try:
+                created = self.api.create_container(
+                    image, command=command, host_config=host_config, labels={TEST_LABEL: "1"},
+                    user=user or "", network_disabled=network == "none",
+                )
+                container_id = str(created["Id"])
+                _LIVE[container_id] = self
+            finally:
+                with _CREATES:
+                    _creating -= 1
+                    _CREATES.notify_all()
             self.api.start(container_id)
 
             def pump() -> None:
