@@ -43,11 +43,15 @@ def remove_local(client: Any, prefix: str) -> None:
 
 
 
-def digests(reg: Registry, repository: str) -> dict[str, str]:
+def digests(reg: Registry, repository: str, *, torn_candidates: bool = False) -> dict[str, str]:
+    """tag -> manifest digest. With `torn_candidates`, a candidate tag whose manifest the
+    registry lost (it was killed while writing that push) is left out; any other is an error."""
     out = {}
     for tag in reg.tags(repository):
         manifest = reg.manifest(repository, tag)
-        assert manifest is not None
+        if manifest is None and torn_candidates and tag.startswith("candidate-"):
+            continue
+        assert manifest is not None, f"{repository}:{tag} is listed but has no manifest"
         out[tag] = manifest.digest
     return out
 
@@ -145,7 +149,7 @@ def test_all_or_nothing_when_the_registry_stops_mid_run(
     assert "no release tag was moved" in rest
     server.start()
     for r in repos:  # every previous release tag still points where it did; no new X.Y.Z
-        now = digests(reg, r)
+        now = digests(reg, r, torn_candidates=True)  # the registry died mid-push of another candidate
         assert release_tags(now) == released[r]
     finished = json.loads(ok(bbc(root, "release", "--no-test", "--format", "json")).out)
     assert {r["image"]: r["version"] for r in finished} == {
