@@ -93,6 +93,29 @@ def find_pins(root: Path, package: str, files: Iterable[Path | str]) -> list[Pin
     return pins
 
 
+def python_pins(root: Path, files: Iterable[Path | str]) -> list[tuple[str, Pin]]:
+    """Every Python package pinned with `==` in `files` (relative to `root`): requirement and
+    constraints lines, and `pip install name==version` words in Dockerfile RUN lines.
+    (package name as written, pin), in file then text order."""
+    out: list[tuple[str, Pin]] = []
+    for file in files:
+        path = root / file
+        if any(fnmatch(path.name, p) for p in _REQUIREMENT_FILES):
+            text = _read(path)
+            out += [(m["name"], Pin(path, _line(text, m.start("version")), m["version"], "requirement",
+                                    m.start("version"), m.end("version"))) for m in _REQUIREMENT.finditer(text)]
+        elif any(fnmatch(path.name, p) for p in _DOCKERFILES):
+            text = _read(path)
+            for keyword, start, end in _instructions(text):
+                body = text[start:end]
+                if keyword != "RUN" or not re.search(r"\bpip3?\b", body):
+                    continue
+                out += [(m["name"], Pin(path, _line(text, start + m.start("version")), m["version"], "pip-install",
+                                        start + m.start("version"), start + m.end("version")))
+                        for m in _PIP_TOKEN.finditer(body)]
+    return out
+
+
 def rewrite_pins(pins: Iterable[Pin], new_version: str) -> list[Path]:
     """Replace each pin's version with `new_version`; return the files written."""
     if not _VERSION_SAFE.match(new_version):

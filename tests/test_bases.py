@@ -189,15 +189,15 @@ def test_outdated_compares_the_digest_in_use_with_the_registry(tree: tuple[Path,
                                                                tmp_path: Path) -> None:
     root, prefix, upstream = tree
     first = publish_upstream(docker_client, upstream, "v1", tmp_path)
-    assert json.loads(ok(bbc(root, "outdated", "--format", "json")).out)[0]["status"] == "not built"
+    assert json.loads(ok(bbc(root, "outdated", "--format", "json")).out)["bases"][0]["status"] == "not built"
     ok(bbc(root, "build"))
-    rows = json.loads(ok(bbc(root, "outdated", "--format", "json")).out)
+    rows = json.loads(ok(bbc(root, "outdated", "--format", "json")).out)["bases"]
     assert [(r["image"], r["where"], r["base"], r["in_use"], r["status"]) for r in rows] == [
         ("os", "images/root/os/Dockerfile:2", upstream, first, "current")]
     second = publish_upstream(docker_client, upstream, "v2", tmp_path)
     run = bbc(root, "outdated", "--format", "json")
     assert run.code == 1
-    (row,) = json.loads(run.out)
+    (row,) = json.loads(run.out)["bases"]
     assert (row["in_use"], row["latest"], row["status"]) == (first, second, "outdated")
     ok(bbc(root, "build"))
     assert ok(bbc(root, "outdated")).code == 0

@@ -1,6 +1,8 @@
 """`bbc outdated`: what upstream has that the hierarchy does not. For every external base:
 where it is written, the digest in use (pinned, or the one the last build was fingerprinted
-with), the digest its tag names in its registry now, and whether that differs.
+with), the digest its tag names in its registry now, and whether that differs. For every
+Python package pinned with `==` in an image's context (requirements and constraints files,
+`pip install x==y` in RUN lines): the newest release within `--packages patch|minor|major`.
 
 Exit 0 when everything is current, 1 when something is outdated (a nightly job branches on
 it), 2 when bbc could not find out (a registry that does not answer is named).
@@ -8,10 +10,14 @@ it), 2 when bbc could not find out (a registry that does not answer is named).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
-from bbc import bases, report, state
-from bbc.errors import RegistryError
+from packaging.version import Version
+
+from bbc import bases, fingerprint, packages, pins, report, state
+from bbc.errors import BbcError, RegistryError
 from bbc.hierarchy import Hierarchy
 
 CURRENT = "current"
@@ -32,8 +38,21 @@ class Row:
     message: str = ""
 
 
-def outdated(hierarchy: Hierarchy, names: tuple[str, ...] = (), *, fmt: str = "table") -> int:
+@dataclass(frozen=True)
+class PackageRow:
+    image: str
+    where: str
+    package: str
+    pinned: str
+    newest: str | None  # within the level asked
+    status: str
+    message: str = ""
+
+
+def outdated(hierarchy: Hierarchy, names: tuple[str, ...] = (), *, fmt: str = "table",
+             level: str | None = "minor", index_url: str | None = None) -> int:
     hierarchy.check_names(names)
+    package_rows = _packages(hierarchy, names, level, index_url) if level else []
     root = hierarchy.config.root
     latest: dict[str, str | RegistryError] = {}
     rows: list[Row] = []
@@ -55,9 +74,12 @@ def outdated(hierarchy: Hierarchy, names: tuple[str, ...] = (), *, fmt: str = "t
                 rows.append(Row(name, found.where, tag_ref, found.pinned, in_use, now,
                                 CURRENT if in_use == now else OUTDATED))
     if fmt == "json":
-        report.dump_json([{"image": r.image, "where": r.where, "base": r.base, "pinned": r.pinned,
-                           "in_use": r.in_use, "latest": r.latest, "status": r.status, "message": r.message}
-                          for r in rows])
+        report.dump_json({
+            "bases": [{"image": r.image, "where": r.where, "base": r.base, "pinned": r.pinned, "in_use": r.in_use,
+                       "latest": r.latest, "status": r.status, "message": r.message} for r in rows],
+            "packages": [{"image": p.image, "where": p.where, "package": p.package, "pinned": p.pinned,
+                          "newest": p.newest, "status": p.status, "message": p.message} for p in package_rows],
+        })
     elif not rows:
         print("no external bases: every image builds on its parent or scratch")
     else:
@@ -67,9 +89,56 @@ def outdated(hierarchy: Hierarchy, names: tuple[str, ...] = (), *, fmt: str = "t
         for r in rows:
             if r.status == UNKNOWN:
                 print(f"{r.where}: {r.base}: could not ask its registry: {r.message}")
-    if any(r.status == UNKNOWN for r in rows):
+    if fmt != "json" and package_rows:
+        report.table(("image", "where", "package", "pinned", f"newest ({level})", "status"),
+                     [(p.image, p.where, p.package, p.pinned, p.newest or "-", p.status) for p in package_rows])
+        for p in package_rows:
+            if p.status == UNKNOWN:
+                print(f"{p.where}: {p.package}: {p.message}")
+    statuses = {r.status for r in rows} | {p.status for p in package_rows}
+    if UNKNOWN in statuses:
         return 2
-    return 1 if any(r.status == OUTDATED for r in rows) else 0
+    return 1 if OUTDATED in statuses else 0
+
+
+def _packages(hierarchy: Hierarchy, names: tuple[str, ...], level: str,
+              index_url: str | None) -> list[PackageRow]:
+    """The pinned packages of each image's context, each package asked of the index once."""
+    found: list[tuple[str, str, pins.Pin]] = []
+    for name in hierarchy.order:
+        if names and name not in names:
+            continue
+        spec = hierarchy[name]
+        files = fingerprint.context_files(spec.path, spec.dockerfile)
+        found += [(name, package, pin) for package, pin in pins.python_pins(spec.path, files)]
+    wanted = sorted({pins.normalize(package) for _, package, _ in found})
+
+    def ask(package: str) -> list[Version] | BbcError:
+        try:
+            return packages.available(package, index_url)
+        except BbcError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=4) as pool:  # one pip process per package
+        answers = dict(zip(wanted, pool.map(ask, wanted)))
+    root = hierarchy.config.root
+    out: list[PackageRow] = []
+    for image, package, pin in found:
+        where = f"{_rel(pin.path, root)}:{pin.line}"
+        answer = answers[pins.normalize(package)]
+        if isinstance(answer, BbcError):
+            out.append(PackageRow(image, where, package, pin.old, None, UNKNOWN, answer.message))
+            continue
+        newest = packages.newest_within(pin.old, answer, level)
+        out.append(PackageRow(image, where, package, pin.old, newest, OUTDATED if newest else CURRENT))
+    return out
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _ask(ref: str) -> str | RegistryError:
