@@ -295,14 +295,17 @@ def check(obj: Ctx) -> None:
 @click.option("--packages", "level", type=click.Choice(["patch", "minor", "major", "off"]), default="minor",
               show_default=True, help="How far a pinned Python package may move to count as outdated.")
 @click.option("--index-url", default=None, help="Package index to ask (default: pip's configuration).")
+@click.option("--os", "os_packages", is_flag=True,
+              help="Also OS package updates: apt-get -s upgrade (apk) in a throwaway container of each built image.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @pass_ctx
-def outdated(obj: Ctx, images: tuple[str, ...], level: str, index_url: str | None, fmt: str) -> None:
+def outdated(obj: Ctx, images: tuple[str, ...], level: str, index_url: str | None, os_packages: bool,
+             fmt: str) -> None:
     """What upstream has that the hierarchy does not; exit 1 if anything is outdated, 2 if unknown."""
     from bbc.commands import outdated as cmd
 
     _exit(cmd.outdated(obj.hierarchy, images, fmt=fmt, level=None if level == "off" else level,
-                       index_url=index_url))
+                       index_url=index_url, engine=obj.engine if os_packages else None))
 
 
 @cli.command()

@@ -207,3 +207,61 @@ def test_outdated_compares_the_digest_in_use_with_the_registry(tree: tuple[Path,
     run = bbc(root, "outdated")
     assert run.code == 2 and "images/app/svc/Dockerfile:2: 127.0.0.1:9/nothing/here:1: could not ask its registry" \
         in run.out, run.out + run.err
+
+
+FAKE_APT = """#!/bin/sh
+# answers like apt-get: update succeeds, -s upgrade prints what would be installed
+[ "$1" = update ] && exit 0
+cat <<'OUT'
+NOTE: This is only a simulation!
+Inst libssl3 [3.0.11-1~deb12u1] (3.0.11-1~deb12u2 Debian-Security:12/stable-security [amd64])
+Inst tzdata [2024a-0+deb12u1] (2025b-0+deb12u1 Debian:12.11/stable [all])
+Conf libssl3 (3.0.11-1~deb12u2 Debian-Security:12/stable-security [amd64])
+OUT
+"""
+
+
+def test_outdated_os_runs_the_package_manager_in_a_throwaway_container(tmp_path: Path, docker_client: Any,
+                                                                     registry_addr: str) -> None:
+    from tests.helpers import container_ids
+
+    prefix = f"localhost:5000/os{uuid.uuid4().hex[:6]}"
+    root = tmp_path / "h"
+    context = busybox_context(root / "images/root/os", user="1000")
+    write(context / "apt-get", FAKE_APT)
+    with (context / "Dockerfile").open("a") as f:
+        f.write("COPY --chmod=755 apt-get /usr/bin/apt-get\n")
+    write(root / "images/app/svc/Dockerfile", "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\n")
+    write(root / "bbc.yaml", f"registry: {prefix}\ndefaults: {{network: host}}\nimages:\n"
+                             "  os: {path: images/root/os, version: 1.0.0}\n"
+                             "  svc: {path: images/app/svc, parent: os, version: 0.1.0}\n")
+    try:
+        ok(bbc(root, "build", "os"))
+        before = container_ids(docker_client)
+        run = bbc(root, "outdated", "--os", "--packages", "off", "--format", "json")
+        assert run.code == 1, run.out + run.err
+        rows = [(r["image"], r["manager"], r["package"], r["current"], r["new"], r["security"], r["status"])
+                for r in json.loads(run.out)["os"]]
+        assert rows == [
+            ("os", "apt", "libssl3", "3.0.11-1~deb12u1", "3.0.11-1~deb12u2", True, "outdated"),
+            ("os", "apt", "tzdata", "2024a-0+deb12u1", "2025b-0+deb12u1", False, "outdated"),
+            ("svc", "-", "", "", "", False, "not built"),
+        ]
+        assert container_ids(docker_client) == before  # the throwaway containers are gone
+        table = ok(bbc(root, "outdated", "--os", "--packages", "off"), code=1).out
+        assert [line.split() for line in table.splitlines() if "libssl3" in line] == [
+            ["os", "libssl3", "3.0.11-1~deb12u1", "3.0.11-1~deb12u2", "yes"]]
+    finally:
+        remove_images(docker_client, prefix)
+
+
+def test_apt_output_from_ubuntu_and_debian_is_read() -> None:
+    from bbc.ospackages import parse_apt
+
+    text = ("Inst libc6 [2.35-0ubuntu3.6] (2.35-0ubuntu3.8 Ubuntu:22.04/jammy-updates, "
+            "Ubuntu:22.04/jammy-security [amd64]) []\n"
+            "Inst base-files [12.4+deb12u5] (12.4+deb12u11 Debian:12.11/stable [amd64])\n"
+            "Conf libc6 (2.35-0ubuntu3.8 Ubuntu:22.04/jammy-updates [amd64])\n")
+    assert [(u.name, u.current, u.new, u.security) for u in parse_apt(text)] == [
+        ("libc6", "2.35-0ubuntu3.6", "2.35-0ubuntu3.8", True),
+        ("base-files", "12.4+deb12u5", "12.4+deb12u11", False)]

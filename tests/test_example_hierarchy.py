@@ -79,3 +79,12 @@ def test_bbc_test_passes_and_release_images_carry_no_test_tools(built: dict[str,
     assert run_in(docker_client, test_image, check).strip() == "True"
     # same app Dockerfile under both: the test image's app layer sits on the test layer
     assert docker_client.images.get(test_image).labels["bbc.image"] == "iris-api"
+
+
+def test_outdated_asks_the_debian_root_s_real_archive(built: dict[str, Any]) -> None:
+    # 0 updates is a valid answer: this checks apt ran against the real archive and was read
+    run = bbc(ROOT, "outdated", "debian", "static", "--os", "--packages", "off", "--format", "json", timeout=600)
+    assert run.code in (0, 1), run.out + run.err
+    rows = {(r["image"], r["manager"]) for r in json.loads(run.out)["os"]}
+    assert ("debian", "apt") in rows and ("static", "-") in rows, run.out
+    assert all(r["status"] in ("current", "outdated") for r in json.loads(run.out)["os"]), run.out

@@ -10,6 +10,7 @@ it), 2 when bbc could not find out (a registry that does not answer is named).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 from packaging.version import Version
 
 from bbc import bases, fingerprint, packages, pins, report, state
+from bbc.engine import Engine
 from bbc.errors import BbcError, RegistryError
 from bbc.hierarchy import Hierarchy
 
@@ -49,10 +51,25 @@ class PackageRow:
     message: str = ""
 
 
+@dataclass(frozen=True)
+class OsRow:
+    image: str
+    manager: str
+    package: str
+    current: str
+    new: str
+    security: bool
+    status: str = OUTDATED
+    message: str = ""
+
+
 def outdated(hierarchy: Hierarchy, names: tuple[str, ...] = (), *, fmt: str = "table",
-             level: str | None = "minor", index_url: str | None = None) -> int:
+             level: str | None = "minor", index_url: str | None = None,
+             engine: Callable[[], Engine] | None = None) -> int:
+    """`engine`: asked for OS package updates (`--os`); None leaves them out."""
     hierarchy.check_names(names)
     package_rows = _packages(hierarchy, names, level, index_url) if level else []
+    os_rows = _os(hierarchy, names, engine()) if engine is not None else []
     root = hierarchy.config.root
     latest: dict[str, str | RegistryError] = {}
     rows: list[Row] = []
@@ -79,6 +96,9 @@ def outdated(hierarchy: Hierarchy, names: tuple[str, ...] = (), *, fmt: str = "t
                        "latest": r.latest, "status": r.status, "message": r.message} for r in rows],
             "packages": [{"image": p.image, "where": p.where, "package": p.package, "pinned": p.pinned,
                           "newest": p.newest, "status": p.status, "message": p.message} for p in package_rows],
+            "os": [{"image": o.image, "manager": o.manager, "package": o.package, "current": o.current,
+                    "new": o.new, "security": o.security, "status": o.status, "message": o.message}
+                   for o in os_rows],
         })
     elif not rows:
         print("no external bases: every image builds on its parent or scratch")
@@ -95,10 +115,48 @@ def outdated(hierarchy: Hierarchy, names: tuple[str, ...] = (), *, fmt: str = "t
         for p in package_rows:
             if p.status == UNKNOWN:
                 print(f"{p.where}: {p.package}: {p.message}")
-    statuses = {r.status for r in rows} | {p.status for p in package_rows}
+    if fmt != "json" and engine is not None:
+        updates = [o for o in os_rows if o.status == OUTDATED]
+        if updates:
+            report.table(("image", "os package", "installed", "update", "security"),
+                         [(o.image, o.package, o.current, o.new, "yes" if o.security else "") for o in updates])
+        for o in os_rows:
+            if o.status != OUTDATED:
+                print(f"{o.image}: {o.message}")
+        if not updates:
+            print("no OS package updates in the built images' archives")
+    statuses = {r.status for r in rows} | {p.status for p in package_rows} | {o.status for o in os_rows}
     if UNKNOWN in statuses:
         return 2
     return 1 if OUTDATED in statuses else 0
+
+
+def _os(hierarchy: Hierarchy, names: tuple[str, ...], engine: Engine) -> list[OsRow]:
+    """Per built image with apt or apk: the updates its archives offer (a throwaway container)."""
+    from bbc import ospackages, refs
+
+    out: list[OsRow] = []
+    for name in hierarchy.order:
+        if names and name not in names:
+            continue
+        spec = hierarchy[name]
+        ref = refs.ref(hierarchy.config.ref(name), spec.version)
+        if engine.inspect(ref) is None:
+            out.append(OsRow(name, "-", "", "", "", False, NOT_BUILT, f"{ref} is not built: not asked"))
+            continue
+        try:
+            kind = ospackages.manager(engine, ref)
+            if kind is None:
+                out.append(OsRow(name, "-", "", "", "", False, CURRENT, "no apt or apk: nothing to ask"))
+                continue
+            found = ospackages.updates(engine, ref, kind, spec.network)
+        except BbcError as exc:
+            out.append(OsRow(name, "-", "", "", "", False, UNKNOWN, exc.message))
+            continue
+        out += [OsRow(name, kind, u.name, u.current, u.new, u.security) for u in found]
+        if not found:
+            out.append(OsRow(name, kind, "", "", "", False, CURRENT, f"{kind}: every package is current"))
+    return out
 
 
 def _packages(hierarchy: Hierarchy, names: tuple[str, ...], level: str,
