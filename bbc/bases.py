@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from bbc.config import ImageSpec
     from bbc.engine import Engine
     from bbc.fingerprint import FileHashes
+    from bbc.errors import RegistryError
     from bbc.hierarchy import Hierarchy
 
 # Every FROM's image word; when all are the parent arg or scratch (most images of a
@@ -182,3 +183,22 @@ def pinned_text(spec: ImageSpec, resolved: tuple[tuple[Found, str], ...]) -> tup
         except ValueError:
             unpinned.append(f"{found.where} ({found.ref})")
     return text, unpinned
+
+
+def current_digest(ref: str) -> str | RegistryError:
+    """The digest `ref`'s tag names in its registry now (never the engine's copy: that is what
+    `outdated` and `refresh` compare against), or the registry's error."""
+    from bbc.errors import RegistryError
+    from bbc.registry import Registry, split_image_name
+
+    parsed = dockerfile.parse_reference(ref)
+    tag = parsed.tag or "latest"
+    try:
+        host, repository = split_image_name(parsed.name)
+        manifest = Registry("registry-1.docker.io" if host == "docker.io" else host, timeout=5.0).manifest(
+            repository, tag)
+    except RegistryError as exc:
+        return exc
+    if manifest is None:
+        return RegistryError(f"{host} has no tag {tag} in {repository}")
+    return manifest.digest

@@ -309,6 +309,28 @@ def outdated(obj: Ctx, images: tuple[str, ...], level: str, index_url: str | Non
 
 
 @cli.command()
+@click.option("--images", "only", default=None, metavar="A,B", help="Only these images (default: all).")
+@click.option("--bases/--no-bases", default=True, help="External bases whose tag moved (default: on).")
+@click.option("--packages", "level", type=click.Choice(["patch", "minor", "major", "off"]), default="minor",
+              show_default=True, help="Pinned Python packages with a newer release within this level.")
+@click.option("--index-url", default=None, help="Package index to ask (default: pip's configuration).")
+@click.option("--commit", is_flag=True, help="One commit listing every change per image.")
+@click.option("--release", is_flag=True, help="Then release the refreshed images (tested).")
+@click.option("--rollout", "roll", is_flag=True, help="Then roll the new versions out to the projects.")
+@click.option("--dry-run", is_flag=True, help="Show the changes, bumps and file diffs; change nothing.")
+@pass_ctx
+def refresh(obj: Ctx, only: str | None, bases: bool, level: str, index_url: str | None, commit: bool,
+            release: bool, roll: bool, dry_run: bool) -> None:
+    """The maintenance window: take upstream's updates, bump, build, test, commit (release, roll out)."""
+    from bbc.commands import refresh as cmd
+
+    images = tuple(n.strip() for n in (only or "").split(",") if n.strip())
+    _exit(cmd.refresh(obj.hierarchy, obj.engine, images=images, use_bases=bases,
+                      level=None if level == "off" else level, index_url=index_url, commit=commit,
+                      release=release, rollout=roll, dry_run=dry_run))
+
+
+@cli.command()
 @click.argument("images", nargs=-1)
 @click.option("--check", "check_only", is_flag=True, help="List unpinned external bases; exit 1 if any.")
 @pass_ctx

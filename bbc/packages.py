@@ -7,10 +7,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from packaging.version import InvalidVersion, Version
 
+from bbc import fingerprint, pins
 from bbc.errors import BbcError
+
+if TYPE_CHECKING:
+    from bbc.hierarchy import Hierarchy
 
 LEVELS = ("patch", "minor", "major")
 
@@ -73,3 +79,30 @@ def _reason(line: str) -> str:
         if marker in line:
             return marker
     return line.split("WARNING:")[-1].strip()[:160]
+
+
+def pinned_in(hierarchy: Hierarchy, names: tuple[str, ...] = ()) -> list[tuple[str, str, pins.Pin]]:
+    """(image, package, pin) for every `==` pin in the images' contexts, parents first."""
+    found: list[tuple[str, str, pins.Pin]] = []
+    for name in hierarchy.order:
+        if names and name not in names:
+            continue
+        spec = hierarchy[name]
+        files = fingerprint.context_files(spec.path, spec.dockerfile)
+        found += [(name, package, pin) for package, pin in pins.python_pins(spec.path, files)]
+    return found
+
+
+def ask_all(names: list[str], index_url: str | None = None) -> dict[str, list[Version] | BbcError]:
+    """{normalized name: releases, or why the index could not tell}, one pip process per
+    package, four at a time."""
+    wanted = sorted({pins.normalize(n) for n in names})
+
+    def ask(package: str) -> list[Version] | BbcError:
+        try:
+            return available(package, index_url)
+        except BbcError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(zip(wanted, pool.map(ask, wanted)))

@@ -265,3 +265,55 @@ def test_apt_output_from_ubuntu_and_debian_is_read() -> None:
     assert [(u.name, u.current, u.new, u.security) for u in parse_apt(text)] == [
         ("libc6", "2.35-0ubuntu3.6", "2.35-0ubuntu3.8", True),
         ("base-files", "12.4+deb12u5", "12.4+deb12u11", False)]
+
+
+def git_tree(root: Path) -> None:
+    from tests.cli import git
+
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.name", "Dev")
+    git(root, "config", "user.email", "dev@example.com")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "the hierarchy")
+
+
+@pytest.mark.parametrize("check", ["v", "v1"])
+def test_refresh_takes_a_moved_pinned_base_through_bump_build_test_commit(
+        tree: tuple[Path, str, str], docker_client: Any, tmp_path: Path, check: str) -> None:
+    from tests.cli import git
+
+    root, prefix, upstream = tree
+    first = publish_upstream(docker_client, upstream, "v1", tmp_path)
+    config = root / "bbc.yaml"
+    # the root's test: any upstream content ("v"), or only v1 (fails once upstream moves)
+    config.write_text(config.read_text().replace(
+        "    version: 1.0.0\n", f"    version: 1.0.0\n    test: {{command: [grep, -q, {check}, /etc/upstream]}}\n", 1))
+    ok(bbc(root, "pin"))
+    git_tree(root)
+    ok(bbc(root, "build", "--test"))
+    assert "nothing to refresh" in ok(bbc(root, "refresh", "--packages", "off")).out
+    second = publish_upstream(docker_client, upstream, "v2", tmp_path)
+    dockerfile = root / "images/root/os/Dockerfile"
+    before = {p: p.read_bytes() for p in (dockerfile, config)}
+    head = git(root, "rev-parse", "HEAD")
+
+    dry = ok(bbc(root, "refresh", "--packages", "off", "--dry-run")).out
+    assert f"-FROM {upstream}@{first}" in dry and f"+FROM {upstream}@{second}" in dry and "dry run" in dry
+    assert {p: p.read_bytes() for p in before} == before
+
+    run = bbc(root, "refresh", "--commit", "--packages", "off")
+    if check == "v1":  # the tests fail on the new upstream: every file as it was, nothing committed
+        assert run.code == 1, run.out + run.err
+        assert "refresh failed at build and tests" in run.out and "every file bbc changed is restored" in run.out
+        assert {p: p.read_bytes() for p in before} == before
+        assert git(root, "rev-parse", "HEAD") == head and git(root, "status", "--porcelain") == ""
+        return
+    assert run.code == 0, run.out + run.err
+    assert dockerfile.read_text() == before[dockerfile].decode().replace(first, second)
+    assert "version: 1.0.1" in config.read_text() and "version: 0.1.1" in config.read_text()
+    message = git(root, "log", "-1", "--format=%B")
+    assert f"- os: base {upstream} {first} -> {second} (images/root/os/Dockerfile:2)" in message
+    assert "- os: 1.0.0 -> 1.0.1" in message and "- svc: 0.1.0 -> 0.1.1" in message
+    assert git(root, "status", "--porcelain") == ""
+    assert cat(docker_client, f"{prefix}/bbc/svc:0.1.1", "/etc/app-saw") == "v2"
+    assert "nothing to refresh" in ok(bbc(root, "refresh", "--packages", "off")).out

@@ -11,13 +11,10 @@ it), 2 when bbc could not find out (a registry that does not answer is named).
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.version import Version
-
-from bbc import bases, fingerprint, packages, pins, report, state
+from bbc import bases, packages, pins, report, state
 from bbc.engine import Engine
 from bbc.errors import BbcError, RegistryError
 from bbc.hierarchy import Hierarchy
@@ -80,7 +77,7 @@ def outdated(hierarchy: Hierarchy, names: tuple[str, ...] = (), *, fmt: str = "t
         for found in bases.of(hierarchy[name], root):
             tag_ref = found.ref.partition("@")[0]
             if tag_ref not in latest:
-                latest[tag_ref] = _ask(tag_ref)
+                latest[tag_ref] = bases.current_digest(tag_ref)
             now = latest[tag_ref]
             in_use = found.ref.partition("@")[2] if found.pinned else recorded.get(found.ref)
             if isinstance(now, RegistryError):
@@ -162,23 +159,8 @@ def _os(hierarchy: Hierarchy, names: tuple[str, ...], engine: Engine) -> list[Os
 def _packages(hierarchy: Hierarchy, names: tuple[str, ...], level: str,
               index_url: str | None) -> list[PackageRow]:
     """The pinned packages of each image's context, each package asked of the index once."""
-    found: list[tuple[str, str, pins.Pin]] = []
-    for name in hierarchy.order:
-        if names and name not in names:
-            continue
-        spec = hierarchy[name]
-        files = fingerprint.context_files(spec.path, spec.dockerfile)
-        found += [(name, package, pin) for package, pin in pins.python_pins(spec.path, files)]
-    wanted = sorted({pins.normalize(package) for _, package, _ in found})
-
-    def ask(package: str) -> list[Version] | BbcError:
-        try:
-            return packages.available(package, index_url)
-        except BbcError as exc:
-            return exc
-
-    with ThreadPoolExecutor(max_workers=4) as pool:  # one pip process per package
-        answers = dict(zip(wanted, pool.map(ask, wanted)))
+    found = packages.pinned_in(hierarchy, names)
+    answers = packages.ask_all([package for _, package, _ in found], index_url)
     root = hierarchy.config.root
     out: list[PackageRow] = []
     for image, package, pin in found:
@@ -197,25 +179,6 @@ def _rel(path: Path, root: Path) -> str:
         return path.relative_to(root).as_posix()
     except ValueError:
         return str(path)
-
-
-def _ask(ref: str) -> str | RegistryError:
-    """The digest the tag names in its registry now (never the engine's copy: that is what
-    `outdated` compares against)."""
-    from bbc.dockerfile import parse_reference
-    from bbc.registry import Registry, split_image_name
-
-    parsed = parse_reference(ref)
-    tag = parsed.tag or "latest"
-    try:
-        host, repository = split_image_name(parsed.name)
-        manifest = Registry("registry-1.docker.io" if host == "docker.io" else host, timeout=5.0).manifest(
-            repository, tag)
-    except RegistryError as exc:
-        return exc
-    if manifest is None:
-        return RegistryError(f"{host} has no tag {tag} in {repository}")
-    return manifest.digest
 
 
 def _short(digest: str | None) -> str:

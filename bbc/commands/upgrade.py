@@ -15,12 +15,12 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from bbc import config as config_mod
-from bbc import git, lock, pins, pipeline, report, rollout as rollouts, versions, yamledit
+from bbc import git, lock, maintenance, pins, rollout as rollouts, versions, yamledit
 from bbc.engine import Engine
 from bbc.errors import BbcError
 from bbc.hierarchy import Hierarchy
@@ -145,7 +145,7 @@ def upgrade_package(
     for name, ps in stale.items():
         for p in ps:
             print(f"  {_rel(config.root, p.path)}:{p.line}  {p.old} -> {version}  ({name}, {p.kind})")
-    _show_bumps(hierarchy, bumps, owners)
+    maintenance.show_bumps(hierarchy, bumps, owners)
     print(f"will rebuild: {', '.join(hierarchy.sort(hierarchy.closure_down(owners)))}")
     all_pins = [p for ps in stale.values() for p in ps]
     files = sorted({p.path for p in all_pins}) + [config.path]
@@ -156,11 +156,11 @@ def upgrade_package(
         print(yamledit.set_versions(config.path, new_versions, dry_run=True), end="")
         print("dry run: nothing changed")
         return 0
-    repo = _commit_ready(config.root, files) if commit else None
+    repo = maintenance.commit_ready(config.root, files) if commit else None
     pins.rewrite_pins(all_pins, version)
     yamledit.set_versions(config.path, new_versions)
     print(f"rewrote {len(all_pins)} pins in {len(files) - 1} files; bumped {len(bumps)} images in {config.path.name}")
-    message = f"upgrade {package} to {version}: images {', '.join(owners)}\n\n" + _bump_lines(bumps)
+    message = f"upgrade {package} to {version}: images {', '.join(owners)}\n\n" + maintenance.bump_lines(bumps)
     return _prove_and_commit(config.path, owners, connect, build=build, test=test, repo=repo, files=files,
                              message=message)
 
@@ -179,16 +179,16 @@ def upgrade_image(
 ) -> int:
     config = hierarchy.config
     bumps = versions.plan_bump(hierarchy, {image: how})
-    _show_bumps(hierarchy, bumps, [image])
+    maintenance.show_bumps(hierarchy, bumps, [image])
     print(f"will rebuild: {', '.join(hierarchy.sort(hierarchy.closure_down([image])))}")
     new_versions = {n: new for n, (_, new) in bumps.items()}
     if dry_run:
         print(yamledit.set_versions(config.path, new_versions, dry_run=True), end="")
         print("dry run: nothing changed")
         return 0
-    repo = _commit_ready(config.root, [config.path]) if commit else None
+    repo = maintenance.commit_ready(config.root, [config.path]) if commit else None
     yamledit.set_versions(config.path, new_versions)
-    message = f"upgrade {image} to {bumps[image][1]}\n\n" + _bump_lines(bumps)
+    message = f"upgrade {image} to {bumps[image][1]}\n\n" + maintenance.bump_lines(bumps)
     code = _prove_and_commit(config.path, [image], connect, build=True, test=test, repo=repo,
                              files=[config.path], message=message)
     if code != 0 or not (release or rollout):
@@ -197,7 +197,7 @@ def upgrade_image(
     engine = connect()
     if release:
         # tested like `bbc release` by default: a release is never untested
-        if not _run(fresh, engine, Selection((image,), True, None, False), Scope(test=True, release=True)):
+        if not maintenance.run(fresh, engine, Selection((image,), True, None, False), Scope(test=True, release=True)):
             print("release failed: no rollout")
             return 1
     if rollout:
@@ -212,7 +212,7 @@ def _prove_and_commit(path: Path, owners: list[str], connect: Callable[[], Engin
     if build:
         fresh = _reload(path)
         engine = connect()
-        if not _run(fresh, engine, Selection(tuple(owners), True, None, False), Scope(gate=test)):
+        if not maintenance.run(fresh, engine, Selection(tuple(owners), True, None, False), Scope(gate=test)):
             what = "build or tests" if test else "build"
             print(f"{what} failed: the edits stay in place (pins and {path.name}); nothing was committed")
             return 1
@@ -223,39 +223,11 @@ def _prove_and_commit(path: Path, owners: list[str], connect: Callable[[], Engin
     return 0
 
 
-def _run(hierarchy: Hierarchy, engine: Engine, sel: Selection, scope: Scope) -> bool:
-    """Build (test, release) through the one plan and executor; True when every step succeeded."""
-    events = report.PlainEvents()
-    _, results = pipeline.execute(hierarchy, engine, sel, events, scope=scope)
-    return all(r.ok for r in results)
-
-
-def _commit_ready(root: Path, files: Iterable[Path]) -> Any:
-    """The hierarchy's repository, refusing when a file the commit will hold has other edits."""
-    repo = git.open_repo(git.top_level(root))
-    dirty = git.changed(repo, files)
-    if dirty:
-        raise BbcError(f"--commit: uncommitted changes in {', '.join(dirty)}; nothing was changed",
-                       tip="commit or stash them first, so the upgrade commit holds only the upgrade")
-    return repo
-
-
 def _reload(path: Path) -> Hierarchy:
     return Hierarchy.of(config_mod.load(path))
 
 
 # -- output -----------------------------------------------------------------------------
-
-def _show_bumps(hierarchy: Hierarchy, bumps: Mapping[str, tuple[str, str]], explicit: list[str]) -> None:
-    print(f"versions ({hierarchy.config.path.name}):")
-    for name, (old, new) in bumps.items():
-        why = "" if name in explicit else f" (follows {hierarchy.parent(name)}, cascade: {hierarchy[name].cascade})"
-        print(f"  {name}: {old} -> {new}{why}")
-
-
-def _bump_lines(bumps: Mapping[str, tuple[str, str]]) -> str:
-    return "".join(f"- {name}: {old} -> {new}\n" for name, (old, new) in bumps.items())
-
 
 def _rewritten(found: Iterable[pins.Pin], version: str) -> dict[Path, tuple[str, str]]:
     """{file: (text now, text after)} without writing: what `pins.rewrite_pins` would do."""
