@@ -318,16 +318,17 @@ def outdated(obj: Ctx, images: tuple[str, ...], level: str, index_url: str | Non
 @click.option("--release", is_flag=True, help="Then release the refreshed images (tested).")
 @click.option("--rollout", "roll", is_flag=True, help="Then roll the new versions out to the projects.")
 @click.option("--dry-run", is_flag=True, help="Show the changes, bumps and file diffs; change nothing.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @pass_ctx
 def refresh(obj: Ctx, only: str | None, bases: bool, level: str, index_url: str | None, commit: bool,
-            release: bool, roll: bool, dry_run: bool) -> None:
+            release: bool, roll: bool, dry_run: bool, fmt: str) -> None:
     """The maintenance window: take upstream's updates, bump, build, test, commit (release, roll out)."""
     from bbc.commands import refresh as cmd
 
     images = tuple(n.strip() for n in (only or "").split(",") if n.strip())
     _exit(cmd.refresh(obj.hierarchy, obj.engine, images=images, use_bases=bases,
                       level=None if level == "off" else level, index_url=index_url, commit=commit,
-                      release=release, rollout=roll, dry_run=dry_run))
+                      release=release, rollout=roll, dry_run=dry_run, fmt=fmt))
 
 
 @cli.command()

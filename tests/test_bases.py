@@ -301,14 +301,20 @@ def test_refresh_takes_a_moved_pinned_base_through_bump_build_test_commit(
     assert f"-FROM {upstream}@{first}" in dry and f"+FROM {upstream}@{second}" in dry and "dry run" in dry
     assert {p: p.read_bytes() for p in before} == before
 
-    run = bbc(root, "refresh", "--commit", "--packages", "off")
     if check == "v1":  # the tests fail on the new upstream: every file as it was, nothing committed
+        run = bbc(root, "refresh", "--commit", "--packages", "off")
         assert run.code == 1, run.out + run.err
         assert "refresh failed at build and tests" in run.out and "every file bbc changed is restored" in run.out
         assert {p: p.read_bytes() for p in before} == before
         assert git(root, "rev-parse", "HEAD") == head and git(root, "status", "--porcelain") == ""
         return
+    run = bbc(root, "refresh", "--commit", "--packages", "off", "--format", "json")
     assert run.code == 0, run.out + run.err
+    report = json.loads(run.out)  # the build's lines went to stderr
+    assert report["result"] == "refreshed" and report["commit"] == git(root, "rev-parse", "HEAD").strip()
+    assert report["changes"] == [{"image": "os", "where": "images/root/os/Dockerfile:2", "what": f"base {upstream}",
+                                  "old": first, "new": second}]
+    assert report["bumps"] == {"os": {"old": "1.0.0", "new": "1.0.1"}, "svc": {"old": "0.1.0", "new": "0.1.1"}}
     assert dockerfile.read_text() == before[dockerfile].decode().replace(first, second)
     assert "version: 1.0.1" in config.read_text() and "version: 0.1.1" in config.read_text()
     message = git(root, "log", "-1", "--format=%B")

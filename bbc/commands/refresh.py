@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from bbc import bases, dockerfile, lock, maintenance, packages, pins, state, versions, yamledit
+from bbc import bases, dockerfile, lock, maintenance, packages, pins, report, state, versions, yamledit
 from bbc import rollout as rollouts
 from bbc.engine import Engine
 from bbc.errors import BbcError, RegistryError
@@ -37,18 +38,37 @@ class Change:
 
 def refresh(hierarchy: Hierarchy, connect: Callable[[], Engine], *, images: tuple[str, ...] = (),
             use_bases: bool = True, level: str | None = "minor", index_url: str | None = None,
-            commit: bool = False, release: bool = False, rollout: bool = False, dry_run: bool = False) -> int:
-    """bbc.yaml's lock is held from reading it to the commit: a bump meanwhile waits."""
-    if dry_run:
-        return _refresh(hierarchy, connect, images, use_bases, level, index_url, commit, release, rollout, True)
-    with lock.config_lock(hierarchy.config.path):
-        return _refresh(Hierarchy.load(hierarchy.config.path), connect, images, use_bases, level, index_url, commit,
-                        release, rollout, False)
+            commit: bool = False, release: bool = False, rollout: bool = False, dry_run: bool = False,
+            fmt: str = "table") -> int:
+    """bbc.yaml's lock is held from reading it to the commit: a bump meanwhile waits. With
+    `fmt` json every human line goes to stderr and stdout gets one report for the nightly job."""
+    import contextlib
+    import sys
+
+    out: dict[str, Any] = {"result": "nothing", "failed_step": None, "message": "", "changes": [], "bumps": {},
+                           "commit": None}
+    with contextlib.redirect_stdout(sys.stderr) if fmt == "json" else contextlib.nullcontext():
+        try:
+            if dry_run:
+                code = _refresh(hierarchy, connect, images, use_bases, level, index_url, commit, release, rollout,
+                                True, out)
+            else:
+                with lock.config_lock(hierarchy.config.path):
+                    code = _refresh(Hierarchy.load(hierarchy.config.path), connect, images, use_bases, level,
+                                    index_url, commit, release, rollout, False, out)
+        except BbcError as exc:
+            if fmt != "json":
+                raise
+            out.update(result="failed", failed_step=out["failed_step"] or "finding updates", message=exc.message)
+            code = 1
+    if fmt == "json":
+        report.dump_json(out)
+    return code
 
 
 def _refresh(hierarchy: Hierarchy, connect: Callable[[], Engine], images: tuple[str, ...], use_bases: bool,
              level: str | None, index_url: str | None, commit: bool, release: bool, rollout: bool,
-             dry_run: bool) -> int:
+             dry_run: bool, out: dict[str, Any]) -> int:
     hierarchy.check_names(images)
     config = hierarchy.config
     changes = (_base_changes(hierarchy, images) if use_bases else []) + (
@@ -58,6 +78,8 @@ def _refresh(hierarchy: Hierarchy, connect: Callable[[], Engine], images: tuple[
         return 0
     owners = hierarchy.sort({c.image for c in changes})
     bumps = versions.plan_bump(hierarchy, {name: "patch" for name in owners})
+    out["changes"] = [{"image": c.image, "where": c.where, "what": c.what, "old": c.old, "new": c.new} for c in changes]
+    out["bumps"] = {n: {"old": old, "new": new} for n, (old, new) in bumps.items()}
     print("changes:")
     for c in changes:
         print(f"  {c.image}: {c.what} {_short(c.old)} -> {_short(c.new)} ({c.where})")
@@ -74,6 +96,7 @@ def _refresh(hierarchy: Hierarchy, connect: Callable[[], Engine], images: tuple[
                                                fromfile=f"a/{rel}", tofile=f"b/{rel}")), end="")
         print(yamledit.set_versions(config.path, new_versions, dry_run=True), end="")
         print("dry run: nothing changed")
+        out["result"] = "dry-run"
         return 0
     files = sorted(texts) + [config.path]
     repo = maintenance.commit_ready(config.root, files) if commit else None
@@ -93,19 +116,23 @@ def _refresh(hierarchy: Hierarchy, connect: Callable[[], Engine], images: tuple[
             from bbc import git
 
             sha = git.commit_paths(repo, files, _message(changes, bumps))
+            out["commit"] = sha
             print(f"committed {sha[:12]}: bbc refresh: {', '.join(owners)}")
     except BbcError as exc:
         for path, data in saved.items():
             if path.read_bytes() != data:
                 yamledit.replace_file(path, data.decode("utf-8"))
         print(f"refresh failed at {step}: {exc.message}; every file bbc changed is restored, nothing committed")
+        out.update(result="failed", failed_step=step, message=exc.message)
         return 1
     print(f"refreshed {len(owners)} images: {', '.join(owners)}")
+    out["result"] = "refreshed"
     if release or rollout:
         fresh = Hierarchy.load(config.path)
         if release and not maintenance.run(fresh, engine, Selection(tuple(owners), True, None, False),
                                            Scope(test=True, release=True)):
             print("release failed: no rollout")
+            out.update(result="failed", failed_step="the release", message="a release step failed")
             return 1
         if rollout:
             code = 0
