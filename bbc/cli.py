@@ -314,21 +314,23 @@ def outdated(obj: Ctx, images: tuple[str, ...], level: str, index_url: str | Non
 @click.option("--packages", "level", type=click.Choice(["patch", "minor", "major", "off"]), default="minor",
               show_default=True, help="Pinned Python packages with a newer release within this level.")
 @click.option("--index-url", default=None, help="Package index to ask (default: pip's configuration).")
+@click.option("--os", "use_os", is_flag=True,
+              help="Run prepare steps marked refresh again where the built image has OS package updates.")
 @click.option("--commit", is_flag=True, help="One commit listing every change per image.")
 @click.option("--release", is_flag=True, help="Then release the refreshed images (tested).")
 @click.option("--rollout", "roll", is_flag=True, help="Then roll the new versions out to the projects.")
 @click.option("--dry-run", is_flag=True, help="Show the changes, bumps and file diffs; change nothing.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @pass_ctx
-def refresh(obj: Ctx, only: str | None, bases: bool, level: str, index_url: str | None, commit: bool,
-            release: bool, roll: bool, dry_run: bool, fmt: str) -> None:
+def refresh(obj: Ctx, only: str | None, bases: bool, level: str, index_url: str | None, use_os: bool,
+            commit: bool, release: bool, roll: bool, dry_run: bool, fmt: str) -> None:
     """The maintenance window: take upstream's updates, bump, build, test, commit (release, roll out)."""
     from bbc.commands import refresh as cmd
 
     images = tuple(n.strip() for n in (only or "").split(",") if n.strip())
     _exit(cmd.refresh(obj.hierarchy, obj.engine, images=images, use_bases=bases,
                       level=None if level == "off" else level, index_url=index_url, commit=commit,
-                      release=release, rollout=roll, dry_run=dry_run, fmt=fmt))
+                      release=release, rollout=roll, dry_run=dry_run, fmt=fmt, use_os=use_os))
 
 
 @cli.command()

@@ -23,7 +23,7 @@ IMAGE_KEYS = (
     "labels", "watch", "platform", "network", "prepare", "test", "cascade", "description",
 )
 DEFAULT_KEYS = tuple(k for k in IMAGE_KEYS if k not in ("path", "parent", "version", "description", "prepare"))
-PREPARE_KEYS = ("command", "inputs", "outputs")
+PREPARE_KEYS = ("command", "inputs", "outputs", "refresh")
 TEST_KEYS = ("layer", "build_args", "command", "mounts", "timeout", "network", "expect", "skip")
 EXPECT_KEYS = ("user", "files", "absent")
 PROJECT_KEYS = ("repo", "file", "images", "test")
@@ -36,6 +36,9 @@ class PrepareSpec:
     command: tuple[str, ...] | str
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
+    # its outputs take the OS archive's state (a debootstrap rootfs): `bbc refresh --os` runs it
+    # again when the built image has package updates
+    refresh: bool = False
 
 
 @dataclass(frozen=True)

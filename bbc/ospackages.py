@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from bbc.engine import Engine
 from bbc.errors import BbcError
@@ -73,3 +74,52 @@ def updates(engine: Engine, image: str, kind: str, network: str, timeout: int = 
         tail = result.output.strip().splitlines()[-1:] or [f"exit code {result.exit_code}"]
         raise BbcError(f"{image}: {kind} could not read its package archives: {tail[0]}")
     return parse_apt(result.output) if kind == "apt" else parse_apk(result.output)
+
+
+def dpkg_status(text: str) -> dict[str, str]:
+    """{package: version} of the installed packages in a dpkg status file."""
+    out: dict[str, str] = {}
+    for stanza in text.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in stanza.splitlines() if ": " in line and not line[0].isspace())
+        if fields.get("Package") and fields.get("Version") and "installed" in fields.get("Status", "installed"):
+            out[fields["Package"]] = fields["Version"]
+    return out
+
+
+def packages_in(path: Path) -> dict[str, str] | None:
+    """The dpkg package set a prepare output holds: a root filesystem tarball with
+    var/lib/dpkg/status (debootstrap's), or a dpkg status file itself; None when neither."""
+    import tarfile
+
+    if path.name == "status":
+        return dpkg_status(path.read_text(encoding="utf-8", errors="replace"))
+    try:
+        with tarfile.open(path) as tar:
+            for name in ("var/lib/dpkg/status", "./var/lib/dpkg/status"):
+                try:
+                    member = tar.extractfile(name)
+                except KeyError:
+                    continue
+                if member is not None:
+                    return dpkg_status(member.read().decode("utf-8", errors="replace"))
+    except (tarfile.TarError, OSError):
+        return None
+    return None
+
+
+def package_set(spec_path: Path, outputs: tuple[str, ...]) -> dict[str, str] | None:
+    """The package set of a prepare step's outputs (the first that holds one)."""
+    for output in outputs:
+        found = packages_in(spec_path / output)
+        if found is not None:
+            return found
+    return None
+
+
+def difference(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """`name old -> new` for every package added, removed or changed."""
+    out = []
+    for name in sorted(set(before) | set(after)):
+        if before.get(name) != after.get(name):
+            out.append(f"{name} {before.get(name, '-')} -> {after.get(name, '-')}")
+    return out

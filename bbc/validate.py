@@ -236,9 +236,13 @@ class _Validator:
         outputs = self.str_list(body, keys, "outputs") or ()
         if not outputs:
             self.problem(keys + ("outputs",), "list the files the command writes, so bbc knows when to rerun it")
+        refresh = body.get("refresh", False)
+        if not isinstance(refresh, bool):
+            self.problem(keys + ("refresh",), f"must be true or false, not {_kind(refresh)}")
+            refresh = False
         if command is None:
             return None
-        return PrepareSpec(command, self.str_list(body, keys, "inputs") or (), outputs)
+        return PrepareSpec(command, self.str_list(body, keys, "inputs") or (), outputs, refresh)
 
     def test(self, node: Any, keys: tuple[str, ...], path: Path) -> TestSpec | None:
         body = self.mapping(node, keys, TEST_KEYS)

@@ -323,3 +323,64 @@ def test_refresh_takes_a_moved_pinned_base_through_bump_build_test_commit(
     assert git(root, "status", "--porcelain") == ""
     assert cat(docker_client, f"{prefix}/bbc/svc:0.1.1", "/etc/app-saw") == "v2"
     assert "nothing to refresh" in ok(bbc(root, "refresh", "--packages", "off")).out
+
+
+PREPARE_ROOTFS = """#!/bin/sh
+# stands in for debootstrap: the root filesystem takes the package versions the archive has now
+set -e
+rm -rf rootfs && mkdir -p rootfs/var/lib/dpkg
+cp ../../../archive/status rootfs/var/lib/dpkg/status
+date +%s%N > rootfs/etc-built-at  # a new tarball every run, even with the same packages
+tar czf rootfs.tar.gz -C rootfs .
+rm -rf rootfs
+"""
+
+STATUS = """Package: libssl3
+Status: install ok installed
+Version: {ssl}
+
+Package: tzdata
+Status: install ok installed
+Version: 2024a-0+deb12u1
+"""
+
+
+def test_refresh_os_reruns_a_refresh_prepare_step_and_bumps_only_on_new_packages(
+        tmp_path: Path, docker_client: Any, registry_addr: str) -> None:
+    from tests.cli import git
+
+    prefix = f"localhost:5000/rf{uuid.uuid4().hex[:6]}"
+    root = tmp_path / "h"
+    context = busybox_context(root / "images/root/os", user="1000")
+    write(context / "apt-get", FAKE_APT)  # always reports updates: the prepare decides what changes
+    write(context / "prepare.sh", PREPARE_ROOTFS)
+    with (context / "Dockerfile").open("a") as f:
+        f.write("COPY --chmod=755 apt-get /usr/bin/apt-get\nADD rootfs.tar.gz /\n")
+    write(root / "archive/status", STATUS.format(ssl="3.0.11-1~deb12u1"))
+    write(root / ".gitignore", "rootfs.tar.gz\n")
+    write(root / "bbc.yaml", f"registry: {prefix}\ndefaults: {{network: host}}\nimages:\n"
+                             "  os:\n    path: images/root/os\n    version: 1.0.0\n"
+                             "    prepare: {command: sh ./prepare.sh, inputs: [prepare.sh], outputs: [rootfs.tar.gz],"
+                             " refresh: true}\n")
+    git_tree(root)
+    try:
+        ok(bbc(root, "build"))
+        tarball = context / "rootfs.tar.gz"
+        first = tarball.read_bytes()
+        # the archive has nothing new: the step runs, gives the same packages, its old output is put back
+        same = ok(bbc(root, "refresh", "--os", "--no-bases", "--packages", "off", "--commit")).out
+        assert "the prepare step gave the same package set: nothing to bump" in same and "nothing to refresh" in same
+        assert tarball.read_bytes() == first and "version: 1.0.0" in (root / "bbc.yaml").read_text()
+
+        write(root / "archive/status", STATUS.format(ssl="3.0.11-1~deb12u2"))  # a security update lands
+        run = bbc(root, "refresh", "--os", "--no-bases", "--packages", "off", "--commit", "--format", "json")
+        assert run.code == 0, run.out + run.err
+        report = json.loads(run.out)
+        assert report["changes"] == [{"image": "os", "where": "images/root/os (prepare)", "what": "os package libssl3",
+                                      "old": "3.0.11-1~deb12u1", "new": "3.0.11-1~deb12u2"}]
+        assert report["bumps"] == {"os": {"old": "1.0.0", "new": "1.0.1"}}
+        assert "- os: os package libssl3 3.0.11-1~deb12u1 -> 3.0.11-1~deb12u2" in git(root, "log", "-1", "--format=%B")
+        status = cat(docker_client, f"{prefix}/os:1.0.1", "/var/lib/dpkg/status")
+        assert "Version: 3.0.11-1~deb12u2" in status
+    finally:
+        remove_images(docker_client, prefix)

@@ -138,7 +138,7 @@ def test_test_and_prepare_sections(repo: Path) -> None:
         root:
             path: r
             version: 1.0.0
-            prepare: {command: ./make.sh, inputs: [make.sh], outputs: [rootfs.tar]}
+            prepare: {command: ./make.sh, inputs: [make.sh], outputs: [rootfs.tar], refresh: true}
             test:
               layer: Dockerfile.test
               command: "sh /t/check.sh"
@@ -148,11 +148,17 @@ def test_test_and_prepare_sections(repo: Path) -> None:
         """).replace("\n", "\n  ").rstrip(),
     ))
     root = cfg.images["root"]
-    assert root.prepare == config.PrepareSpec("./make.sh", ("make.sh",), ("rootfs.tar",))
+    assert root.prepare == config.PrepareSpec("./make.sh", ("make.sh",), ("rootfs.tar",), refresh=True)
     assert root.test is not None
     assert root.test.command == ("/bin/sh", "-c", "sh /t/check.sh")
     assert root.test.mounts == {"tests": "/t"} and root.test.timeout == 30 and root.test.network == "none"
     assert root.test.expect == config.Expect("non-root", ("/etc/passwd",), ())
+
+
+def test_prepare_refresh_is_a_boolean(repo: Path) -> None:
+    with pytest.raises(ConfigError, match=r"images.root.prepare.refresh: must be true or false, not a string"):
+        load(repo, GOOD.replace("root: {path: r, version: 1.0.0}", "root: {path: r, version: 1.0.0, prepare: "
+                                "{command: ./m.sh, outputs: [o], refresh: sometimes}}"))
 
 
 def test_skip_must_name_an_ancestor(repo: Path) -> None:

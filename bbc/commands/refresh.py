@@ -39,7 +39,7 @@ class Change:
 def refresh(hierarchy: Hierarchy, connect: Callable[[], Engine], *, images: tuple[str, ...] = (),
             use_bases: bool = True, level: str | None = "minor", index_url: str | None = None,
             commit: bool = False, release: bool = False, rollout: bool = False, dry_run: bool = False,
-            fmt: str = "table") -> int:
+            fmt: str = "table", use_os: bool = False) -> int:
     """bbc.yaml's lock is held from reading it to the commit: a bump meanwhile waits. With
     `fmt` json every human line goes to stderr and stdout gets one report for the nightly job."""
     import contextlib
@@ -51,11 +51,11 @@ def refresh(hierarchy: Hierarchy, connect: Callable[[], Engine], *, images: tupl
         try:
             if dry_run:
                 code = _refresh(hierarchy, connect, images, use_bases, level, index_url, commit, release, rollout,
-                                True, out)
+                                True, out, use_os)
             else:
                 with lock.config_lock(hierarchy.config.path):
                     code = _refresh(Hierarchy.load(hierarchy.config.path), connect, images, use_bases, level,
-                                    index_url, commit, release, rollout, False, out)
+                                    index_url, commit, release, rollout, False, out, use_os)
         except BbcError as exc:
             if fmt != "json":
                 raise
@@ -68,11 +68,16 @@ def refresh(hierarchy: Hierarchy, connect: Callable[[], Engine], *, images: tupl
 
 def _refresh(hierarchy: Hierarchy, connect: Callable[[], Engine], images: tuple[str, ...], use_bases: bool,
              level: str | None, index_url: str | None, commit: bool, release: bool, rollout: bool,
-             dry_run: bool, out: dict[str, Any]) -> int:
+             dry_run: bool, out: dict[str, Any], use_os: bool = False) -> int:
     hierarchy.check_names(images)
     config = hierarchy.config
     changes = (_base_changes(hierarchy, images) if use_bases else []) + (
         _package_changes(hierarchy, images, level, index_url) if level else [])
+    outputs: dict[Path, bytes] = {}  # prepare outputs as they were, restored on failure (and after a dry run)
+    if use_os:
+        changes += _os_changes(hierarchy, images, connect(), outputs)
+    if dry_run or not changes:
+        _restore(outputs)
     if not changes:
         print("nothing to refresh: every external base and pinned package is current")
         return 0
@@ -99,7 +104,11 @@ def _refresh(hierarchy: Hierarchy, connect: Callable[[], Engine], images: tuple[
         out["result"] = "dry-run"
         return 0
     files = sorted(texts) + [config.path]
-    repo = maintenance.commit_ready(config.root, files) if commit else None
+    try:
+        repo = maintenance.commit_ready(config.root, files) if commit else None
+    except BbcError:
+        _restore(outputs)
+        raise
     saved = {path: path.read_bytes() for path in files}
     step = "writing the changes"
     try:
@@ -122,6 +131,7 @@ def _refresh(hierarchy: Hierarchy, connect: Callable[[], Engine], images: tuple[
         for path, data in saved.items():
             if path.read_bytes() != data:
                 yamledit.replace_file(path, data.decode("utf-8"))
+        _restore(outputs)
         print(f"refresh failed at {step}: {exc.message}; every file bbc changed is restored, nothing committed")
         out.update(result="failed", failed_step=step, message=exc.message)
         return 1
@@ -163,6 +173,57 @@ def _base_changes(hierarchy: Hierarchy, names: tuple[str, ...]) -> list[Change]:
             edit = (lambda text, b=found.base, d=now: dockerfile.pin_text(text, b, d)) if found.pinned else None
             out.append(Change(name, found.where, f"base {tag_ref}", old, now, edit, spec.dockerfile_path))
     return out
+
+
+def _os_changes(hierarchy: Hierarchy, names: tuple[str, ...], engine: Engine,
+                saved: dict[Path, bytes]) -> list[Change]:
+    """Images whose prepare step takes the OS archive (`prepare.refresh`) and whose built image
+    has package updates: the step runs again; a changed package set is a change per package,
+    the same set puts the old outputs back (nothing to bump). Outputs replaced go to `saved`."""
+    from bbc import ospackages, prepare, refs
+
+    root = hierarchy.config.root
+    out: list[Change] = []
+    for name in hierarchy.order:
+        spec = hierarchy[name]
+        if (names and name not in names) or spec.prepare is None or not spec.prepare.refresh:
+            continue
+        ref = refs.ref(hierarchy.config.ref(name), spec.version)
+        if engine.inspect(ref) is None:
+            print(f"{name}: {ref} is not built: its OS packages are not asked")
+            continue
+        kind = ospackages.manager(engine, ref)
+        found = ospackages.updates(engine, ref, kind, spec.network) if kind else []
+        if not found:
+            print(f"{name}: no OS package updates")
+            continue
+        security = sum(u.security for u in found)
+        print(f"{name}: {len(found)} OS package updates ({security} security); running its prepare step again")
+        files = [spec.path / o for o in spec.prepare.outputs]
+        before_files = {f: f.read_bytes() for f in files if f.exists()}
+        before = ospackages.package_set(spec.path, spec.prepare.outputs)
+        try:
+            prepare.run(spec, root, lambda line: print(f"[{name}] {line}"))  # noqa: B023 (runs now)
+        except BbcError:
+            _restore(before_files)
+            raise
+        after = ospackages.package_set(spec.path, spec.prepare.outputs)
+        if after is None or after == before:
+            _restore(before_files)
+            print(f"{name}: the prepare step gave the same package set: nothing to bump")
+            continue
+        saved.update({f: d for f, d in before_files.items() if f not in saved})
+        where = f"{spec.rel_path} (prepare)"
+        old = before or {}
+        out += [Change(name, where, f"os package {pkg}", old.get(pkg, "-"), after.get(pkg, "-"))
+                for pkg in sorted(set(old) | set(after)) if old.get(pkg) != after.get(pkg)]
+    return out
+
+
+def _restore(files: dict[Path, bytes]) -> None:
+    for path, data in files.items():
+        if not path.exists() or path.read_bytes() != data:
+            path.write_bytes(data)
 
 
 def _package_changes(hierarchy: Hierarchy, names: tuple[str, ...], level: str,
