@@ -9,27 +9,46 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 
+def escape_char(text: str) -> str:
+    """The escape (and line continuation) character: `\\`, or what an `# escape=` parser
+    directive at the top of the file sets (`` ` `` in Windows Dockerfiles)."""
+    for line in text.splitlines():
+        m = re.fullmatch(r"\s*#\s*([A-Za-z][A-Za-z0-9]*)\s*=\s*(\S*)\s*", line)
+        if not m:
+            break  # directives only open the file
+        if m.group(1).lower() == "escape" and m.group(2) in ("\\", "`"):
+            return m.group(2)
+    return "\\"
+
+
 def instructions(text: str) -> list[tuple[int, str, str]]:
-    """(line number, INSTRUCTION, arguments) with continuations joined and comments dropped."""
+    """(line number, INSTRUCTION, arguments) with continuations joined and comments dropped.
+
+    As the builder reads it: comment and blank lines inside a continued instruction are
+    skipped, not the end of it, so the line numbers of what follows stay right."""
+    escape = escape_char(text)
     out: list[tuple[int, str, str]] = []
-    pending = ""
+    pending: str | None = None
     start = 0
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
-        if not pending and (not stripped or stripped.startswith("#")):
+        if not stripped or stripped.startswith("#"):
             continue
-        if pending and stripped.startswith("#"):
-            continue
-        if not pending:
-            start = number
-        if stripped.endswith("\\"):
+        if pending is None:
+            pending, start = "", number
+        if stripped.endswith(escape):
             pending += stripped[:-1] + " "
             continue
-        whole = (pending + stripped).strip()
-        pending = ""
-        word, _, rest = whole.partition(" ")
-        out.append((start, word.upper(), rest.strip()))
+        out.append(_instruction(start, pending + stripped))
+        pending = None
+    if pending is not None and pending.strip():  # the file ends inside a continuation
+        out.append(_instruction(start, pending))
     return out
+
+
+def _instruction(start: int, whole: str) -> tuple[int, str, str]:
+    word, *rest = whole.strip().split(None, 1)
+    return start, word.upper(), rest[0].strip() if rest else ""
 
 
 def uses_arg_in_from(text: str, arg: str) -> bool:
@@ -72,26 +91,58 @@ def with_labels(text: str, labels: dict[str, str], target: str | None = None) ->
 # -- stages and external bases ----------------------------------------------------------
 
 _VAR = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-+])(?P<word>[^}]*))?\}|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OPS = (":-", ":+", "-", "+")
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}\Z")
 
 
 def expand(word: str, values: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
     """`word` with `$X`, `${X}`, `${X:-d}`, `${X-d}`, `${X:+v}` expanded as the builder does
-    (an unknown variable is empty), and the names it used."""
+    (an unknown variable is empty; `d` and `v` may hold variables themselves), and the names
+    it used. Any other `$` stays as written."""
     used: list[str] = []
 
-    def one(m: re.Match[str]) -> str:
-        name = m.group("braced") or m.group("plain")
-        used.append(name)
-        value = values.get(name)
-        op = m.group("op")
-        if op in (":-", "-"):
-            return value if value else m.group("word")
-        if op in (":+", "+"):
-            return m.group("word") if value else ""
-        return value or ""
+    def scan(i: int, closing: bool) -> tuple[str, int]:
+        out: list[str] = []
+        while i < len(word):
+            if closing and word[i] == "}":
+                return "".join(out), i
+            if word[i] == "$":
+                done = variable(i)
+                if done is not None:
+                    out.append(done[0])
+                    i = done[1]
+                    continue
+            out.append(word[i])
+            i += 1
+        return "".join(out), i
 
-    return _VAR.sub(one, word), tuple(used)
+    def variable(i: int) -> tuple[str, int] | None:
+        """The value of the variable starting at word[i] == '$' and where it ends."""
+        braced = word.startswith("{", i + 1)
+        m = _NAME.match(word, i + 2 if braced else i + 1)
+        if m is None:
+            return None
+        name, value, at = m.group(), values.get(m.group()) or "", len(used)
+        if not braced:
+            used.append(name)
+            return value, m.end()
+        if word.startswith("}", m.end()):
+            used.append(name)
+            return value, m.end() + 1
+        op = next((o for o in _OPS if word.startswith(o, m.end())), None)
+        if op is None:
+            return None
+        inner, end = scan(m.end() + len(op), True)
+        if end >= len(word):  # never closed: not a variable
+            del used[at:]
+            return None
+        used.insert(at, name)
+        if op.endswith("-"):
+            return value or inner, end + 1
+        return inner if value else "", end + 1
+
+    return scan(0, False)[0], tuple(used)
 
 
 def _arg_defaults(rest: str) -> list[tuple[str, str | None]]:
@@ -160,7 +211,7 @@ def stages(text: str, build_args: Mapping[str, str] | None = None) -> list[Stage
         image, used = expand(raw, values)
         index = len(out)
         earlier = aliases.get(image.lower())
-        if earlier is None and image.isdigit() and int(image) < index:
+        if earlier is None and re.fullmatch(r"[0-9]+", image) and int(image) < index:
             earlier = int(image)
         out.append(Stage(number, index, raw, image, platform, alias, earlier, used))
         if alias:
@@ -202,6 +253,15 @@ def external_bases(text: str, *, parent_arg: str | None = None,
     return out
 
 
+# Docker's reference grammar (distribution/reference): [host[:port]/]path[:tag][@digest]
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_HOST_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_REPOSITORY = re.compile(
+    rf"(?:(?:{_HOST_COMPONENT}(?:\.{_HOST_COMPONENT})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?/)?"
+    rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+
 @dataclass(frozen=True)
 class Reference:
     """An image reference split as Docker splits it."""
@@ -212,6 +272,7 @@ class Reference:
 
     @property
     def pinned(self) -> bool:
+        """Whether the reference names its content by digest."""
         return self.digest is not None
 
     def __str__(self) -> str:
@@ -219,50 +280,125 @@ class Reference:
 
 
 def parse_reference(ref: str) -> Reference:
-    """`name[:tag][@sha256:...]`; the tag is after the last ':' that follows the last '/'."""
-    if not ref or any(c.isspace() for c in ref) or "$" in ref:
-        raise ValueError(f"{ref!r} is not an image reference")
+    """`name[:tag][@sha256:...]`; the tag is after the last ':' that follows the last '/'.
+    ValueError, saying what is wrong, for anything Docker would refuse."""
+    if not ref:
+        raise ValueError("the image reference is empty")
+    if any(c.isspace() for c in ref):
+        raise ValueError(f"{ref!r}: an image reference has no spaces")
+    if "$" in ref:
+        raise ValueError(f"{ref!r} still holds a variable")
     rest, at, digest = ref.partition("@")
     if at and not _DIGEST.match(digest):
-        raise ValueError(f"{ref!r}: the digest must be sha256: and 64 hex digits")
+        raise ValueError(f"{ref!r}: the digest must be sha256: and 64 lower-case hex digits")
     slash = rest.rfind("/")
     colon = rest.rfind(":")
     tag = None
     if colon > slash:
         rest, tag = rest[:colon], rest[colon + 1:]
-        if not re.fullmatch(r"[\w][\w.-]{0,127}", tag):
-            raise ValueError(f"{ref!r}: {tag!r} is not a tag")
+        if not _TAG.fullmatch(tag):
+            raise ValueError(f"{ref!r}: {tag!r} is not a tag (letters, digits, '_', '.', '-'; up to 128)")
     if not rest or rest.endswith("/"):
         raise ValueError(f"{ref!r} names no repository")
+    if not _REPOSITORY.fullmatch(rest):
+        if _REPOSITORY.fullmatch(rest.lower()):
+            raise ValueError(f"{ref!r}: the repository name must be lower-case")
+        raise ValueError(f"{ref!r}: {rest!r} is not a repository name")
+    if len(rest) > 255:
+        raise ValueError(f"{ref!r}: the repository name is longer than 255 characters")
     return Reference(rest, tag, digest or None)
 
 
 def pin_text(text: str, base: Base, digest: str) -> str:
-    """`text` with `base` pinned to `name:tag@digest` (tag kept for readers), changing only the
-    reference's characters: in the FROM line, or in the ARG default it comes from."""
+    """`text` with `base` pinned to `name:tag@digest` (tag kept for readers, a digest already
+    there replaced), changing only the reference's characters: in the FROM line when it is
+    written there, else in the global ARG default it comes from (`base.via_arg`). Pinning
+    again to the same digest changes nothing. ValueError, saying why, when the reference
+    cannot be located safely."""
+    if not _DIGEST.match(digest):
+        raise ValueError(f"{digest!r} is not a sha256 digest")
     ref = parse_reference(base.image)
     pinned = str(Reference(ref.name, ref.tag, digest))
-    lines = text.splitlines(keepends=True)
-    if base.via_arg is not None and base.arg_line is not None:
-        at, pattern = base.arg_line, re.compile(r"(?<![\w-])" + re.escape(base.via_arg) + r"=(['\"]?)" + re.escape(base.image) + r"\1(?=\s|$)")
-        old = None
-    else:
-        at, pattern, old = base.line, None, base.raw
-        if base.raw != base.image:
-            raise ValueError(f"the reference {base.raw} is built from variables; pin it where they are set")
-    for i in range(at - 1, len(lines)):
-        line = lines[i]
-        if pattern is not None:
-            m = pattern.search(line)
-            if m:
-                start = m.start() + len(base.via_arg or "") + 1 + len(m.group(1))
-                lines[i] = line[:start] + pinned + line[start + len(base.image):]
-                return "".join(lines)
-        else:
-            m = re.search(r"(?:(?<=\s)|^)" + re.escape(old or "") + r"(?=\s|\\|$)", line)
-            if m:
-                lines[i] = line[:m.start()] + pinned + line[m.end():]
-                return "".join(lines)
-        if not line.rstrip("\r\n").endswith("\\"):
+    escape = escape_char(text)
+    words = _words(text, base.line, escape)
+    while len(words) > 1 and _joined(words[1]).startswith("--"):
+        del words[1]  # --platform=... before the reference
+    if len(words) < 2 or _joined(words[0]).upper() != "FROM" or _joined(words[1]) not in (base.raw, pinned):
+        raise ValueError(f"line {base.line} is no longer FROM {base.raw}")
+    if "$" not in base.raw:
+        return _replace(text, words[1], pinned)
+    if base.via_arg is None or base.arg_line is None:
+        raise ValueError(f"{base.raw} is built from variables; pin it where they are set, or write "
+                         "the reference out (or as one ARG default)")
+    found = None
+    for word in _words(text, base.arg_line, escape)[1:]:
+        name, eq, _ = _joined(word).partition("=")
+        if eq and name == base.via_arg:
+            found = word[len(name) + 1:]  # the last one counts, as for the builder
+    if found is None:
+        raise ValueError(f"line {base.arg_line} no longer sets ARG {base.via_arg}")
+    value = _joined(found)
+    if len(value) >= 2 and value[0] in "\"'" and value[-1] == value[0]:
+        found, value = found[1:-1], value[1:-1]
+    if "$" in value:
+        raise ValueError(f"the default of ARG {base.via_arg} ({value}) is built from variables; "
+                         "pin it where they are set")
+    if value not in (base.image, pinned):
+        raise ValueError(f"line {base.arg_line}: ARG {base.via_arg} reads {value!r}, not {base.image!r}")
+    return _replace(text, found, pinned)
+
+
+_Word = list[tuple[str, int]]  # characters with their offsets in the text
+
+
+def _words(text: str, line: int, escape: str) -> list[_Word]:
+    """The words of the instruction starting at `line`, split on whitespace outside quotes,
+    each character with its offset, read across continuation lines as `instructions` does."""
+    chars: _Word = []
+    offset = 0
+    for number, physical in enumerate(text.splitlines(keepends=True), 1):
+        here, offset = offset, offset + len(physical)
+        if number < line:
+            continue
+        stripped = physical.strip()
+        if number > line and (not stripped or stripped.startswith("#")):
+            continue
+        more = stripped.endswith(escape)
+        end = len(physical.rstrip()) - (1 if more else 0)
+        chars += [(c, here + i) for i, c in enumerate(physical[:end])] + [(" ", -1)]
+        if not more:
             break
-    raise ValueError(f"cannot find {base.image} where line {at} sets it")
+    words: list[_Word] = []
+    word: _Word = []
+    quote = ""
+    i = 0
+    while i < len(chars):
+        c = chars[i][0]
+        if c.isspace() and not quote:
+            if word:
+                words.append(word)
+            word = []
+        elif c == escape and quote != "'":  # the next character is not a quote or a break
+            word += chars[i:i + 2]
+            i += 1
+        else:
+            if quote and c == quote:
+                quote = ""
+            elif not quote and c in "\"'":
+                quote = c
+            word.append(chars[i])
+        i += 1
+    if word:
+        words.append(word)
+    return words
+
+
+def _joined(word: _Word) -> str:
+    return "".join(c for c, _ in word)
+
+
+def _replace(text: str, word: _Word, new: str) -> str:
+    start, end = word[0][1], word[-1][1] + 1
+    if end - start != len(word):  # only ever one run of characters of one line
+        raise ValueError(f"{_joined(word)} is not written in one piece")
+    return text[:start] + new + text[end:]
