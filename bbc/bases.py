@@ -69,7 +69,10 @@ def of(spec: ImageSpec, root: Path, entry: str | None = None, memo: FileHashes |
             memo.remember_froms(entry, known)
     words = known
     parent = (spec.parent_arg if spec.parent else None) if parent_arg == _SPEC else parent_arg
+    parent_ref = spec.parent_ref if parent else None
     plain = {f"${{{parent}}}".encode(), f"${parent}".encode()} if parent else set()
+    if parent_ref:
+        plain.add(parent_ref.encode())
     if all(word in plain or word.lower() == b"scratch" for word in words):
         return ()
     path = spec.path / spec.dockerfile
@@ -79,7 +82,7 @@ def of(spec: ImageSpec, root: Path, entry: str | None = None, memo: FileHashes |
         except OSError:
             return ()
     text = data.decode("utf-8", errors="replace")
-    found = dockerfile.external_bases(text, parent_arg=parent, build_args=spec.build_args)
+    found = dockerfile.external_bases(text, parent_arg=parent, parent_ref=parent_ref, build_args=spec.build_args)
     stages = dockerfile.stages(text, spec.build_args)
     final = _final_stage(stages, spec.target)
     try:

@@ -145,7 +145,7 @@ def expand(word: str, values: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
     return scan(0, False)[0], tuple(used)
 
 
-def _arg_defaults(rest: str) -> list[tuple[str, str | None]]:
+def assignments(rest: str) -> list[tuple[str, str | None]]:
     """`ARG A=1 B="x y" C` -> [(A, 1), (B, x y), (C, None)]."""
     out: list[tuple[str, str | None]] = []
     try:
@@ -179,7 +179,7 @@ def global_args(text: str) -> dict[str, tuple[int, str | None]]:
         if word == "FROM":
             break
         if word == "ARG":
-            for name, default in _arg_defaults(rest):
+            for name, default in assignments(rest):
                 out[name] = (number, default)
     return out
 
@@ -232,15 +232,18 @@ class Base:
     arg_line: int | None = None
 
 
-def external_bases(text: str, *, parent_arg: str | None = None,
+def external_bases(text: str, *, parent_arg: str | None = None, parent_ref: str | None = None,
                    build_args: Mapping[str, str] | None = None) -> list[Base]:
-    """The external bases of every stage, in order."""
+    """The external bases of every stage, in order: not the parent (through `parent_arg`, or
+    written out as `parent_ref`), not an earlier stage, not scratch."""
     declared = global_args(text)
     out: list[Base] = []
     for stage in stages(text, build_args):
         if stage.from_stage is not None or not stage.image or stage.image == "scratch":
             continue
         if parent_arg is not None and parent_arg in stage.args:
+            continue
+        if parent_ref is not None and stage.raw == parent_ref:
             continue
         via = None
         m = _VAR.fullmatch(stage.raw)
@@ -346,6 +349,32 @@ def pin_text(text: str, base: Base, digest: str) -> str:
     if value not in (base.image, pinned):
         raise ValueError(f"line {base.arg_line}: ARG {base.via_arg} reads {value!r}, not {base.image!r}")
     return _replace(text, found, pinned)
+
+
+PARENT_ARG = "BBC_PARENT_IMAGE"
+
+
+def with_parent(text: str, ref: str, arg: str = PARENT_ARG) -> str:
+    """`text` with every FROM that names `ref` (as written) reading `${arg}` instead, and `ARG
+    arg` declared after the parser directives: how a Dockerfile that writes its parent out
+    (`FROM acme/python:3.11`) gets the parent's exact build, through a build arg as for
+    `FROM ${SOURCE_IMAGE}` (the engine swaps an image ID there for a tag BuildKit can resolve).
+    Build errors name lines one below the file's (the added ARG)."""
+    escape = escape_char(text)
+    out = text
+    for number, word, _ in reversed(instructions(text)):  # bottom up: earlier offsets stay valid
+        if word != "FROM":
+            continue
+        words = _words(out, number, escape)
+        while len(words) > 1 and _joined(words[1]).startswith("--"):
+            del words[1]
+        if len(words) > 1 and _joined(words[1]) == ref:
+            out = _replace(out, words[1], "${" + arg + "}")
+    lines = out.splitlines(keepends=True)
+    at = 0
+    while at < len(lines) and re.fullmatch(r"\s*#\s*[A-Za-z][A-Za-z0-9]*\s*=.*\s*", lines[at]):
+        at += 1  # parser directives must stay first
+    return "".join(lines[:at] + [f"ARG {arg}\n"] + lines[at:])
 
 
 _Word = list[tuple[str, int]]  # characters with their offsets in the text

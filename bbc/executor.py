@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ContextManager
 
-from bbc import bases, labels, planner, refs, state, testing
+from bbc import bases, dockerfile, fingerprint, labels, planner, refs, state, testing
 from bbc.engine import BuildRequest, Engine
 from bbc.errors import BbcError, BuildError, EngineLost, RegistryError
 from bbc.config import ImageSpec
@@ -270,8 +270,8 @@ class Executor:
                                   time.monotonic() - start, pulled.size, pulled.id, tags=applied)
             args = dict(spec.build_args)
             if spec.parent and parent_id:
-                args[spec.parent_arg] = parent_id
-            text = self._pinned(step.image, spec, step.bases)
+                args[dockerfile.PARENT_ARG if spec.parent_ref else spec.parent_arg] = parent_id
+            text = self._dockerfile_text(step.image, spec, step.bases, parent_id)
             request = BuildRequest(
                 context=spec.path, dockerfile=spec.dockerfile, build_args=args,
                 labels=build_labels(self.hierarchy, step, parent_id, self.revision(), self._source or None),
@@ -294,12 +294,18 @@ class Executor:
         return Result(step.id, step.kind, step.image, step.version, BUILT, time.monotonic() - start,
                       image_id=image_id, log=str(log))
 
-    def _pinned(self, image: str, spec: ImageSpec, resolved: tuple[tuple[bases.Found, str], ...]) -> str | None:
-        """The Dockerfile to send: external bases pinned to the digests the plan fingerprinted."""
+    def _dockerfile_text(self, image: str, spec: ImageSpec, resolved: tuple[tuple[bases.Found, str], ...],
+                         below_id: str | None) -> str | None:
+        """The Dockerfile to send (None: the file as it is): external bases pinned to the digests
+        the plan fingerprinted, and a parent written out as `parent_ref` replaced by the exact
+        build below."""
         text, loose = bases.pinned_text(spec, resolved)
         for where in loose:
             self.events.message(f"[{image}] warning: base at {where} is put together from variables; "
                                 "built from its tag, not pinned to the digest it was fingerprinted with")
+        if spec.parent_ref and below_id:
+            text = dockerfile.with_parent(text if text is not None else fingerprint.dockerfile_text(spec),
+                                          spec.parent_ref)
         return text
 
     def _built_meanwhile(self, step: Build, parent_id: str | None) -> Any:
@@ -349,10 +355,10 @@ class Executor:
         if part.arg is not None:
             if below_id is None:
                 raise BbcError(f"{step.image}: no build below {part.what} to start from")
-            args[part.arg] = below_id
+            args[dockerfile.PARENT_ARG if part.spec.parent_ref else part.arg] = below_id
             part_labels[labels.PARENT_ID] = below_id
         self.events.message(f"[{step.image}] building {part.what}")
-        text = self._pinned(step.image, part.spec, step.bases)
+        text = self._dockerfile_text(step.image, part.spec, step.bases, below_id if part.arg else None)
         request = BuildRequest(
             context=part.spec.path, dockerfile=part.spec.dockerfile, build_args=args, labels=part_labels,
             target=part.spec.target, platform=part.spec.platform, network=part.spec.network, tags=(step.ref,),

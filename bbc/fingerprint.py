@@ -221,6 +221,8 @@ def compute(
         "labels": sorted((labels if labels is not None else dict(spec.labels)).items()),
         "parent": parent_fingerprint,
     }
+    if spec.parent_ref and parent_fingerprint:  # only then, as for bases below
+        payload["parent_ref"] = spec.parent_ref
     pairs = sorted(set(bases))
     if pairs:  # only then: images without external bases keep the fingerprints they had
         payload["bases"] = pairs

@@ -19,10 +19,11 @@ POLICY_KEYS = ("pinned_bases",)
 POLICY_LEVELS = ("error", "warn", "off")
 # Keys an image may set; `defaults` may set all of them but path, parent and version.
 IMAGE_KEYS = (
-    "path", "parent", "version", "dockerfile", "target", "build_args", "parent_arg",
+    "path", "parent", "version", "dockerfile", "target", "build_args", "parent_arg", "parent_ref",
     "labels", "watch", "platform", "network", "prepare", "test", "cascade", "description",
 )
-DEFAULT_KEYS = tuple(k for k in IMAGE_KEYS if k not in ("path", "parent", "version", "description", "prepare"))
+DEFAULT_KEYS = tuple(k for k in IMAGE_KEYS
+                     if k not in ("path", "parent", "parent_ref", "version", "description", "prepare"))
 PREPARE_KEYS = ("command", "inputs", "outputs", "refresh")
 TEST_KEYS = ("layer", "build_args", "command", "mounts", "timeout", "network", "expect", "skip")
 EXPECT_KEYS = ("user", "files", "absent")
@@ -83,6 +84,9 @@ class ImageSpec:
     target: str | None = None
     build_args: Mapping[str, str] = field(default_factory=dict)
     parent_arg: str = "SOURCE_IMAGE"
+    # a FROM reference written out in the Dockerfile (`FROM acme/python:3.11`) that names the
+    # parent: bbc builds on the parent's exact build in its place, as it does through parent_arg
+    parent_ref: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     watch: tuple[str, ...] = ()  # globs relative to the config's folder
     platform: str | None = None

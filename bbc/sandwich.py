@@ -60,7 +60,7 @@ def recipe(hierarchy: Hierarchy, name: str) -> Recipe:
         layer_file = owner.test.layer if owner.test and owner.test.layer else ""
         layer = Part(
             "test-layer",
-            replace(owner, dockerfile=layer_file, build_args={}, labels={}, target=None,
+            replace(owner, dockerfile=layer_file, build_args={}, labels={}, target=None, parent_ref=None,
                     platform=spec.platform, network=spec.network, version=spec.version),
             LAYER_ARG, "-testlayer", f"test layer {layer_file} from {declarer}",
         )

@@ -186,6 +186,12 @@ class _Validator:
         dockerfile = self.string(merged, src("dockerfile"), "dockerfile") or "Dockerfile"
         target = self.string(merged, src("target"), "target")
         parent_arg = self.string(merged, src("parent_arg"), "parent_arg") or "SOURCE_IMAGE"
+        parent_ref = self.string(body, keys, "parent_ref")
+        if parent_ref is not None and parent is None:
+            self.problem(keys + ("parent_ref",), "names how the Dockerfile refers to its parent, but the image has no parent")
+        if parent_ref is not None and "parent_arg" in body:
+            self.problem(keys + ("parent_ref",), "set parent_arg or parent_ref, not both: the parent reaches the "
+                                                 "Dockerfile through one of them")
         platform = self.string(merged, src("platform"), "platform")
         network = self.choice(self.string(merged, src("network"), "network"), src("network") + ("network",), NETWORKS, "host")
         cascade = self.choice(self.string(merged, src("cascade"), "cascade"), src("cascade") + ("cascade",), CASCADES, "patch")
@@ -208,18 +214,22 @@ class _Validator:
                 else:
                     self.problem(src("dockerfile") + ("dockerfile",) if "dockerfile" in merged else keys + ("path",),
                                  f"no Dockerfile at '{rel}/{dockerfile}'")
-            if text is not None and parent is not None and not dockerfile_mod.uses_arg_in_from(text, parent_arg):
+            if text is not None and parent is not None and parent_ref is not None:
+                if not any(s.raw == parent_ref for s in dockerfile_mod.stages(text)):
+                    self.problem(keys + ("parent_ref",), f"no FROM line of {rel}/{dockerfile} names {parent_ref!r} "
+                                                         "(written exactly as in the Dockerfile)")
+            elif text is not None and parent is not None and not dockerfile_mod.uses_arg_in_from(text, parent_arg):
                 self.problem(keys + ("path",),
                              f"{rel}/{dockerfile} never uses ${{{parent_arg}}} in a FROM line, so the parent "
                              f"'{parent}' would be ignored; start it with `ARG {parent_arg}` / `FROM ${{{parent_arg}}}`"
-                             " (or set parent_arg)")
+                             " (or set parent_arg, or parent_ref to the reference its FROM names the parent with)")
         prepare = self.prepare(body.get("prepare"), keys + ("prepare",)) if "prepare" in body else None
         test = self.test(body.get("test"), keys + ("test",), path) if "test" in body else None
         if rel is None or version is None:
             return None
         return ImageSpec(
             name=name, path=path, rel_path=rel, version=version, parent=parent, dockerfile=dockerfile,
-            target=target, build_args=build_args, parent_arg=parent_arg, labels=labels, watch=watch,
+            target=target, build_args=build_args, parent_arg=parent_arg, parent_ref=parent_ref, labels=labels, watch=watch,
             platform=platform, network=network, prepare=prepare, test=test, cascade=cascade,
             description=description, line=self.lines.get(keys, 0),
         )

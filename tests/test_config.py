@@ -66,6 +66,12 @@ def test_parent_arg_lets_existing_dockerfiles_adopt_bbc(repo: Path) -> None:
     assert cfg.images["ml"].parent_arg == "BASE_IMAGE"
 
 
+def test_parent_ref_names_a_parent_written_out_in_a_from_line(repo: Path) -> None:
+    write(repo / "fixed/Dockerfile", "FROM acme/python:1.10 AS build\nFROM acme/python:1.10\n")
+    cfg = load(repo, GOOD.replace("path: ml\n", "path: fixed\n    parent_ref: acme/python:1.10\n"))
+    assert cfg.images["ml"].parent_ref == "acme/python:1.10" and cfg.images["python"].parent_ref is None
+
+
 BAD = [
     ("syntax", "registry: x\nimages:\n  a: [unclosed\n",
      ["bbc.yaml:4: invalid YAML: did not find expected ',' or ']'"]),
@@ -73,7 +79,8 @@ BAD = [
      ["bbc.yaml:12: images.python: duplicate key (first set on line 7); YAML would silently keep only the last one"]),
     ("unknown key", GOOD.replace("    parent: root\n", "    parnet: root\n"),
      ["bbc.yaml:9: images.python.parnet: unknown key (did you mean 'parent'?); allowed: path, parent, version, "
-      "dockerfile, target, build_args, parent_arg, labels, watch, platform, network, prepare, test, cascade, "
+      "dockerfile, target, build_args, parent_arg, parent_ref, labels, watch, platform, network, prepare, test, "
+      "cascade, "
       "description"]),
     ("unknown top key", GOOD.replace("registry:", "registy:"),
      ["bbc.yaml:1: registy: unknown key (did you mean 'registry'?); allowed: registry, defaults, images, projects, policy",
@@ -86,7 +93,8 @@ BAD = [
      ["bbc.yaml:14: images.ml.parent: unknown image 'pyhton' (did you mean 'python'?)"]),
     ("cycle", GOOD.replace("root: {path: r, version: 1.0.0}", "root: {path: r, version: 1.0.0, parent: ml}"),
      ["bbc.yaml:6: images.root.path: r/Dockerfile never uses ${SOURCE_IMAGE} in a FROM line, so the parent 'ml' "
-      "would be ignored; start it with `ARG SOURCE_IMAGE` / `FROM ${SOURCE_IMAGE}` (or set parent_arg)",
+      "would be ignored; start it with `ARG SOURCE_IMAGE` / `FROM ${SOURCE_IMAGE}` (or set parent_arg, or "
+      "parent_ref to the reference its FROM names the parent with)",
       "bbc.yaml:6: images.root.parent: cycle in the hierarchy: root -> ml -> python -> root"]),
     ("missing path", GOOD.replace("path: ml", "path: nope"),
      ["bbc.yaml:13: images.ml.path: folder 'nope' does not exist"]),
@@ -94,7 +102,18 @@ BAD = [
      ["bbc.yaml:14: images.ml.dockerfile: no Dockerfile at 'ml/Dockerfile.missing'"]),
     ("parent arg unused", GOOD.replace("path: ml", "path: nofrom"),
      ["bbc.yaml:13: images.ml.path: nofrom/Dockerfile never uses ${SOURCE_IMAGE} in a FROM line, so the parent "
-      "'python' would be ignored; start it with `ARG SOURCE_IMAGE` / `FROM ${SOURCE_IMAGE}` (or set parent_arg)"]),
+      "'python' would be ignored; start it with `ARG SOURCE_IMAGE` / `FROM ${SOURCE_IMAGE}` (or set parent_arg, or "
+      "parent_ref to the reference its FROM names the parent with)"]),
+    ("parent_ref no FROM names it", GOOD.replace("path: ml", "path: nofrom\n    parent_ref: acme/python:1"),
+     ["bbc.yaml:14: images.ml.parent_ref: no FROM line of nofrom/Dockerfile names 'acme/python:1' (written exactly "
+      "as in the Dockerfile)"]),
+    ("parent_ref and parent_arg", GOOD.replace("path: ml", "path: ml\n    parent_arg: X\n    parent_ref: a/b"),
+     ["bbc.yaml:15: images.ml.parent_ref: set parent_arg or parent_ref, not both: the parent reaches the Dockerfile "
+      "through one of them",
+      "bbc.yaml:15: images.ml.parent_ref: no FROM line of ml/Dockerfile names 'a/b' (written exactly as in the "
+      "Dockerfile)"]),
+    ("parent_ref on a root", GOOD.replace("root: {path: r, version: 1.0.0}", "root: {path: r, version: 1.0.0, parent_ref: x}"),
+     ["bbc.yaml:6: images.root.parent_ref: names how the Dockerfile refers to its parent, but the image has no parent"]),
     ("same build twice", GOOD.replace("path: ml", "path: py"),
      ["bbc.yaml:12: images.ml: same build as 'python' (context 'py', Dockerfile 'Dockerfile', target (final)); "
       "give it its own folder, Dockerfile or target"]),

@@ -295,3 +295,23 @@ def test_a_file_changed_since_it_was_read_is_refused() -> None:
     (base,) = external_bases("ARG B=os:1\nFROM $B\n")
     with pytest.raises(ValueError, match="no longer sets ARG B"):
         pin_text("ARG C=os:1\nFROM $B\n", base, DIGEST_A)
+
+
+def test_with_parent_reads_the_parent_through_a_build_arg_and_keeps_everything_else() -> None:
+    from bbc.dockerfile import PARENT_ARG, with_parent
+
+    text = ("# syntax=docker/dockerfile:1\n"
+            "FROM --platform=$BUILDPLATFORM acme/python:3.11 AS build\n"
+            "RUN echo acme/python:3.11\n"
+            "FROM \\\n  acme/python:3.11\n"
+            "FROM acme/python:3.12\n")
+    assert with_parent(text, "acme/python:3.11") == (
+        "# syntax=docker/dockerfile:1\n"
+        f"ARG {PARENT_ARG}\n"
+        f"FROM --platform=$BUILDPLATFORM ${{{PARENT_ARG}}} AS build\n"
+        "RUN echo acme/python:3.11\n"
+        f"FROM \\\n  ${{{PARENT_ARG}}}\n"
+        "FROM acme/python:3.12\n")
+    # as the builder reads it with the build arg set: both FROMs of the parent take it
+    assert [s.image for s in stages(with_parent(text, "acme/python:3.11"), {PARENT_ARG: "localhost/p:1"})] == [
+        "localhost/p:1", "localhost/p:1", "acme/python:3.12"]
