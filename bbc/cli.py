@@ -282,9 +282,24 @@ def upgrade(obj: Ctx, target: str, image: str | None, only: str | None, build: b
 
 
 @cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--registry", metavar="R", help="Where the images live (and bbc pushes): a FROM under R names an "
+                                              "image of the tree. Default: the namespace the FROM lines share.")
+@click.option("--print", "to_stdout", is_flag=True, help="Write bbc.yaml to standard output instead of the folder.")
+@click.option("--force", is_flag=True, help="Replace an existing bbc.yaml (kept as bbc.yaml.bak).")
+def init(folder: Path, registry: str | None, to_stdout: bool, force: bool) -> None:
+    """Write bbc.yaml for the Dockerfiles below FOLDER (default: here): images, parents from
+    their FROM lines, versions from their labels; doubts as comments starting with '?'."""
+    from bbc.commands import init as cmd
+
+    _exit(cmd.init(folder, registry=registry, to_stdout=to_stdout, force=force))
+
+
+@cli.command()
 @pass_ctx
 def check(obj: Ctx) -> None:
-    """Validate bbc.yaml (and every Dockerfile it names) without building; list unpinned bases."""
+    """Validate bbc.yaml (and every Dockerfile it names) without building; list unpinned
+    bases and drift (a FROM naming another parent, Dockerfiles no image covers)."""
     from bbc.commands import check as cmd
 
     _exit(cmd.check(obj.hierarchy))

@@ -55,6 +55,18 @@ def revision(path: Path) -> str | None:
         return None
 
 
+def visible_files(folder: Path) -> list[str] | None:
+    """Files below `folder` that git tracks or would add (`.gitignore` respected), relative to
+    `folder`, posix; None when `folder` is not inside a git work tree."""
+    import git
+
+    try:  # run in `folder`: ls-files answers relative to where it runs
+        out = git.Git(str(folder)).ls_files("-z", "--cached", "--others", "--exclude-standard", "--", ".")
+    except (git.GitCommandError, OSError):
+        return None
+    return sorted({f for f in out.split("\0") if f})
+
+
 def changed_paths(path: Path, since: str | None = None) -> Changes:
     """Files changed in the working tree against `since` (default HEAD), untracked included."""
     import git

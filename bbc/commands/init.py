@@ -1,0 +1,138 @@
+"""`bbc init`: a commented bbc.yaml for an existing tree of Dockerfiles (bbc/adopt.py decides).
+
+The file is checked as bbc itself loads it before it takes the name bbc.yaml, so what init
+writes passes `bbc check` as written; an existing bbc.yaml is never overwritten without
+`--force`, and then kept as bbc.yaml.bak.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from bbc import adopt as adopt_mod
+from bbc.errors import BbcError
+from bbc.model import CONFIG_NAME
+
+HEADER = """\
+# bbc.yaml for the Dockerfiles below this folder, written by `bbc init`.
+# Comments starting with "?" mark decisions bbc init was not sure of: read those first.
+# Then `bbc check` (validation, unpinned bases, drift) and `bbc plan` (what a build would do).
+"""
+
+
+def init(folder: Path, *, registry: str | None = None, to_stdout: bool = False, force: bool = False) -> int:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BbcError(f"{folder}: not a folder")
+    target = folder / CONFIG_NAME
+    if target.exists() and not to_stdout and not force:
+        raise BbcError(f"{target} exists; bbc init never overwrites it",
+                       tip="`bbc init --print` shows what it would write; --force replaces it (keeping bbc.yaml.bak)")
+    adoption = adopt_mod.adopt(folder, registry)
+    if not adoption.images:
+        raise BbcError(f"{folder}: no Dockerfile below it (Dockerfile, Dockerfile.*, *.Dockerfile)")
+    for message in adoption.messages:
+        print(f"bbc init: {message}", file=sys.stderr)
+    text = render(adoption)
+    _check(folder, text)
+    if to_stdout:
+        sys.stdout.write(text)
+        return 0
+    if target.exists():
+        os.replace(target, target.with_name(CONFIG_NAME + ".bak"))
+        print(f"bbc init: kept the old {CONFIG_NAME} as {CONFIG_NAME}.bak", file=sys.stderr)
+    _write(target, text)
+    roots = sum(1 for img in adoption.images.values() if img.parent is None)
+    unsure = text.count("# ?")
+    print(f"wrote {target}: {_count(len(adoption.images), 'image')} ({_count(roots, 'root')})"
+          + (f", {_count(unsure, 'decision')} to check (comments starting with '?')" if unsure else ""))
+    return 0
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def render(adoption: adopt_mod.Adoption) -> str:
+    """bbc.yaml text: registry, then the images parents first, each decision's doubt beside it."""
+    lines = [HEADER]
+    if adoption.registry:
+        lines.append(f"registry: {_scalar(adoption.registry)}\n")
+    elif adoption.registry_guess:
+        lines.append(f"# ? no --registry given: the namespace the tree's FROM lines name each other in\n"
+                     f"registry: {_scalar(adoption.registry_guess)}\n")
+    else:
+        guess = adopt_mod._sanitize(adoption.root.resolve().name)
+        lines.append(f"# ? no --registry given and no FROM line names one: where bbc pushes, set it\n"
+                     f"registry: localhost:5000/{guess}\n")
+    lines.append("\nimages:\n")
+    for img in adoption.images.values():
+        lines.append(f"  {img.name}:\n")
+        for note in img.notes:
+            lines.append(f"    # {note}\n")
+        if img.parent is None and img.base:
+            where = f"{img.file}:{img.from_.line}" if img.from_ else img.file
+            lines.append(f"    # a root: builds on {img.base} ({where})\n")
+        lines.append(f"    path: {_scalar(img.path)}\n")
+        if img.dockerfile != "Dockerfile":
+            lines.append(f"    dockerfile: {_scalar(img.dockerfile)}\n")
+        if img.unknown_parent:
+            lines.append("    # parent: ?\n")
+        if img.parent:
+            lines.append(f"    parent: {_scalar(img.parent)}\n")
+        if img.parent_arg and img.parent_arg != "SOURCE_IMAGE":
+            lines.append(f"    parent_arg: {_scalar(img.parent_arg)}\n")
+        if img.parent_ref:
+            lines.append(f"    parent_ref: {_scalar(img.parent_ref)}   # the FROM reference bbc replaces with the parent's build\n")
+        if img.target:
+            lines.append(f"    target: {_scalar(img.target)}\n")
+        version = f"    version: {_scalar(img.version)}"
+        lines.append(version + (f"   # {img.version_from}\n" if img.version_from else "\n"))
+        if img.watch:
+            lines.append(f"    watch: [{', '.join(_scalar(w) for w in img.watch)}]\n")
+        if img.test_layer:
+            lines.append(f"    test:\n      layer: {_scalar(img.test_layer)}\n"
+                         "      # command: [...]   what to run in the test image (the image on this layer)\n")
+    return "".join(lines)
+
+
+def _scalar(value: str) -> str:
+    """`value` as YAML that reads back as the same string: plain when safe, else quoted."""
+    import yaml
+
+    if value and value.strip() == value and not value[0] in "!&*?|>%@`'\"{[#,-" and ": " not in value \
+            and " #" not in value and yaml.safe_load(value) == value:
+        return value
+    return json.dumps(value)
+
+
+def _check(folder: Path, text: str) -> None:
+    """Validate `text` as bbc would load it from `folder`: a file init wrote that bbc refuses
+    is a bug, and nothing is written."""
+    from bbc.errors import ConfigError
+    from bbc.validate import validate_tracked
+    from bbc.yamlnodes import YamlProblem, load as load_yaml
+
+    try:
+        doc = load_yaml(text)
+        validate_tracked(folder.resolve() / CONFIG_NAME, doc.value, doc.lines, doc.raw)
+    except (ConfigError, YamlProblem) as exc:
+        raise BbcError("bbc init made a bbc.yaml that bbc refuses (this is a bug, please report it):\n"
+                       + str(exc), tip="nothing was written; `bbc init --print` shows the file") from exc
+
+
+def _write(target: Path, text: str) -> None:
+    fd, name = tempfile.mkstemp(prefix=".bbc-init-", suffix=".yaml", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(name, 0o644)
+        os.replace(name, target)
+    except BaseException:
+        if os.path.exists(name):
+            os.unlink(name)
+        raise
