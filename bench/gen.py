@@ -1,6 +1,6 @@
 """Generate a synthetic image hierarchy for benchmarks.
 
-    python bench/gen.py OUT --images N --depth D --fanout F [--roots R] [--tiny] [--registry R] [--salt S]
+    python bench/gen.py OUT --images N --depth D --fanout F [--roots R] [--tiny] [--registry R] [--salt S] [--adopt]
 
 R busybox-static roots (`r`, `s`, ...) built FROM scratch, then children breadth-first (each
 node gets up to F children) until there are N images or the trees are D levels below the roots. Every child
@@ -38,7 +38,7 @@ RUN ["/bin/busybox", "sh", "-c", "/bin/busybox --install -s /bin && mkdir -p /tm
 """
 
 CHILD_DOCKERFILE = """\
-ARG SOURCE_IMAGE
+ARG SOURCE_IMAGE{default}
 FROM ${{SOURCE_IMAGE}}
 COPY data.txt /etc/bench/{name}.txt
 RUN echo {name} > /etc/{name}
@@ -73,7 +73,7 @@ def rel_path(name: str) -> str:
     return f"images/{name}"
 
 
-def write(out: Path, nodes: list[Node], *, tiny: bool, registry: str, salt: str) -> None:
+def write(out: Path, nodes: list[Node], *, tiny: bool, registry: str, salt: str, adopt: bool = False) -> None:
     out.mkdir(parents=True, exist_ok=True)
     yaml_lines = [f"registry: {registry}", "defaults:", "  network: host", "images:"]
     order_lines = []
@@ -89,13 +89,15 @@ def write(out: Path, nodes: list[Node], *, tiny: bool, registry: str, salt: str)
                 os.chmod(folder / "busybox", 0o755)
             (folder / "data.txt").write_text(f"{node.name}\nsalt {salt}\n")
         else:
-            (folder / "Dockerfile").write_text(CHILD_DOCKERFILE.format(name=node.name))
+            default = f"={registry}/{node.parent}:{VERSION}" if adopt else ""
+            (folder / "Dockerfile").write_text(CHILD_DOCKERFILE.format(name=node.name, default=default))
             (folder / "data.txt").write_text(f"{node.name}\n")
         yaml_lines += [f"  {node.name}:", f"    path: {rel_path(node.name)}", f"    version: {VERSION}"]
         if node.parent is not None:
             yaml_lines.append(f"    parent: {node.parent}")
         order_lines.append(f"{node.name} {node.parent or '-'} {rel_path(node.name)}")
-    (out / "bbc.yaml").write_text("\n".join(yaml_lines) + "\n")
+    # --adopt: a tree without bbc.yaml for `bbc init` (the file gen would write is hand.yaml)
+    (out / ("hand.yaml" if adopt else "bbc.yaml")).write_text("\n".join(yaml_lines) + "\n")
     (out / "order.txt").write_text("\n".join(order_lines) + "\n")
 
 
@@ -125,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiny", action="store_true", help="no busybox binary in the root (plan-only graphs)")
     parser.add_argument("--registry", default="localhost:5000/bench")
     parser.add_argument("--salt", default="0")
+    parser.add_argument("--adopt", action="store_true",
+                        help="children name their parent in an ARG default; hand.yaml instead of bbc.yaml (bbc init)")
     args = parser.parse_args(argv)
     if args.images < 1 or args.depth < 0 or args.fanout < 1:
         parser.error("--images >= 1, --depth >= 0, --fanout >= 1")
@@ -134,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.roots <= len(ROOT_NAMES):
         parser.error(f"--roots from 1 to {len(ROOT_NAMES)}")
     nodes = tree(args.images, args.depth, args.fanout, args.roots)
-    write(args.out, nodes, tiny=args.tiny, registry=args.registry, salt=args.salt)
+    write(args.out, nodes, tiny=args.tiny, registry=args.registry, salt=args.salt, adopt=args.adopt)
     took = time.perf_counter() - start
     deepest = max(n.depth for n in nodes)
     print(f"{args.out}: {len(nodes)} images, depth {deepest}, in {took:.2f}s", file=sys.stderr)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -100,8 +101,14 @@ def render(adoption: adopt_mod.Adoption) -> str:
     return "".join(lines)
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./@+-]*(?::[A-Za-z0-9_][A-Za-z0-9_./@+-]*)*\Z")
+_SPECIAL = re.compile(r"(?i)(?:y|n|yes|no|on|off|true|false|null|~|[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:e[-+]?[0-9]+)?)\Z")
+
+
 def _scalar(value: str) -> str:
     """`value` as YAML that reads back as the same string: plain when safe, else quoted."""
+    if _PLAIN.match(value) and not _SPECIAL.match(value) and ":" not in value[-1:]:
+        return value  # names, paths, references, versions: the common case, without a parser
     import yaml
 
     if value and value.strip() == value and not value[0] in "!&*?|>%@`'\"{[#,-" and ": " not in value \
