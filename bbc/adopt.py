@@ -324,17 +324,17 @@ def adopt(root: Path, registry: str | None = None) -> Adoption:
         if up is None:
             continue
         sub = img.path[len(up) + 1:] if up != "." else img.path
-        copier = next((o for o in images if o.path == up and _copies_from(read(o.file), sub)), None)
+        copier = next((o for o in images if o.path == up and _copies_from(read(o.file), sub, img.dockerfile)), None)
         if copier is not None:
             copier.watch.append(img.file)
             images.remove(img)
             del by_name[img.name]
-            messages.append(f"{img.file}: part of {copier.name}'s build ({copier.file} copies from {sub}/): "
+            messages.append(f"{img.file}: part of {copier.name}'s build ({copier.file} copies {sub}/): "
                             f"a watch of {copier.name}, not an image")
-            copier.notes.append(f"{img.file} is in a subfolder {copier.file} copies from: watched, not an image")
+            copier.notes.append(f"{img.file} is in a subfolder {copier.file} copies: watched, not an image")
         else:
             img.notes.append(f"a variant in a subfolder of {by_name_path(images, up)}: its own image "
-                             f"({up}/ does not copy from {sub}/)")
+                             f"({up}/ does not copy {sub}/ or its Dockerfile)")
     matcher = Matcher({img.name: img.path for img in images}, registry)
 
     # 4. parents from FROM lines
@@ -365,6 +365,16 @@ def adopt(root: Path, registry: str | None = None) -> Adoption:
                 messages.append(f"{where}: FROM {shipped.raw} has no default to tell the parent by; "
                                 "left as a root: set its parent in bbc.yaml")
                 img.notes.append(f"? FROM {shipped.raw} ({where}) names no image without a build arg: set parent")
+            else:  # shipped on scratch: a builder stage may still take the parent (`COPY --from`)
+                for stage in dockerfile.stages(text):
+                    if not stage.image and stage.line != shipped.line:
+                        img.unknown_parent = True
+                        at = f"{img.file}:{stage.line}"
+                        messages.append(f"{at}: a builder stage is FROM {stage.raw}, which has no default; the "
+                                        "image ships on scratch: if that arg is the parent, set parent in bbc.yaml")
+                        img.notes.append(f"? a builder stage is FROM {stage.raw} ({at}) with no default: if it "
+                                         "is the parent, set parent")
+                        break
             continue
         m = matcher.match(shipped.image, exclude=img.name)
         if m is None:
@@ -374,8 +384,8 @@ def adopt(root: Path, registry: str | None = None) -> Adoption:
         if m.pinned:
             img.base = shipped.image
             if m.image or m.candidates:
-                img.notes.append(f"builds on the published, pinned {shipped.image} ({where}): a root with an "
-                                 f"external base, not a child of {m.image or ' or '.join(m.candidates)}")
+                img.notes.append(f"a root on a published, pinned image ({where}), not a child of "
+                                 f"{m.image or ' or '.join(m.candidates)}")
             continue
         if m.candidates:
             img.base = shipped.image
@@ -427,8 +437,11 @@ def by_name_path(images: Iterable[Image], folder: str) -> str:
                 next((i.name for i in images if i.path == folder), folder))
 
 
-def _copies_from(text: str, sub: str) -> bool:
-    """Whether a COPY/ADD (not --from another stage) of `text` reads from folder `sub`."""
+def _copies_from(text: str, sub: str, file: str) -> bool:
+    """Whether a COPY/ADD (not --from another stage) of `text` takes folder `sub` whole, or the
+    Dockerfile `file` in it: then that Dockerfile is data of this build, not an image. One file
+    copied out of a variant's folder (a shared script) does not make the variant data."""
+    wanted = {sub, sub + "/", sub + "/.", sub + "/*", f"{sub}/{file}"}
     for _, word, rest in dockerfile.instructions(text):
         if word not in ("COPY", "ADD"):
             continue
@@ -436,10 +449,8 @@ def _copies_from(text: str, sub: str) -> bool:
         if any(w.startswith("--from") for w in words):
             continue
         sources = [w.strip("\"',[]") for w in words if not w.startswith("--")][:-1]
-        for source in sources:
-            clean = source[2:] if source.startswith("./") else source
-            if clean == sub or clean.startswith(sub + "/") or clean.rstrip("/") == sub:
-                return True
+        if any((source[2:] if source.startswith("./") else source) in wanted for source in sources):
+            return True
     return False
 
 

@@ -129,16 +129,20 @@ def test_variants_in_subfolders_become_images_or_watches_and_say_why(tmp_path: P
     write(tmp_path / "python/Dockerfile", "FROM debian:12\nCOPY conf/ /etc/python-conf/\n")
     write(tmp_path / "python/conf/Dockerfile", "FROM scratch\n")  # a template the image copies
     write(tmp_path / "python/slim/Dockerfile", "FROM acme/python\nRUN rm -rf /usr/share/doc\n")
+    write(tmp_path / "python/slim/env.sh", "export SLIM=1\n")
+    with (tmp_path / "python/Dockerfile").open("a") as f:  # one shared script: slim stays an image
+        f.write("COPY slim/env.sh /etc/profile.d/\n")
     write(tmp_path / "python/Dockerfile.gpu", "FROM acme/python\nRUN echo gpu\n")
     write(tmp_path / "python/Dockerfile.test", "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\n")
     got = adopt.adopt(tmp_path)
     assert sorted(got.images) == ["python", "python-gpu", "python-slim"]
     python = got.images["python"]
     assert python.watch == ["python/conf/Dockerfile"] and python.test_layer == "Dockerfile.test"
-    assert got.messages[0] == ("python/conf/Dockerfile: part of python's build (python/Dockerfile copies from "
+    assert got.messages[0] == ("python/conf/Dockerfile: part of python's build (python/Dockerfile copies "
                                "conf/): a watch of python, not an image")
     assert (got.images["python-slim"].parent, got.images["python-slim"].path) == ("python", "python/slim")
-    assert any("own image (python/ does not copy from slim/)" in n for n in got.images["python-slim"].notes)
+    assert any("own image (python/ does not copy slim/ or its Dockerfile)" in n
+               for n in got.images["python-slim"].notes)
     gpu = got.images["python-gpu"]
     assert (gpu.path, gpu.dockerfile, gpu.parent, gpu.test_layer) == ("python", "Dockerfile.gpu", "python",
                                                                       "Dockerfile.test")
@@ -151,7 +155,8 @@ def test_a_docs_example_on_a_published_pinned_image_is_a_root(tmp_path: Path) ->
     got = adopt.adopt(tmp_path)
     doc = got.images["docs-python"]
     assert doc.parent is None and doc.base == f"acme/python:1@{DIGEST}"
-    assert any("published, pinned" in n for n in doc.notes)
+    assert doc.notes[-1:] == ["a root on a published, pinned image (docs/python/Dockerfile:1), not a child of "
+                         "images-python"]
     # two folders named python: named by their paths; the docs one is never a parent
     assert "docs/python/Dockerfile: 2 Dockerfiles would get the name 'python' (docs/python/Dockerfile, " \
            "images/python/Dockerfile); named docs-python, images-python instead" in got.messages
@@ -184,6 +189,13 @@ def test_an_undecidable_parent_stays_a_root_with_the_reason(tmp_path: Path) -> N
     assert bare.parent is None and bare.unknown_parent
     assert "bare/Dockerfile:2: FROM ${SOURCE_IMAGE} has no default to tell the parent by; left as a root: " \
            "set its parent in bbc.yaml" in got.messages
+    # shipped on scratch, the parent only in a builder stage: said, not guessed
+    write(tmp_path / "static-app/Dockerfile", "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE} AS build\nRUN make\n"
+                                              "FROM scratch\nCOPY --from=build /out /\n")
+    static = adopt.adopt(tmp_path).images["static-app"]
+    assert static.parent is None and static.unknown_parent and doubts(static) == [
+        "? a builder stage is FROM ${SOURCE_IMAGE} (static-app/Dockerfile:2) with no default: if it is the parent, "
+        "set parent"]
     # the path tells them apart
     write(tmp_path / "app/Dockerfile", "FROM acme/team-b/python:1\n")
     assert adopt.adopt(tmp_path).images["app"].parent == "team-b-python"

@@ -75,7 +75,7 @@ def render(adoption: adopt_mod.Adoption) -> str:
         lines.append(f"  {img.name}:\n")
         for note in img.notes:
             lines.append(f"    # {note}\n")
-        if img.parent is None and img.base:
+        if img.parent is None and img.base and not any(n.startswith("a root") for n in img.notes):
             where = f"{img.file}:{img.from_.line}" if img.from_ else img.file
             lines.append(f"    # a root: builds on {img.base} ({where})\n")
         lines.append(f"    path: {_scalar(img.path)}\n")
