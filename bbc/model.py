@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 CONFIG_NAME = "bbc.yaml"
@@ -129,8 +130,10 @@ class Config:
     lines: Mapping[tuple[str, ...], int] = field(default_factory=dict)
     policy: Policy = field(default_factory=Policy)
 
-    @property
+    @cached_property
     def root(self) -> Path:
+        # asked per image on the planning path: one Path, not 10,000 (cached_property writes the
+        # instance dict, which a frozen dataclass allows; equality compares fields only)
         return self.path.parent
 
     def ref(self, name: str) -> str:

@@ -71,10 +71,10 @@ def make_plan(hierarchy: Hierarchy, engine: Engine, sel: Selection, scope: Scope
     if len(chosen | needed) <= INSPECT_AT_MOST:
         names = [refs.ref(hierarchy.config.ref(n), hierarchy[n].version) for n in hierarchy.sort(chosen | needed)]
         tagged = planner.Index.of(i for i in engine.inspect_many(names).values() if i is not None)
-        plan = planner.plan(hierarchy, sel, tagged, scope, digests)
+        plan = planner.plan(hierarchy, sel, tagged, scope, digests, (chosen, needed))
         if not plan.busy:
             return plan
-    return planner.plan(hierarchy, sel, index(engine), scope, digests)
+    return planner.plan(hierarchy, sel, index(engine), scope, digests, (chosen, needed))
 
 
 def execute(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report.Events, *, scope: Scope = Scope(),

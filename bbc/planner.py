@@ -228,12 +228,14 @@ def select(hierarchy: Hierarchy, selection: Selection) -> tuple[set[str], set[st
 
 
 def plan(hierarchy: Hierarchy, selection: Selection, index: Index, scope: Scope = Scope(),
-         digests: dict[tuple[str, str], fingerprint.ContextDigest] | None = None) -> Plan:
-    """`digests` caches context digests by (folder, dockerfile) within one run."""
+         digests: dict[tuple[str, str], fingerprint.ContextDigest] | None = None,
+         selected: tuple[set[str], set[str]] | None = None) -> Plan:
+    """`digests` caches context digests by (folder, dockerfile) within one run; `selected` is
+    `select(hierarchy, selection)` when the caller has it already."""
     from bbc import testplan
 
     digests = {} if digests is None else digests
-    chosen, needed = select(hierarchy, selection)
+    chosen, needed = selected if selected is not None else select(hierarchy, selection)
     steps: list[Step] = []
     builds: dict[str, Build] = {}
     tagged_by: dict[str, str] = {}  # image -> id of the step after which its children may start
