@@ -199,10 +199,13 @@ def bump(obj: Ctx, image: str, how: str, no_cascade: bool, dry_run: bool) -> Non
               show_default="number of CPUs", help="Builds at once (1 = one after another).")
 @click.option("--no-test", is_flag=True, help="Skip the tests before pushing (not recommended).")
 @click.option("--rerun", is_flag=True, help="Run tests even where they passed before on the same image.")
+@click.option("--candidates", is_flag=True,
+              help="Stop after pushing candidate tags; move no release tag (one CI job per image; a final "
+                   "`bbc release` promotes them all).")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_ctx
 def release(obj: Ctx, images: tuple[str, ...], changed: bool, since: str | None, jobs: int, no_test: bool,
-            rerun: bool, fmt: str) -> None:
+            rerun: bool, candidates: bool, fmt: str) -> None:
     """Build, test, push under candidate tags, then promote X.Y.Z (write-once), X.Y, X, latest."""
     from bbc import pipeline
     from bbc.commands import release as cmd
@@ -210,7 +213,7 @@ def release(obj: Ctx, images: tuple[str, ...], changed: bool, since: str | None,
     h = obj.hierarchy
     sel = pipeline.selection(h, images, changed=changed, since=since)
     _exit(cmd.release(h, obj.engine(), sel, jobs=jobs, test=not no_test, rerun=rerun, fmt=fmt,
-                      image_lock=obj.image_lock()))
+                      image_lock=obj.image_lock(), candidates=candidates))
 
 
 @cli.command()
@@ -285,6 +288,25 @@ def upgrade(obj: Ctx, target: str, image: str | None, only: str | None, build: b
     images = [n.strip() for n in (only or "").split(",") if n.strip()]
     _exit(cmd.upgrade(obj.hierarchy, target, obj.engine, image=image, images=images, build=build, test=run_tests,
                       commit=commit, dry_run=dry_run, release=release, rollout=roll))
+
+
+@cli.command("ci")
+@click.argument("kind", type=click.Choice(["gitlab", "github"]))
+@_selection_options
+@click.option("--install", "install", multiple=True, metavar="CMD",
+              help="A line that installs bbc on the runner (repeatable; default: python3 -m pip install bbc).")
+@pass_ctx
+def ci_command(obj: Ctx, kind: str, images: tuple[str, ...], changed: bool, since: str | None,
+               install: tuple[str, ...]) -> None:
+    """Print a CI pipeline for what the registry lacks: one job per image (`needs:` from the
+    hierarchy), each `bbc release IMAGE --candidates`, and one release job promoting them all."""
+    from bbc import ci, pipeline
+    from bbc.commands import ci as cmd
+
+    h = obj.hierarchy
+    sel = pipeline.selection(h, images, changed=changed, since=since)
+    _exit(cmd.ci_pipeline(h, sel, kind, engine=obj.engine_or_none(), install=install or ci.DEFAULT_INSTALL,
+                          config=obj.config_path))
 
 
 @cli.command()

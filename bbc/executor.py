@@ -438,6 +438,13 @@ class Executor:
             raise BbcError(f"{step.image}: no build to push")
         repository = self.hierarchy.config.ref(step.image)
         tag = refs.candidate_tag(step.fingerprint)
+        held = self._held(step.image, tag, step.fingerprint)
+        if held:
+            # pulled from there, or pushed by another job (a CI pipeline's parent job): pushing
+            # again only races that job's tag cleanup on a shared engine
+            self.events.message(f"[{step.image}] candidate {tag} already in the registry ({held[:19]})")
+            return Result(step.id, step.kind, step.image, step.version, PUSHED, time.monotonic() - start,
+                          image_id=image_id, tags=(tag,), digest=held)
         self.engine.tag(image_id, repository, tag)
         try:
             digest = self.engine.push(repository, tag, lambda line: self.events.line(step.image, line))
@@ -451,6 +458,17 @@ class Executor:
         self.events.message(f"[{step.image}] pushed candidate {tag} ({digest[:19]})")
         return Result(step.id, step.kind, step.image, step.version, PUSHED, time.monotonic() - start,
                       image_id=image_id, tags=(tag,), digest=digest)
+
+    def _held(self, image: str, tag: str, fingerprint: str) -> str:
+        """The digest under `tag` when the registry holds this fingerprint there, else ""."""
+        if self.registry is None or self.repo_of is None:
+            return ""
+        try:
+            manifest = self.registry.manifest(self.repo_of(image), tag)
+            found = self.registry.labels_if_present(self.repo_of(image), tag) if manifest else None
+        except RegistryError:
+            return ""  # the push will say what is wrong
+        return manifest.digest if manifest is not None and (found or {}).get(labels.FINGERPRINT) == fingerprint else ""
 
     def _promote(self, step: Step, start: float) -> Result:
         if not isinstance(step, Promote) or self.registry is None or self.repo_of is None:

@@ -206,6 +206,7 @@ class Scope:
     test: bool = False  # run-test (and the sandwich) for the selected images
     gate: bool = False  # test every image being built before its release tags (build --test)
     release: bool = False  # push-candidate for each image, then one promote
+    promote: bool = True  # with release: False stops at the candidates (one CI job per image)
     released: frozenset[str] = frozenset()  # images whose X.Y.Z already holds this build
     rerun: bool = False  # ignore recorded test passes
     pull: RegistryLookup | None = None
@@ -368,6 +369,8 @@ def _release_steps(hierarchy: Hierarchy, wanted: set[str], builds: dict[str, Bui
         out.append(Push(image=name, version=build.version, action=RUN, needs=needs, selected=build.selected,
                         fingerprint=build.fingerprint or "",
                         reasons=(f"to {refs.candidate_tag(build.fingerprint or '')}",)))
+    if not scope.promote:
+        return out
     names = tuple(hierarchy.sort(wanted))
     out.append(Promote(image="*", version="", action=RUN, needs=tuple(s.id for s in out) or
                        tuple(builds[n].id for n in names), images=names, released=scope.released,

@@ -7,9 +7,13 @@ the one plan.
   needs every build, test and push to have succeeded, so a failure anywhere (a registry that
   fails mid-run included) leaves every release tag as it was; re-running finishes the job.
 - An image whose fingerprint the registry already holds is pulled, not rebuilt.
+- `--candidates` stops before promotion: the builds, tests and candidate pushes of the images
+  asked for (a CI job per image, `bbc ci`); a later `bbc release` promotes them all at once.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from bbc import executor, pipeline, report
 from bbc.engine import Engine
@@ -29,12 +33,15 @@ def release(
     fmt: str = "table",
     registry: Registry | None = None,
     image_lock: executor.ImageLock | None = None,
+    candidates: bool = False,
 ) -> int:
     events = report.make_events(json_mode=fmt == "json")
     try:
-        plan, results = pipeline.execute(hierarchy, engine, sel, events, scope=Scope(test=test, release=True,
-                                                                                     rerun=rerun),
-                                         jobs=jobs, registry=registry, image_lock=image_lock)
+        plan, results = pipeline.execute(hierarchy, engine, sel, events, scope=Scope(
+            test=test, release=True, rerun=rerun, promote=not candidates), jobs=jobs, registry=registry,
+            image_lock=image_lock)
+        if candidates:
+            return _candidates(plan.builds, results, fmt, events)
         promoted = next((r for r in results if r.kind == "promote"), None)
         if promoted is None or not promoted.ok:
             failed = [r for r in results if r.status == executor.FAILED]
@@ -48,6 +55,24 @@ def release(
     finally:
         report.close(events)
     return _finish(list(promoted.released), fmt, 0)
+
+
+def _candidates(builds: Any, results: list[executor.Result], fmt: str, events: report.Events) -> int:
+    """The outcome of `--candidates`: each image's candidate tag and digest, or why not."""
+    pushed = {r.image: r for r in results if r.kind == "push-candidate" and r.ok}
+    failed = {r.image: r for r in reversed(results) if r.status == executor.FAILED}
+    out = []
+    for b in builds:
+        if b.image in pushed:
+            r = pushed[b.image]
+            out.append(Released(b.image, b.version, "candidate pushed", r.digest, r.tags))
+        else:
+            why = failed[b.image].message.partition("\n")[0] if b.image in failed else "not pushed"
+            out.append(Released(b.image, b.version, "not pushed", message=why))
+    if failed:
+        events.message("candidates stopped: " + ", ".join(f"{r.image} ({r.kind})" for r in failed.values())
+                       + " failed; no release tag was moved")
+    return _finish(out, fmt, 1 if failed or len(pushed) < len(out) else 0)
 
 
 def _finish(results: list[Released], fmt: str, code: int) -> int:
