@@ -1,0 +1,26 @@
+"""`bbc ci gitlab|github`: the plan as a CI pipeline (bbc/ci.py decides the jobs), printed."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from bbc import ci
+from bbc.engine import Engine
+from bbc.hierarchy import Hierarchy
+from bbc.planner import Selection
+
+
+def ci_pipeline(hierarchy: Hierarchy, sel: Selection, kind: str, *, engine: Engine | None = None,
+                install: Sequence[str] = ci.DEFAULT_INSTALL, config: str | None = None) -> int:
+    import yaml
+
+    found = ci.jobs(hierarchy, sel, engine)
+    doc = (ci.gitlab if kind == "gitlab" else ci.github)(found, install=install, config=config)
+    what = ", ".join(j.image for j in found) or "nothing (one no-op job)"
+    sys.stdout.write(f"# bbc ci {kind}: written from the plan; builds {what}\n"
+                     "# registry credentials: the DOCKER_AUTH_CONFIG CI variable (a Docker config JSON)\n")
+    sys.stdout.write(yaml.safe_dump(doc, sort_keys=False, width=1000, default_flow_style=False))
+    for job in found:
+        print(f"bbc ci: {job.image} {job.version}: {job.why}", file=sys.stderr)
+    return 0
