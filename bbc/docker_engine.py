@@ -19,6 +19,7 @@ from bbc.errors import BbcError, BuildError, EngineError, EngineLost
 DEFAULT_TIMEOUT = 3600  # seconds a silent build step may take before the HTTP read gives up
 TEST_LABEL = "bbc.test-container"
 _IMAGE_ID = re.compile(r"sha256:[0-9a-f]{64}")
+_PUSHED_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64}) size: \d+")
 # Containers running right now, whichever thread started them: on Ctrl-C the CLI removes
 # them from the main thread (worker threads die with the process, before their `finally`).
 _LIVE: dict[str, DockerEngine] = {}
@@ -75,6 +76,7 @@ class DockerEngine:
         self._client = client
         self._client_lock = threading.Lock()
         self.raw = raw  # the unix socket, for the calls of the path that builds nothing
+        self._podman: bool | None = None
 
     @property
     def client(self) -> Any:
@@ -88,6 +90,18 @@ class DockerEngine:
     @property
     def api(self) -> Any:
         return self.client.api
+
+    @property
+    def podman(self) -> bool:
+        """Whether the engine is Podman's Docker-compatible service (its /version names it),
+        asked once, on the first build or run (the path that builds nothing never asks)."""
+        if self._podman is None:  # two threads may both ask: the same answer, no lock needed
+            try:
+                components = self.api.version().get("Components") or []
+            except Exception:
+                components = []
+            self._podman = any("podman" in str(c.get("Name", "")).lower() for c in components)
+        return self._podman
 
     @property
     def address(self) -> str:
@@ -165,6 +179,10 @@ class DockerEngine:
     def build(self, request: BuildRequest, on_line: Callable[[str], None]) -> str:
         """BuildKit (labels go into the image config, no extra step; ~3x faster per image than
         the legacy builder here), or the legacy builder when DOCKER_BUILDKIT=0, as for `docker build`."""
+        if self.podman:
+            # Podman builds with buildah whatever the request asks; it resolves FROM by image
+            # ID and reads the Dockerfile from the context, which the BuildKit path sends
+            return self._buildkit(request, dict(request.build_args), on_line)
         if os.environ.get("DOCKER_BUILDKIT", "1").strip() not in ("0", "false"):
             args = self._args_by_tag(request)
             if args is not None:
@@ -226,8 +244,10 @@ class DockerEngine:
                     if kind == "moby.buildkit.trace":
                         for line in progress.feed(str(chunk.get("aux") or "")):
                             emit(line)
-                    elif kind == "moby.image.id" and isinstance(chunk.get("aux"), dict):
-                        image_id = str(chunk["aux"].get("ID") or "") or None
+                    elif kind in ("moby.image.id", None) and isinstance(chunk.get("aux"), dict):
+                        # BuildKit tags the aux with its id; Podman (which builds with buildah
+                        # whatever the request asks) sends the bare {"aux": {"ID": ...}}
+                        image_id = str(chunk["aux"].get("ID") or "") or image_id
                     elif chunk.get("stream"):
                         for line in stream_lines(iter([str(chunk["stream"])])):
                             emit(line)
@@ -357,6 +377,10 @@ class DockerEngine:
                 status = chunk.get("status")
                 if status and chunk.get("id") is None:
                     on_line(str(status))
+                    # Podman reports the digest only in the docker CLI's closing line
+                    found = _PUSHED_DIGEST.search(str(status))
+                    if found and not digest:
+                        digest = found.group(1)
         except EngineError:
             raise
         except Exception as exc:
