@@ -72,10 +72,59 @@ def split_image_name(name: str) -> tuple[str, str]:
     return host, repository
 
 
+def insecure(host: str, registry_config: Mapping[str, Any]) -> bool:
+    """Whether an engine with this `RegistryConfig` (its /info) talks plain HTTP to `host`:
+    listed in IndexConfigs as not secure, or an address in InsecureRegistryCIDRs (the
+    engine's `insecure-registries`; 127.0.0.0/8 by default), as dockerd decides it."""
+    import ipaddress
+    import socket
+
+    index = (registry_config.get("IndexConfigs") or {}).get(host) or {}
+    if index.get("Secure") is False:
+        return True
+    cidrs = [ipaddress.ip_network(c, strict=False) for c in registry_config.get("InsecureRegistryCIDRs") or ()]
+    if not cidrs:
+        return False
+    name = host[1:host.index("]")] if host.startswith("[") else host.rsplit(":", 1)[0]
+    try:
+        addresses = {ipaddress.ip_address(name)}
+    except ValueError:
+        try:
+            addresses = {ipaddress.ip_address(str(a[4][0]).split("%")[0]) for a in socket.getaddrinfo(name, None)}
+        except OSError:
+            return False
+    return any(a in net for a in addresses for net in cidrs)
+
+
+_ENGINE_REGISTRY_CONFIG: dict[str, Any] | None = None
+
+
+def engine_allows_http(host: str) -> bool:
+    """`insecure()` against the engine DOCKER_HOST names (asked once per process, over its unix
+    socket; no engine, or one that does not say: https)."""
+    global _ENGINE_REGISTRY_CONFIG
+    if _ENGINE_REGISTRY_CONFIG is None:
+        _ENGINE_REGISTRY_CONFIG = {}
+        import os
+
+        from bbc import docker_api
+
+        path = docker_api.socket_path(os.environ.get("DOCKER_HOST"))
+        if path is not None:
+            try:
+                status, body = docker_api.Socket(path, timeout=5).get("/info")
+                if status == 200:
+                    _ENGINE_REGISTRY_CONFIG = dict(json.loads(body).get("RegistryConfig") or {})
+            except Exception:  # no engine to ask: https, as for any registry
+                pass
+    return insecure(host, _ENGINE_REGISTRY_CONFIG)
+
+
 class Registry:
     """One registry host, e.g. `Registry("127.0.0.1:5000")`.
 
-    `scheme` defaults to http for localhost / 127.0.0.1 and https otherwise. `auth`
+    `scheme` defaults to http for localhost / 127.0.0.1 and for what the engine lists as an
+    insecure registry (its `insecure-registries`), https otherwise. `auth`
     overrides the Docker config (keys `username`/`password` or `identitytoken`, any case);
     by default it is read from the Docker config on the first 401 only.
     """
@@ -90,7 +139,7 @@ class Registry:
     ) -> None:
         self.host = host
         hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        self.scheme = scheme or ("http" if hostname in LOCAL_HOSTS else "https")
+        self.scheme = scheme or ("http" if hostname in LOCAL_HOSTS or engine_allows_http(host) else "https")
         self.timeout = timeout
         self._auth = {k.lower(): v for k, v in auth.items()} if auth is not None else None
         self._tokens: dict[str, str] = {}  # scope -> bearer token

@@ -294,3 +294,29 @@ def test_no_credentials_says_docker_login(
         Registry(host).tags("acme/app")
     assert str(exc.value) == f"registry {host}: acme/app: authentication required, no credentials"
     assert exc.value.tip == f"run `docker login {host}`"
+
+
+def test_plain_http_only_where_the_engine_allows_it() -> None:
+    from bbc.registry import insecure
+
+    config = {"InsecureRegistryCIDRs": ["127.0.0.0/8", "10.9.0.0/16"],
+              "IndexConfigs": {"registry.corp:5000": {"Name": "registry.corp:5000", "Secure": False},
+                               "docker.io": {"Name": "docker.io", "Secure": True}}}
+    assert insecure("registry.corp:5000", config)  # named in the engine's insecure-registries
+    assert insecure("10.9.1.2:5000", config) and insecure("127.0.0.2", config)  # inside a CIDR
+    assert insecure("localhost:5000", config)  # resolved, then inside 127.0.0.0/8
+    assert not insecure("10.8.1.2:5000", config) and not insecure("docker.io", config)
+    assert not insecure("registry.corp:5000", {})  # an engine that lists nothing: https
+
+
+@pytest.mark.docker
+def test_a_registry_the_engine_lists_as_insecure_is_spoken_to_over_http(docker_client: Any,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import bbc.registry as registry_mod
+
+    # the test engine runs with dockerd's default insecure-registries: 127.0.0.0/8
+    cidrs = docker_client.info()["RegistryConfig"]["InsecureRegistryCIDRs"]
+    assert "127.0.0.0/8" in cidrs
+    monkeypatch.setattr(registry_mod, "_ENGINE_REGISTRY_CONFIG", None)
+    assert Registry("127.0.0.2:5000").scheme == "http"  # not a name bbc knows: the engine said so
+    assert Registry("registry.example.com").scheme == "https"
