@@ -72,7 +72,8 @@ def _address() -> str:
 class DockerEngine:
     """Engine over a Docker daemon. Construct with `connect()`."""
 
-    def __init__(self, client: Any = None, *, raw: docker_api.Socket | None = None) -> None:
+    def __init__(self, client: Any = None, *, raw: docker_api.Socket | None = None, host: str | None = None) -> None:
+        self.host = host  # None: the engine the environment names (DOCKER_HOST, TLS variables)
         self._client = client
         self._client_lock = threading.Lock()
         self.raw = raw  # the unix socket, for the calls of the path that builds nothing
@@ -84,7 +85,9 @@ class DockerEngine:
             if self._client is None:
                 import docker
 
-                self._client = docker.from_env(timeout=int(os.environ.get("BBC_DOCKER_TIMEOUT", DEFAULT_TIMEOUT)))
+                timeout = int(os.environ.get("BBC_DOCKER_TIMEOUT", DEFAULT_TIMEOUT))
+                self._client = docker.from_env(timeout=timeout) if self.host is None else \
+                    docker.DockerClient(base_url=self.host, timeout=timeout, use_ssh_client=self.host.startswith("ssh://"))
             return self._client
 
     @property
@@ -105,7 +108,7 @@ class DockerEngine:
 
     @property
     def address(self) -> str:
-        return _address()
+        return self.host or _address()
 
     def answers(self) -> bool:
         """Whether the engine answers a ping now (a few seconds at most)."""
@@ -118,19 +121,22 @@ class DockerEngine:
         except Exception:
             return False
 
+    def _error(self, what: str, exc: BaseException) -> EngineError:
+        return _engine_error(self.address, what, exc)
+
     def _lost_or(self, what: str, exc: BaseException) -> EngineError:
         """EngineLost when the engine no longer answers, else the engine's own error."""
         if not self.answers():
-            return EngineLost(f"engine at {_address()} stopped answering while {what}; nothing was tagged",
+            return EngineLost(f"engine at {self.address} stopped answering while {what}; nothing was tagged",
                               tip="start it again (`scripts/engine up`) and run bbc again to finish")
-        return _engine_error(what, exc)
+        return self._error(what, exc)
 
     # -- images ----------------------------------------------------------------------
     def images_with_label(self, label: str) -> list[ImageInfo]:
         try:
             rows = self.raw.images(label) if self.raw is not None else self.api.images(filters={"label": label})
         except Exception as exc:
-            raise _engine_error("list images", exc) from None
+            raise self._error("list images", exc) from None
         return [
             ImageInfo(
                 id=row["Id"],
@@ -153,9 +159,9 @@ class DockerEngine:
         except docker.errors.APIError as exc:
             if exc.status_code == 404:
                 return None
-            raise _engine_error(f"inspect {ref}", exc) from None
+            raise self._error(f"inspect {ref}", exc) from None
         except Exception as exc:
-            raise _engine_error(f"inspect {ref}", exc) from None
+            raise self._error(f"inspect {ref}", exc) from None
         return _info(row)
 
     def inspect_many(self, refs: list[str]) -> dict[str, ImageInfo | None]:
@@ -163,7 +169,7 @@ class DockerEngine:
             try:
                 rows = self.raw.inspect_images(refs)
             except Exception as exc:
-                raise _engine_error("inspect images", exc) from None
+                raise self._error("inspect images", exc) from None
             return {ref: _info(row) if row else None for ref, row in rows.items()}
         if len(refs) < 4:
             return {ref: self.inspect(ref) for ref in refs}
@@ -351,7 +357,7 @@ class DockerEngine:
         try:
             self.api.tag(image_id, repository, tag, force=True)
         except Exception as exc:
-            raise _engine_error(f"tag {repository}:{tag}", exc) from None
+            raise self._error(f"tag {repository}:{tag}", exc) from None
 
     def remove_image(self, ref: str) -> None:
         import docker.errors
@@ -361,7 +367,7 @@ class DockerEngine:
         except docker.errors.ImageNotFound:
             pass
         except Exception as exc:
-            raise _engine_error(f"remove {ref}", exc) from None
+            raise self._error(f"remove {ref}", exc) from None
 
     # -- registry --------------------------------------------------------------------
     def push(self, repository: str, tag: str, on_line: Callable[[str], None]) -> str:
@@ -398,7 +404,7 @@ class DockerEngine:
         except EngineError:
             raise
         except Exception as exc:
-            raise _engine_error(f"pull {ref}", exc) from None
+            raise self._error(f"pull {ref}", exc) from None
         info = self.inspect(ref)
         if info is None:
             raise EngineError(f"pull {ref}: image not present after pull")
@@ -469,7 +475,7 @@ class DockerEngine:
             failed = code != 0
             return RunResult(code, "\n".join(output))
         except docker.errors.APIError as exc:
-            raise _engine_error(f"run {image}", exc) from None
+            raise self._error(f"run {image}", exc) from None
         except (OSError, requests.exceptions.RequestException) as exc:
             raise self._lost_or(f"running a test in {image[:19]}", exc) from None
         finally:
@@ -490,7 +496,7 @@ class DockerEngine:
             if status == 404:
                 return False
             if status != 200:
-                raise EngineError(f"engine at {_address()}: stat {path} in {image}: HTTP {status}")
+                raise EngineError(f"engine at {self.address}: stat {path} in {image}: HTTP {status}")
             return True
         finally:
             self.api.remove_container(created["Id"], force=True)
@@ -512,26 +518,45 @@ def _info(row: dict[str, Any]) -> ImageInfo:
     )
 
 
-def connect() -> DockerEngine:
-    """Connect to the engine the standard Docker variables point at, or explain how to get one.
-    A unix socket is pinged without the SDK; the SDK client comes on first need."""
-    path = docker_api.socket_path(os.environ.get("DOCKER_HOST"))
-    try:
-        if path is not None and not os.environ.get("DOCKER_TLS_VERIFY"):
-            raw = docker_api.Socket(path, timeout=float(os.environ.get("BBC_DOCKER_TIMEOUT", DEFAULT_TIMEOUT)))
-            raw.ping()
-            return DockerEngine(raw=raw)
-        import docker
+def context_host(name: str) -> str:
+    """The engine URL of a docker context (`docker context create NAME --docker host=...`),
+    read from the Docker CLI's context store; EngineError naming it when there is none."""
+    import hashlib
+    import json
 
-        client = docker.from_env(timeout=int(os.environ.get("BBC_DOCKER_TIMEOUT", DEFAULT_TIMEOUT)))
-        client.api.ping()
+    config = os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
+    meta = os.path.join(config, "contexts", "meta", hashlib.sha256(name.encode()).hexdigest(), "meta.json")
+    try:
+        with open(meta, encoding="utf-8") as f:
+            host = json.load(f)["Endpoints"]["docker"]["Host"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise EngineError(f"no docker context named {name!r} (looked in {os.path.dirname(meta)})",
+                          tip="an engine is a context name or a URL: unix:///path, tcp://host:2376, ssh://user@host") from None
+    return str(host)
+
+
+def connect(host: str | None = None) -> DockerEngine:
+    """Connect to `host` (a DOCKER_HOST-style URL or a docker context name), by default to the
+    engine the standard Docker variables point at; or explain how to get one. A unix socket is
+    pinged without the SDK; the SDK client comes on first need."""
+    if host is not None and "://" not in host:
+        host = context_host(host)
+    path = docker_api.socket_path(host if host is not None else os.environ.get("DOCKER_HOST"))
+    timeout = float(os.environ.get("BBC_DOCKER_TIMEOUT", DEFAULT_TIMEOUT))
+    try:
+        if path is not None and (host is not None or not os.environ.get("DOCKER_TLS_VERIFY")):
+            raw = docker_api.Socket(path, timeout=timeout)
+            raw.ping()
+            return DockerEngine(raw=raw, host=host)
+        engine = DockerEngine(host=host)
+        engine.api.ping()
     except Exception as exc:
         raise EngineError(
-            f"no Docker engine answers at {_address()}: {_reason(exc)}",
+            f"no Docker engine answers at {host or _address()}: {_reason(exc)}",
             tip='start one with `eval "$(scripts/engine up)"` (private dockerd + registry), '
             "or point DOCKER_HOST at a running engine",
         ) from None
-    return DockerEngine(client)
+    return engine
 
 
 def _reason(exc: BaseException) -> str:
@@ -542,5 +567,5 @@ def _reason(exc: BaseException) -> str:
     return text.splitlines()[0][:300]
 
 
-def _engine_error(what: str, exc: BaseException) -> EngineError:
-    return EngineError(f"engine at {_address()}: {what}: {_reason(exc)}")
+def _engine_error(address: str, what: str, exc: BaseException) -> EngineError:
+    return EngineError(f"engine at {address}: {what}: {_reason(exc)}")
