@@ -45,6 +45,17 @@ class Ctx:
 
         return connect()
 
+    def pool(self, override: tuple[str, ...] = ()) -> Any:
+        """The pool of engines (--engine, else bbc.yaml `engines:`), every one answering before
+        anything starts; None: the one engine the environment names."""
+        from bbc.docker_engine import connect
+        from bbc.executor import Slot
+
+        specs = [(host, 1) for host in override] or [(e.host, e.jobs) for e in self.hierarchy.config.engines]
+        if not specs:
+            return None
+        return [Slot(host, connect(host), jobs) for host, jobs in specs]
+
     def engine_or_none(self) -> Any:
         """The engine when one answers (a fallback source of digests), else None."""
         from bbc.errors import BbcError
@@ -95,20 +106,24 @@ def _selection_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--test", "run_tests", is_flag=True, help="Test each built image before it gets release tags.")
 @click.option("--rerun", is_flag=True, help="With --test: run tests even where they passed before on the same image.")
 @click.option("--no-pull", is_flag=True, help="Never pull a build the registry already holds; build it.")
+@click.option("--engine", "engines", multiple=True, metavar="URL|CONTEXT",
+              help="Spread builds over these engines (repeatable; instead of bbc.yaml's engines:).")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.option("-v", "--verbose", is_flag=True, help="Stream build logs.")
 @pass_ctx
 def build(obj: Ctx, images: tuple[str, ...], changed: bool, since: str | None, with_dependents: bool, jobs: int,
-          force: bool, fail_fast: bool, dry_run: bool, run_tests: bool, rerun: bool, no_pull: bool, fmt: str,
-          verbose: bool) -> None:
+          force: bool, fail_fast: bool, dry_run: bool, run_tests: bool, rerun: bool, no_pull: bool,
+          engines: tuple[str, ...], fmt: str, verbose: bool) -> None:
     """Build IMAGES (default: all) and anything above them that is missing or out of date."""
     from bbc import pipeline
     from bbc.commands import build as cmd
 
     h = obj.hierarchy
     sel = pipeline.selection(h, images, changed=changed, since=since, with_dependents=with_dependents, force=force)
-    _exit(cmd.build(h, obj.engine(), sel, jobs=jobs, fail_fast=fail_fast, dry_run=dry_run, test=run_tests,
-                    rerun=rerun, fmt=fmt, verbose=verbose, pull=not no_pull, image_lock=obj.image_lock()))
+    pool = obj.pool(engines)
+    _exit(cmd.build(h, pool[0].engine if pool else obj.engine(), sel, jobs=jobs, fail_fast=fail_fast,
+                    dry_run=dry_run, test=run_tests, rerun=rerun, fmt=fmt, verbose=verbose, pull=not no_pull,
+                    image_lock=obj.image_lock(), pool=pool))
 
 
 @cli.command()
@@ -176,8 +191,9 @@ def test(obj: Ctx, images: tuple[str, ...], changed: bool, since: str | None, jo
 
     h = obj.hierarchy
     sel = pipeline.selection(h, images, changed=changed, since=since)
-    _exit(cmd.test(h, obj.engine(), sel, jobs=jobs, keep=keep, rerun=rerun, junit_xml=junit_xml, fmt=fmt,
-                   verbose=verbose))
+    pool = obj.pool()
+    _exit(cmd.test(h, pool[0].engine if pool else obj.engine(), sel, jobs=jobs, keep=keep, rerun=rerun,
+                   junit_xml=junit_xml, fmt=fmt, verbose=verbose, pool=pool))
 
 
 @cli.command()
@@ -212,8 +228,9 @@ def release(obj: Ctx, images: tuple[str, ...], changed: bool, since: str | None,
 
     h = obj.hierarchy
     sel = pipeline.selection(h, images, changed=changed, since=since)
-    _exit(cmd.release(h, obj.engine(), sel, jobs=jobs, test=not no_test, rerun=rerun, fmt=fmt,
-                      image_lock=obj.image_lock(), candidates=candidates))
+    pool = obj.pool()
+    _exit(cmd.release(h, pool[0].engine if pool else obj.engine(), sel, jobs=jobs, test=not no_test, rerun=rerun,
+                      fmt=fmt, image_lock=obj.image_lock(), candidates=candidates, pool=pool))
 
 
 @cli.command()
@@ -224,7 +241,9 @@ def status(obj: Ctx, offline: bool, fmt: str) -> None:
     """Per image: version, fingerprint, local build and registry state (stale = older parent build)."""
     from bbc.commands import status as cmd
 
-    _exit(cmd.status(obj.hierarchy, obj.engine(), fmt=fmt, offline=offline))
+    pool = obj.pool()
+    _exit(cmd.status(obj.hierarchy, pool[0].engine if pool else obj.engine(), fmt=fmt, offline=offline,
+                     pool=[(s.name, s.engine) for s in pool or ()]))
 
 
 @cli.command()

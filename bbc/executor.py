@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ContextManager
 
@@ -59,6 +59,7 @@ class Result:
     checks: tuple[testing.CheckResult, ...] = ()
     digest: str = ""
     released: tuple[promote.Released, ...] = ()
+    engine: str = ""  # with a pool of engines: the one the step ran on
 
     @property
     def ok(self) -> bool:
@@ -98,6 +99,17 @@ def build_labels(hierarchy: Hierarchy, step: Build, parent_id: str | None, revis
 ImageLock = Callable[[str], ContextManager[Any]]
 
 
+@dataclass
+class Slot:
+    """One engine of the pool: how many builds it takes, how many it runs, whether it answers."""
+
+    name: str
+    engine: Engine
+    jobs: int = 1
+    running: int = 0
+    alive: bool = True
+
+
 class Executor:
     def __init__(
         self,
@@ -112,8 +124,16 @@ class Executor:
         registry: promote.Registry | None = None,
         repo_of: Callable[[str], str] | None = None,
         image_lock: ImageLock | None = None,
+        pool: list[Slot] | None = None,
     ) -> None:
-        self.engine = engine
+        self.engine = engine  # the first of the pool: the plan's index, projects, promotion
+        # A pool spreads builds over engines (bbc.yaml `engines:`, --engine); an image's tests,
+        # pushes and children start where its build is, a child elsewhere gets it by registry
+        self.pool = pool or [Slot("", engine, max(1, jobs))]
+        self.where: dict[str, Slot] = {}  # image -> the engine holding its build
+        self._moved: dict[tuple[str, str], str] = {}  # (engine, image) -> its build's id there
+        self._place_lock = threading.Lock()
+        self._local = threading.local()  # the engine this worker thread's step runs on
         self.hierarchy = hierarchy
         self.events = events
         self.jobs = max(1, jobs)
@@ -130,6 +150,67 @@ class Executor:
         self.results: dict[str, Result] = {}
         self._lost = False
         self.plan = Plan(())
+
+    @property
+    def here(self) -> Engine:
+        """The engine of the step this thread runs (the first of the pool outside steps)."""
+        slot = getattr(self._local, "slot", None)
+        return slot.engine if slot is not None else self.engine
+
+    def _slot_of(self, step: Step) -> Slot:
+        """Where a step runs: a build is placed (the parent's engine when it has room, else the
+        least loaded); everything else runs where its image's build is."""
+        if len(self.pool) == 1:
+            return self.pool[0]
+        alive = [s for s in self.pool if s.alive]
+        if not alive:
+            raise EngineLost("no engine of the pool answers any more; nothing more was tagged")
+        if not isinstance(step, Build):
+            found = self.where.get(step.image)
+            return found if found is not None else alive[0]
+        spec = self.hierarchy[step.image]
+        with self._place_lock:
+            parent = self.where.get(spec.parent) if spec.parent else None
+            if parent is not None and parent.alive and parent.running < parent.jobs:
+                chosen = parent
+            else:
+                chosen = min(alive, key=lambda s: (s.running / s.jobs, self.pool.index(s)))
+            chosen.running += 1
+        return chosen
+
+    def _parent_here(self, image: str, parent: str, parent_id: str) -> str:
+        """The parent's build on the engine this step runs on: where it is already, else pushed
+        (under its candidate tag, unless the registry holds it) and pulled here, fingerprint
+        checked."""
+        slot = getattr(self._local, "slot", None)
+        source = self.where.get(parent, self.pool[0])
+        if slot is None or source is slot:
+            return parent_id
+        key = (slot.name, parent)
+        if key in self._moved:
+            return self._moved[key]
+        if self.registry is None or self.repo_of is None:
+            raise BbcError(f"{image}: parent {parent} is on {source.name}, and there is no registry to move it by")
+        build = self.plan.get(f"build:{parent}")
+        fingerprint = build.fingerprint if isinstance(build, Build) else None
+        if not fingerprint:
+            raise BbcError(f"{image}: parent {parent} has no fingerprint to move it by")
+        repository = self.hierarchy.config.ref(parent)
+        tag = refs.candidate_tag(fingerprint)
+        if not self._held(parent, tag, fingerprint):
+            if not source.alive:
+                raise EngineLost(f"{image}: parent {parent} is only on {source.name}, which stopped answering")
+            source.engine.tag(parent_id, repository, tag)
+            try:
+                source.engine.push(repository, tag, lambda line: None)
+            finally:
+                source.engine.remove_image(f"{repository}:{tag}")
+        info = slot.engine.pull(repository, tag)
+        if info.labels.get(labels.FINGERPRINT) != fingerprint:
+            raise BbcError(f"{image}: the registry's {repository}:{tag} is not the build of {parent} it should be")
+        self.events.message(f"[{image}] parent {parent} brought from {source.name} to {slot.name} by the registry")
+        self._moved[key] = str(info.id)
+        return str(info.id)
 
     def revision(self) -> str | None:
         with self._revision_lock:
@@ -192,7 +273,14 @@ class Executor:
         if isinstance(step, Build) and step.existing is not None:
             existing = step.existing
             present = set(existing.tags)
-            applied = self._tag(step.image, existing.id, present)
+            if len(self.pool) > 1:  # up to date on one engine of the pool: which?
+                self.where[step.image] = next(
+                    (s for s in self.pool if s.alive and s.engine.inspect(existing.id) is not None), self.pool[0])
+                self._local.slot = self.where[step.image]
+            try:
+                applied = self._tag(step.image, existing.id, present)
+            finally:
+                self._local.slot = None
             result = Result(step.id, step.kind, step.image, step.version, UP_TO_DATE, size=existing.size,
                             image_id=existing.id, tags=applied)
         elif isinstance(step, TestPart) and step.existing is not None:
@@ -214,12 +302,19 @@ class Executor:
             "promote": self._promote, "build-project": self._build_project,
         }.get(step.kind)
         log = ""
+        slot: Slot | None = None
         try:
             if handler is None:
                 raise BbcError(f"{step.id}: no way to run a {step.kind} step")
-            result = handler(step, start)
+            slot = self._local.slot = self._slot_of(step)
+            try:
+                result = self._on(slot, handler, step, start)
+            except EngineLost as lost:
+                slot = self._replace(step, slot, lost)  # raises when there is nowhere else to go
+                result = handler(step, start)
         except EngineLost as exc:
-            self._lost = True  # start nothing more on an engine that is gone
+            if len(self.pool) == 1 or not any(s.alive for s in self.pool):
+                self._lost = True  # start nothing more on an engine that is gone
             result = self._failed(step, start, exc.message, log)
         except BuildError as exc:
             tail = "\n".join(exc.log_tail[-12:])
@@ -228,8 +323,42 @@ class Executor:
             result = self._failed(step, start, exc.message, log)
         except Exception as exc:  # a bug or an engine hiccup: report it on this step, keep going
             result = self._failed(step, start, f"{type(exc).__name__}: {exc}", log)
+        finally:
+            self._local.slot = None
+        if slot is not None and len(self.pool) > 1:
+            if isinstance(step, Build):
+                with self._place_lock:
+                    slot.running -= 1
+                if result.ok:
+                    self.where[step.image] = slot
+            result = replace(result, engine=slot.name)
         self.events.finished(result)
         done.put(result)
+
+    def _on(self, slot: Slot, handler: Callable[[Step, float], Result], step: Step, start: float) -> Result:
+        """Run `handler`; in a pool, any engine error from an engine that no longer answers (a
+        pull onto it, say) is that engine lost, so the build can go elsewhere."""
+        try:
+            return handler(step, start)
+        except EngineLost:
+            raise
+        except BbcError as exc:
+            answers = getattr(slot.engine, "answers", None)
+            if len(self.pool) > 1 and answers is not None and not answers():
+                raise EngineLost(f"engine at {slot.name} stopped answering: {exc.message}") from None
+            raise
+
+    def _replace(self, step: Step, slot: Slot, lost: EngineLost) -> Slot:
+        """A build whose engine stopped answering goes, once, to another engine of the pool."""
+        slot.alive = False
+        if len(self.pool) == 1 or not isinstance(step, Build) or not any(s.alive for s in self.pool):
+            raise lost
+        with self._place_lock:
+            slot.running -= 1
+        again = self._slot_of(step)
+        self._local.slot = again
+        self.events.message(f"[{step.image}] engine {slot.name} stopped answering; building on {again.name} instead")
+        return again
 
     def _failed(self, step: Step, start: float, message: str, log: str) -> Result:
         path = log or (str(state.log_path(self.root, step.image, _log_suffix(step)))
@@ -253,6 +382,8 @@ class Executor:
         parent_id = self._image_id(f"build:{spec.parent}") if spec.parent else None
         if spec.parent and parent_id is None:
             raise BbcError(f"{step.image}: parent {spec.parent} has no build to start from")
+        if spec.parent and parent_id:
+            parent_id = self._parent_here(step.image, spec.parent, parent_id)
         log = state.log_path(self.root, step.image)
         refs_ = self._refs(step.image)
         with self.image_lock(step.image):
@@ -279,7 +410,7 @@ class Executor:
                 tags=() if step.gated else refs_, files=step.file_list, dockerfile_text=text,
             )
             image_id = self._engine_build(step.image, request, log)
-        info = self.engine.inspect(image_id)
+        info = self.here.inspect(image_id)
         state.write_json(state.manifest_path(self.root, step.image), planner.manifest(spec, step))
         return Result(step.id, step.kind, step.image, step.version, BUILT, time.monotonic() - start,
                       info.size if info else 0, image_id, tags=() if step.gated else refs_, log=str(log))
@@ -313,7 +444,7 @@ class Executor:
         waited for the lock (same fingerprint, same parent build), if any."""
         if self._unlocked or step.action == planner.BUILD and step.reasons and "forced" in step.reasons:
             return None
-        tagged = self.engine.inspect(refs.ref(self.hierarchy.config.ref(step.image), step.version))
+        tagged = self.here.inspect(refs.ref(self.hierarchy.config.ref(step.image), step.version))
         if tagged is None or tagged.labels.get(labels.FINGERPRINT) != step.fingerprint:
             return None
         if parent_id is not None and tagged.labels.get(labels.PARENT_ID) != parent_id:
@@ -325,7 +456,7 @@ class Executor:
         or it was built on another parent build than ours."""
         repository = self.hierarchy.config.ref(step.image)
         try:
-            info = self.engine.pull(repository, step.pull_ref)
+            info = self.here.pull(repository, step.pull_ref)
         except BbcError as exc:
             self.events.message(f"[{step.image}] pull failed ({exc.message}); building instead")
             return None
@@ -342,13 +473,16 @@ class Executor:
                 out.write(line + "\n")
                 self.events.line(image, line)
 
-            return self.engine.build(request, on_line)
+            return self.here.build(request, on_line)
 
     def _test_part(self, step: Step, start: float) -> Result:
         if not isinstance(step, TestPart):
             raise BbcError(f"{step.id}: not a test part")
         part = step.part
         below_id = self._image_id(step.below)
+        below = self.plan.get(step.below) if step.below else None
+        if below_id and isinstance(below, Build) and below.image != step.image:  # the parent's build
+            below_id = self._parent_here(step.image, below.image, below_id)
         args = dict(part.spec.build_args)
         part_labels = {**part.spec.labels, labels.FINGERPRINT: step.fingerprint, labels.IMAGE: step.image,
                        labels.TEST_VARIANT: part.variant}
@@ -393,7 +527,7 @@ class Executor:
             for check in checks:
                 what = " ".join(check.command) if check.command else "expect"
                 on_line(f"== test {check.name}: {what}")
-                result = testing.run_check(self.engine, check, own=check.name == step.image, test_image=test_id,
+                result = testing.run_check(self.here, check, own=check.name == step.image, test_image=test_id,
                                            release_image=release_id, on_line=on_line, keep=self.keep)
                 on_line(f"== test {check.name}: {result.status}" + (f" ({result.message})" if result.message else ""))
                 results.append(result)
@@ -445,16 +579,16 @@ class Executor:
             self.events.message(f"[{step.image}] candidate {tag} already in the registry ({held[:19]})")
             return Result(step.id, step.kind, step.image, step.version, PUSHED, time.monotonic() - start,
                           image_id=image_id, tags=(tag,), digest=held)
-        self.engine.tag(image_id, repository, tag)
+        self.here.tag(image_id, repository, tag)
         try:
-            digest = self.engine.push(repository, tag, lambda line: self.events.line(step.image, line))
+            digest = self.here.push(repository, tag, lambda line: self.events.line(step.image, line))
         except BbcError as exc:
             raise RegistryError(
                 f"{step.image}: pushing {repository}:{tag} failed: {exc.message}",
                 tip="no release tag was moved; fix the registry and run `bbc release` again to finish",
             ) from None
         finally:
-            self.engine.remove_image(f"{repository}:{tag}")  # only the local name; the registry keeps it
+            self.here.remove_image(f"{repository}:{tag}")  # only the local name; the registry keeps it
         self.events.message(f"[{step.image}] pushed candidate {tag} ({digest[:19]})")
         return Result(step.id, step.kind, step.image, step.version, PUSHED, time.monotonic() - start,
                       image_id=image_id, tags=(tag,), digest=digest)
@@ -490,7 +624,7 @@ class Executor:
         for ref in out:
             if ref not in present:
                 repository, _, tag = ref.rpartition(":")
-                self.engine.tag(image_id, repository, tag)
+                self.here.tag(image_id, repository, tag)
         return out
 
 

@@ -15,7 +15,8 @@ CONFIG_NAME = "bbc.yaml"
 NETWORKS = ("host", "none", "default")
 CASCADES = ("patch", "follow-major", "none")
 
-TOP_KEYS = ("registry", "defaults", "images", "projects", "policy")
+TOP_KEYS = ("registry", "defaults", "images", "projects", "policy", "engines")
+ENGINE_KEYS = ("host", "jobs")
 POLICY_KEYS = ("pinned_bases",)
 POLICY_LEVELS = ("error", "warn", "off")
 # Keys an image may set; `defaults` may set all of them but path, parent and version.
@@ -122,6 +123,15 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class EngineSpec:
+    """One engine of a pool (`engines:`): a DOCKER_HOST-style URL or a docker context name,
+    and how many builds it takes at once."""
+
+    host: str
+    jobs: int = 1
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path  # the bbc.yaml file
     registry: str
@@ -129,6 +139,7 @@ class Config:
     projects: Mapping[str, ProjectSpec] = field(default_factory=dict)
     lines: Mapping[tuple[str, ...], int] = field(default_factory=dict)
     policy: Policy = field(default_factory=Policy)
+    engines: tuple[EngineSpec, ...] = ()  # empty: the one engine the environment names
 
     @cached_property
     def root(self) -> Path:

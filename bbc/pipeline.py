@@ -12,8 +12,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bbc import bases, fingerprint, labels, planner, prepare, refs, report
+from collections.abc import Sequence
+
 from bbc.engine import Engine
-from bbc.executor import Executor, ImageLock, Result
+from bbc.executor import Executor, ImageLock, Result, Slot
 from bbc.hierarchy import Hierarchy
 from bbc.planner import Plan, Scope, Selection
 
@@ -60,7 +62,8 @@ INSPECT_AT_MOST = 64
 
 
 def make_plan(hierarchy: Hierarchy, engine: Engine, sel: Selection, scope: Scope = Scope(),
-              digests: dict[tuple[str, str], fingerprint.ContextDigest] | None = None) -> Plan:
+              digests: dict[tuple[str, str], fingerprint.ContextDigest] | None = None,
+              others: Sequence[Engine] = ()) -> Plan:
     """The plan, from the engine's answer to as few questions as a no-op needs: the X.Y.Z
     builds by name (small hierarchies), and only when something has to be done, one
     label-filtered listing of every bbc image (test images and older builds included)."""
@@ -70,28 +73,32 @@ def make_plan(hierarchy: Hierarchy, engine: Engine, sel: Selection, scope: Scope
     chosen, needed = planner.select(hierarchy, sel)
     if len(chosen | needed) <= INSPECT_AT_MOST:
         names = [refs.ref(hierarchy.config.ref(n), hierarchy[n].version) for n in hierarchy.sort(chosen | needed)]
-        tagged = planner.Index.of(i for i in engine.inspect_many(names).values() if i is not None)
+        # a pool: a build on any of its engines counts (the executor finds which)
+        tagged = planner.Index.of(i for e in (engine, *others) for i in e.inspect_many(names).values() if i is not None)
         plan = planner.plan(hierarchy, sel, tagged, scope, digests, (chosen, needed))
         if not plan.busy:
             return plan
-    return planner.plan(hierarchy, sel, index(engine), scope, digests, (chosen, needed))
+    found = index(engine)
+    for other in others:
+        found = planner.Index.of([*found.images, *index(other).images])
+    return planner.plan(hierarchy, sel, found, scope, digests, (chosen, needed))
 
 
 def execute(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report.Events, *, scope: Scope = Scope(),
             jobs: int = 1, fail_fast: bool = False, pull: bool = True, keep: bool = False,
             registry: Registry | None = None, image_lock: ImageLock | None = None,
-            quiet_when_idle: bool = False) -> tuple[Plan, list[Result]]:
+            quiet_when_idle: bool = False, pool: list[Slot] | None = None) -> tuple[Plan, list[Result]]:
     """Prepare, plan once (asking the registry only when something would build or be released)
     and run. With `quiet_when_idle`, a plan with nothing to do runs without a line of output."""
     run_prepares(hierarchy, sel, events)
     digests: dict[tuple[str, str], fingerprint.ContextDigest] = {}  # contexts are read once a run
     if scope.bases is None:
         scope = replace(scope, bases=bases.Resolver(engine).digest)  # one resolver: one answer per base a run
-    plan = make_plan(hierarchy, engine, sel, scope, digests)
+    plan = make_plan(hierarchy, engine, sel, scope, digests, [s.engine for s in (pool or [])[1:]])
     found = plan.index
     reg: Registry | None = registry
     repo_of = None
-    if scope.release or (pull and plan.to_build):
+    if scope.release or (pull and plan.to_build) or (pool is not None and len(pool) > 1 and plan.busy):
         from bbc import promote, remote  # the registry is asked only when something would build
 
         reg, repo_of = remote.registry_for(hierarchy, registry)
@@ -106,5 +113,7 @@ def execute(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report
         events.message(f"warning: {warning}")
     if quiet_when_idle and not plan.busy:
         events = report.Quiet()
-    return plan, Executor(engine, hierarchy, events, jobs=jobs, fail_fast=fail_fast, keep=keep, registry=reg,
+    if pool is not None and len(pool) > 1:
+        jobs = min(jobs, sum(s.jobs for s in pool)) if jobs > 1 else jobs
+    return plan, Executor(engine, hierarchy, events, jobs=jobs, fail_fast=fail_fast, keep=keep, registry=reg, pool=pool,
                           repo_of=repo_of, image_lock=image_lock).run(plan)

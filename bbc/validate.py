@@ -17,9 +17,9 @@ import semver
 from bbc import dockerfile as dockerfile_mod
 from bbc import hierarchy
 from bbc.errors import ConfigError, did_you_mean
-from bbc.model import (CASCADES, DEFAULT_KEYS, EXPECT_KEYS, IMAGE_KEYS, NETWORKS, POLICY_KEYS, POLICY_LEVELS,
+from bbc.model import (CASCADES, DEFAULT_KEYS, ENGINE_KEYS, EXPECT_KEYS, IMAGE_KEYS, NETWORKS, POLICY_KEYS, POLICY_LEVELS,
                        PREPARE_KEYS, PROJECT_KEYS, TEST_KEYS, TOP_KEYS, Config, Expect, ImageSpec, Policy, PrepareSpec,
-                       ProjectSpec, TestSpec)
+                       ProjectSpec, TestSpec, EngineSpec)
 
 _NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 _REGISTRY = re.compile(r"^[a-zA-Z0-9.-]+(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$|^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
@@ -144,13 +144,44 @@ class _Validator:
             self.check_graph(images, images_node)
         projects = self.projects(top.get("projects"), images)
         policy = self.policy(top.get("policy"))
+        engines = self.engines(top.get("engines")) if "engines" in top else ()
         if self.problems:
             self.problems = sorted(dict.fromkeys(self.problems), key=lambda p: p[0])  # a bad default: once
             raise ConfigError(
                 [f"{self.path.name}:{line}: {msg}" if line else f"{self.path.name}: {msg}" for line, msg in self.problems],
                 tip="nothing was built; fix bbc.yaml and run again",
             )
-        return Config(self.path, registry, images, projects, self.lines, policy)
+        return Config(self.path, registry, images, projects, self.lines, policy, engines)
+
+    def engines(self, node: Any) -> tuple[EngineSpec, ...]:
+        """`engines:` a list of URLs / context names, or {host, jobs} mappings."""
+        if not isinstance(node, list) or not node:
+            self.problem(("engines",), "must be a non-empty list of engines (a URL such as "
+                                       "unix:///var/run/docker.sock or tcp://host:2376, or a docker context name)")
+            return ()
+        out: list[EngineSpec] = []
+        for i, entry in enumerate(node):
+            keys = ("engines", str(i))
+            if isinstance(entry, str) and entry.strip():
+                out.append(EngineSpec(entry.strip()))
+                continue
+            body = self.mapping(entry, keys, ENGINE_KEYS) if isinstance(entry, dict) else None
+            if body is None:
+                self.problem(keys, "an engine is a URL or context name, or a mapping with host (and jobs)")
+                continue
+            host = self.string(body, keys, "host", required=True)
+            jobs = body.get("jobs", 1)
+            if isinstance(jobs, str) and jobs.isdigit():
+                jobs = int(jobs)  # scalars are kept as written
+            if not isinstance(jobs, int) or isinstance(jobs, bool) or not 1 <= jobs <= 64:
+                self.problem(keys + ("jobs",), f"must be a whole number from 1 to 64, not {jobs!r}")
+                jobs = 1
+            if host:
+                out.append(EngineSpec(host, jobs))
+        hosts = [e.host for e in out]
+        for host in sorted({h for h in hosts if hosts.count(h) > 1}):
+            self.problem(("engines",), f"{host} is listed twice")
+        return tuple(out)
 
     def policy(self, node: Any) -> Policy:
         found = self.mapping(node, ("policy",), POLICY_KEYS) or {}

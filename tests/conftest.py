@@ -9,9 +9,12 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import subprocess
 import tarfile
+import tempfile
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +85,41 @@ def tar_bytes(files: dict[str, bytes]) -> bytes:
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
+
+
+# -- a second private engine (own dockerd, data and socket), for faults and pools ------------
+
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Engine:
+    dir: Path
+    host: str
+    env: dict[str, str]
+
+    def pid(self) -> int:
+        return int((self.dir / "dockerd.pid").read_text())
+
+    def script(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(_ROOT / "scripts/engine"), *args], env=self.env, capture_output=True, text=True,
+                              timeout=180)
+
+
+@pytest.fixture(scope="module")
+def second_engine(docker_client: Any) -> Iterator[Engine]:
+    """A private dockerd (and registry) of this module's own, always stopped and removed after.
+    Each test leaves it answering (`scripts/engine up` after what it broke)."""
+    from tests.registry_server import free_port
+
+    folder = Path(tempfile.mkdtemp(prefix="bbc-second-", dir="/var/tmp"))
+    env = {**os.environ, "BBC_ENGINE_DIR": str(folder), "BBC_REGISTRY_ADDR": f"127.0.0.1:{free_port()}"}
+    engine = Engine(folder, f"unix://{folder}/docker.sock", env)
+    try:
+        up = engine.script("up")
+        assert up.returncode == 0, up.stderr
+        assert f"export DOCKER_HOST={engine.host}" in up.stdout
+        yield engine
+    finally:
+        engine.script("down")
+        shutil.rmtree(folder, ignore_errors=True)

@@ -66,6 +66,18 @@ def test_parent_arg_lets_existing_dockerfiles_adopt_bbc(repo: Path) -> None:
     assert cfg.images["ml"].parent_arg == "BASE_IMAGE"
 
 
+def test_engines_are_urls_or_contexts_with_jobs(repo: Path) -> None:
+    cfg = load(repo, GOOD + "engines:\n  - unix:///a.sock\n  - {host: tcp://b:2376, jobs: 3}\n  - ci-builder\n")
+    assert [(e.host, e.jobs) for e in cfg.engines] == [("unix:///a.sock", 1), ("tcp://b:2376", 3), ("ci-builder", 1)]
+    with pytest.raises(ConfigError) as info:
+        load(repo, GOOD + "engines:\n  - unix:///a.sock\n  - {host: unix:///a.sock, jobs: 0}\n  - {jobs: 2}\n")
+    assert info.value.problems == [
+        "bbc.yaml:17: engines: unix:///a.sock is listed twice",
+        "bbc.yaml:19: engines.1.jobs: must be a whole number from 1 to 64, not 0",
+        "bbc.yaml:20: engines.2: missing required key 'host'",
+    ]
+
+
 def test_parent_ref_names_a_parent_written_out_in_a_from_line(repo: Path) -> None:
     write(repo / "fixed/Dockerfile", "FROM acme/python:1.10 AS build\nFROM acme/python:1.10\n")
     cfg = load(repo, GOOD.replace("path: ml\n", "path: fixed\n    parent_ref: acme/python:1.10\n"))
@@ -83,7 +95,8 @@ BAD = [
       "cascade, "
       "description"]),
     ("unknown top key", GOOD.replace("registry:", "registy:"),
-     ["bbc.yaml:1: registy: unknown key (did you mean 'registry'?); allowed: registry, defaults, images, projects, policy",
+     ["bbc.yaml:1: registy: unknown key (did you mean 'registry'?); allowed: registry, defaults, images, projects, "
+      "policy, engines",
       "bbc.yaml:1: missing required key 'registry'"]),
     ("wrong type", GOOD.replace("build_args: {PY: 3.10}", "build_args: [PY]"),
      ["bbc.yaml:11: images.python.build_args: must be a mapping of names to strings, not a list"]),

@@ -9,56 +9,22 @@ processes.)
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.cli import bbc, ok
+from tests.conftest import Engine
 from tests.helpers import tiny_hierarchy, write
-from tests.registry_server import free_port
 
 pytestmark = pytest.mark.docker
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@dataclass(frozen=True)
-class Engine:
-    dir: Path
-    host: str
-    env: dict[str, str]
-
-    def pid(self) -> int:
-        return int((self.dir / "dockerd.pid").read_text())
-
-    def script(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(ROOT / "scripts/engine"), *args], env=self.env, capture_output=True, text=True,
-                              timeout=180)
-
-
-@pytest.fixture(scope="module")
-def second_engine(docker_client: Any) -> Iterator[Engine]:
-    """A private dockerd (and registry) of this module's own, always stopped and removed after.
-    Each test leaves it answering (`scripts/engine up` after what it broke)."""
-    folder = Path(tempfile.mkdtemp(prefix="bbc-fault-", dir="/var/tmp"))
-    env = {**os.environ, "BBC_ENGINE_DIR": str(folder), "BBC_REGISTRY_ADDR": f"127.0.0.1:{free_port()}"}
-    engine = Engine(folder, f"unix://{folder}/docker.sock", env)
-    try:
-        up = engine.script("up")
-        assert up.returncode == 0, up.stderr
-        assert f"export DOCKER_HOST={engine.host}" in up.stdout
-        yield engine
-    finally:
-        engine.script("down")
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def wait_for(predicate: Any, seconds: float, what: str) -> None:

@@ -24,6 +24,7 @@ def build(
     verbose: bool = False,
     pull: bool = True,
     image_lock: executor.ImageLock | None = None,
+    pool: list[executor.Slot] | None = None,
 ) -> int:
     if dry_run:
         plan = pipeline.make_plan(hierarchy, engine, sel, Scope(gate=test, rerun=rerun))
@@ -34,7 +35,7 @@ def build(
     try:
         plan, results = pipeline.execute(hierarchy, engine, sel, events, scope=Scope(gate=test, rerun=rerun),
                                          jobs=jobs, fail_fast=fail_fast, pull=pull, image_lock=image_lock,
-                                         quiet_when_idle=quiet)
+                                         quiet_when_idle=quiet, pool=pool)
     finally:
         report.close(events)
     images = by_image(results)
@@ -42,7 +43,7 @@ def build(
         # the fast path: nothing to do is one line, not a table of 40 "up to date"
         print(f"all {len(images)} images up to date")
         return 0
-    summarize(images, fmt)
+    summarize(images, fmt, engines=pool is not None and len(pool) > 1)
     return 1 if any(r.status in (executor.FAILED, executor.SKIPPED) for r in images) else 0
 
 
@@ -60,17 +61,18 @@ def by_image(results: list[Result]) -> list[Result]:
     return list(out.values())
 
 
-def summarize(results: list[Result], fmt: str) -> None:
+def summarize(results: list[Result], fmt: str, *, engines: bool = False) -> None:
+    """The summary table (an engine column when a pool built), or JSON (engine always)."""
     if fmt == "json":
         report.dump_json([
             {"image": r.image, "version": r.version, "result": r.status, "seconds": round(r.seconds, 2),
-             "size": r.size, "id": r.image_id, "tags": list(r.tags), "message": r.message}
+             "size": r.size, "id": r.image_id, "tags": list(r.tags), "message": r.message, "engine": r.engine}
             for r in results
         ])
         return
     rows = [(r.image, r.version, r.status, f"{r.seconds:.1f}s" if r.seconds else "-", report.human_size(r.size))
-            for r in results]
-    report.table(("image", "version", "result", "time", "size"), rows)
+            + ((r.engine or "-",) if engines else ()) for r in results]
+    report.table(("image", "version", "result", "time", "size") + (("engine",) if engines else ()), rows)
     failed = [r.image for r in results if r.status == executor.FAILED]
     if failed:
         print(f"failed: {', '.join(failed)}")

@@ -34,12 +34,13 @@ def release(
     registry: Registry | None = None,
     image_lock: executor.ImageLock | None = None,
     candidates: bool = False,
+    pool: list[executor.Slot] | None = None,
 ) -> int:
     events = report.make_events(json_mode=fmt == "json")
     try:
         plan, results = pipeline.execute(hierarchy, engine, sel, events, scope=Scope(
             test=test, release=True, rerun=rerun, promote=not candidates), jobs=jobs, registry=registry,
-            image_lock=image_lock)
+            image_lock=image_lock, pool=pool)
         if candidates:
             return _candidates(plan.builds, results, fmt, events)
         promoted = next((r for r in results if r.kind == "promote"), None)

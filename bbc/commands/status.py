@@ -4,6 +4,8 @@ comes from the plan's one engine query."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bbc import labels, pipeline, planner, refs, report
 from bbc.engine import Engine
 from bbc.errors import RegistryError
@@ -33,8 +35,10 @@ def local_state(hierarchy: Hierarchy, index: Index, step: Build, parent_state: s
 
 
 def status(hierarchy: Hierarchy, engine: Engine, *, fmt: str = "table", offline: bool = False,
-           registry: Registry | None = None) -> int:
-    plan = pipeline.make_plan(hierarchy, engine, Selection())
+           registry: Registry | None = None, pool: Sequence[tuple[str, Engine]] = ()) -> int:
+    """With a pool (`engines:`), a build on any engine counts, and an engine column says which
+    engine holds each image's current build."""
+    plan = pipeline.make_plan(hierarchy, engine, Selection(), others=[e for _, e in pool[1:]])
     reg, repo_of = registry_for(hierarchy, registry)
     rows = []
     states: dict[str, str] = {}
@@ -49,14 +53,22 @@ def status(hierarchy: Hierarchy, engine: Engine, *, fmt: str = "table", offline:
             "local": states[step.image],
             "registry": remote,
             "why": [r for r in step.reasons if r != "up to date"],
+            **({"engine": _holder(pool, step)} if pool else {}),
         })
     if fmt == "json":
         report.dump_json(rows)
     else:
-        report.table(("image", "version", "fingerprint", "local", "registry"),
+        report.table(("image", "version", "fingerprint", "local", "registry") + (("engine",) if pool else ()),
                      [(str(r["image"]), str(r["version"]), str(r["fingerprint"] or "-")[:12], str(r["local"]),
-                       str(r["registry"])) for r in rows])
+                       str(r["registry"])) + ((str(r["engine"] or "-"),) if pool else ()) for r in rows])
     return 0
+
+
+def _holder(pool: Sequence[tuple[str, Engine]], step: Build) -> str:
+    """The engine holding the current build of `step` ("" when none does)."""
+    if step.existing is None:
+        return ""
+    return next((name for name, e in pool if e.inspect(step.existing.id) is not None), "")
 
 
 def _remote_state(reg: Registry, repository: str, step: Build) -> str:

@@ -26,13 +26,14 @@ def test(
     junit_xml: Path | None = None,
     fmt: str = "table",
     verbose: bool = False,
+    pool: list[executor.Slot] | None = None,
 ) -> int:
     """Test the selected images; 1 when any failed."""
     events = report.make_events(json_mode=fmt == "json", verbose=verbose)
     try:
         # no line per up-to-date release build; builds the registry holds are pulled
         _, results = pipeline.execute(hierarchy, engine, sel, report.BuildsOnly(events),
-                                      scope=Scope(test=True, rerun=rerun), jobs=jobs, keep=keep)
+                                      scope=Scope(test=True, rerun=rerun), jobs=jobs, keep=keep, pool=pool)
     finally:
         report.close(events)
     chosen, _ = planner.select(hierarchy, sel)

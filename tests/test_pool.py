@@ -1,0 +1,119 @@
+"""A pool of engines: the project's dockerd and a second private one, the local registry as
+the exchange. Builds spread over both, parents move between them by fingerprint, a second run
+finds everything up to date on whichever engine holds it, an engine killed mid-run has its
+build placed once on the other, and one that does not answer at start stops everything."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli import bbc, ok
+from tests.conftest import Engine
+from tests.helpers import remove_images, tiny_hierarchy, write
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture()
+def pool_tree(tmp_path: Path, docker_client: Any, second_engine: Engine) -> Iterator[tuple[Path, str]]:
+    prefix = f"localhost:5000/pool{uuid.uuid4().hex[:6]}"
+    root = tmp_path / "h"
+    tiny_hierarchy(root, registry=prefix, extra=f"""\
+        engines:
+          - {os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")}
+          - {{host: {second_engine.host}, jobs: 1}}
+        """)
+    # b1 takes a while: it starts beside mid, so it goes to the second engine
+    with (root / "images/app/b1/Dockerfile").open("a") as f:
+        f.write(f"RUN sleep 4 && echo {prefix}\n")  # never from the build cache of another test
+    try:
+        yield root, prefix
+    finally:
+        remove_images(docker_client, prefix)
+        import docker
+
+        second = docker.DockerClient(base_url=second_engine.host)
+        try:
+            remove_images(second, prefix)
+        finally:
+            second.close()
+
+
+def summary(out: str) -> dict[str, list[str]]:
+    rows = [line.split() for line in out.splitlines()]
+    return {r[0]: r[1:] for r in rows if r and r[0] in ("base", "mid", "a1", "a2", "b1")}
+
+
+def labels_on(host: str, ref: str) -> dict[str, str]:
+    import docker
+
+    client = docker.DockerClient(base_url=host)
+    try:
+        return dict(client.images.get(ref).labels)
+    finally:
+        client.close()
+
+
+def test_a_pool_spreads_builds_moves_parents_by_registry_and_keeps_fingerprints(
+        pool_tree: tuple[Path, str], second_engine: Engine) -> None:
+    root, prefix = pool_tree
+    primary = os.environ["DOCKER_HOST"]
+    one_engine = {s["image"]: s["fingerprint"] for s in json.loads(ok(bbc(root, "plan", "--format", "json")).out)[
+        "steps"] if s["kind"] == "build"}
+    run = ok(bbc(root, "build", "-j", "2"))
+    rows = summary(run.out)
+    assert rows["b1"][-1] == second_engine.host and rows["base"][-1] == primary, run.out
+    assert f"[b1] parent base brought from {primary} to {second_engine.host} by the registry" in run.out
+    # the same fingerprints as planned for one engine, on whichever engine built the image
+    assert labels_on(second_engine.host, f"{prefix}/b1:2.0.0")["bbc.fingerprint"] == one_engine["b1"]
+    assert labels_on(primary, f"{prefix}/mid:1.2.0")["bbc.fingerprint"] == one_engine["mid"]
+    # status names the engine of each build; a second run: up to date wherever the build is
+    held = {r["image"]: r["engine"] for r in json.loads(ok(bbc(root, "status", "--offline", "--format", "json")).out)}
+    assert held == {"base": primary, "mid": primary, "a1": primary, "a2": primary, "b1": second_engine.host}
+    assert "all 5 images up to date" in ok(bbc(root, "build")).out
+    as_json = json.loads(ok(bbc(root, "build", "--force", "b1", "--format", "json")).out)
+    assert {r["image"]: r["engine"] for r in as_json}["b1"] in (primary, second_engine.host)
+
+
+def test_an_engine_killed_mid_run_has_its_build_placed_on_the_other(pool_tree: tuple[Path, str],
+                                                                     second_engine: Engine) -> None:
+    root, prefix = pool_tree
+    primary = os.environ["DOCKER_HOST"]
+    proc = subprocess.Popen([sys.executable, "-m", "bbc.cli", "build", "-j", "2"], cwd=root,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        log = root / ".bbc/logs/b1.log"
+        while time.monotonic() < deadline and not (log.exists() and "sleep 4" in log.read_text()):
+            time.sleep(0.1)
+        os.kill(second_engine.pid(), signal.SIGKILL)
+        out, _ = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        up = second_engine.script("up")  # leave it answering for the other tests
+        assert up.returncode == 0, up.stderr
+    assert proc.returncode == 0, out
+    assert f"[b1] engine {second_engine.host} stopped answering; building on {primary} instead" in out
+    assert summary(out)["b1"][1] == "built" and summary(out)["b1"][-1] == primary, out
+
+
+def test_an_engine_that_does_not_answer_at_start_stops_everything(pool_tree: tuple[Path, str],
+                                                                  tmp_path: Path) -> None:
+    root, _ = pool_tree
+    missing = f"unix://{tmp_path}/nothing.sock"
+    run = bbc(root, "build", "--engine", os.environ["DOCKER_HOST"], "--engine", missing)
+    assert run.code == 1
+    assert f"no Docker engine answers at {missing}: connection refused" in run.err
+    assert not (root / ".bbc/logs").exists() or not list((root / ".bbc/logs").glob("*.log"))  # nothing built
