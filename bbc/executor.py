@@ -197,17 +197,19 @@ class Executor:
             raise BbcError(f"{image}: parent {parent} has no fingerprint to move it by")
         repository = self.hierarchy.config.ref(parent)
         tag = refs.candidate_tag(fingerprint)
-        if not self._held(parent, tag, fingerprint):
+        digest = self._held(parent, tag, fingerprint)
+        if not digest:
             if not source.alive:
                 raise EngineLost(f"{image}: parent {parent} is only on {source.name}, which stopped answering")
             source.engine.tag(parent_id, repository, tag)
             try:
-                source.engine.push(repository, tag, lambda line: None)
+                digest = source.engine.push(repository, tag, lambda line: None)
             finally:
                 source.engine.remove_image(f"{repository}:{tag}")
-        info = slot.engine.pull(repository, tag)
+        info = slot.engine.pull(repository, digest)  # by digest: what was pushed, whatever the tag does
         if info.labels.get(labels.FINGERPRINT) != fingerprint:
             raise BbcError(f"{image}: the registry's {repository}:{tag} is not the build of {parent} it should be")
+        slot.engine.tag(info.id, repository, tag)  # BuildKit finds a local image by a tag, not by its ID
         self.events.message(f"[{image}] parent {parent} brought from {source.name} to {slot.name} by the registry")
         self._moved[key] = str(info.id)
         return str(info.id)

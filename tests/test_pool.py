@@ -75,6 +75,7 @@ def test_a_pool_spreads_builds_moves_parents_by_registry_and_keeps_fingerprints(
     rows = summary(run.out)
     assert rows["b1"][-1] == second_engine.host and rows["base"][-1] == primary, run.out
     assert f"[b1] parent base brought from {primary} to {second_engine.host} by the registry" in run.out
+    assert "legacy builder" not in (root / ".bbc/logs/b1.log").read_text()  # the moved parent has a tag there
     # the same fingerprints as planned for one engine, on whichever engine built the image
     assert labels_on(second_engine.host, f"{prefix}/b1:2.0.0")["bbc.fingerprint"] == one_engine["b1"]
     assert labels_on(primary, f"{prefix}/mid:1.2.0")["bbc.fingerprint"] == one_engine["mid"]
