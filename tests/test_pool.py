@@ -118,3 +118,23 @@ def test_an_engine_that_does_not_answer_at_start_stops_everything(pool_tree: tup
     assert run.code == 1
     assert f"no Docker engine answers at {missing}: connection refused" in run.err
     assert not (root / ".bbc/logs").exists() or not list((root / ".bbc/logs").glob("*.log"))  # nothing built
+
+
+def test_an_engine_named_by_docker_context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           docker_client: Any) -> None:
+    import hashlib
+
+    from bbc.docker_engine import connect
+    from bbc.errors import EngineError
+
+    host = os.environ["DOCKER_HOST"]
+    meta = tmp_path / "contexts/meta" / hashlib.sha256(b"builder-2").hexdigest() / "meta.json"
+    meta.parent.mkdir(parents=True)
+    meta.write_text(json.dumps({"Name": "builder-2", "Metadata": {}, "Endpoints": {"docker": {"Host": host}}}))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    engine = connect("builder-2")
+    assert engine.address == host and engine.answers()
+    with pytest.raises(EngineError) as err:
+        connect("nobody")
+    assert err.value.message == f"no docker context named 'nobody' (looked in {tmp_path}/contexts/meta/" \
+                                f"{hashlib.sha256(b'nobody').hexdigest()})"
