@@ -170,11 +170,13 @@ def graph(obj: Ctx, fmt: str) -> None:
 @click.option("--junit-xml", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Also write a JUnit XML report: a testsuite per image, a testcase per test.")
 @click.option("--rerun", is_flag=True, help="Run tests even where they passed before on the same image.")
+@click.option("--engine", "engines", multiple=True, metavar="URL|CONTEXT",
+              help="Spread builds over these engines (repeatable; instead of bbc.yaml's engines:).")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.option("-v", "--verbose", is_flag=True, help="Stream build logs and test output.")
 @pass_ctx
 def test(obj: Ctx, images: tuple[str, ...], changed: bool, since: str | None, jobs: int, keep: bool,
-         junit_xml: Path | None, rerun: bool, fmt: str, verbose: bool) -> None:
+         junit_xml: Path | None, rerun: bool, engines: tuple[str, ...], fmt: str, verbose: bool) -> None:
     """Test IMAGES (default: all) with their own and inherited tests.
 
     Each image's Dockerfile is built on a test layer (test.layer, from the image or its
@@ -191,7 +193,7 @@ def test(obj: Ctx, images: tuple[str, ...], changed: bool, since: str | None, jo
 
     h = obj.hierarchy
     sel = pipeline.selection(h, images, changed=changed, since=since)
-    pool = obj.pool()
+    pool = obj.pool(engines)
     _exit(cmd.test(h, pool[0].engine if pool else obj.engine(), sel, jobs=jobs, keep=keep, rerun=rerun,
                    junit_xml=junit_xml, fmt=fmt, verbose=verbose, pool=pool))
 
@@ -215,20 +217,22 @@ def bump(obj: Ctx, image: str, how: str, no_cascade: bool, dry_run: bool) -> Non
               show_default="number of CPUs", help="Builds at once (1 = one after another).")
 @click.option("--no-test", is_flag=True, help="Skip the tests before pushing (not recommended).")
 @click.option("--rerun", is_flag=True, help="Run tests even where they passed before on the same image.")
+@click.option("--engine", "engines", multiple=True, metavar="URL|CONTEXT",
+              help="Spread builds over these engines (repeatable; instead of bbc.yaml's engines:).")
 @click.option("--candidates", is_flag=True,
               help="Stop after pushing candidate tags; move no release tag (one CI job per image; a final "
                    "`bbc release` promotes them all).")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_ctx
 def release(obj: Ctx, images: tuple[str, ...], changed: bool, since: str | None, jobs: int, no_test: bool,
-            rerun: bool, candidates: bool, fmt: str) -> None:
+            rerun: bool, engines: tuple[str, ...], candidates: bool, fmt: str) -> None:
     """Build, test, push under candidate tags, then promote X.Y.Z (write-once), X.Y, X, latest."""
     from bbc import pipeline
     from bbc.commands import release as cmd
 
     h = obj.hierarchy
     sel = pipeline.selection(h, images, changed=changed, since=since)
-    pool = obj.pool()
+    pool = obj.pool(engines)
     _exit(cmd.release(h, pool[0].engine if pool else obj.engine(), sel, jobs=jobs, test=not no_test, rerun=rerun,
                       fmt=fmt, image_lock=obj.image_lock(), candidates=candidates, pool=pool))
 

@@ -83,6 +83,10 @@ def test_a_pool_spreads_builds_moves_parents_by_registry_and_keeps_fingerprints(
     held = {r["image"]: r["engine"] for r in json.loads(ok(bbc(root, "status", "--offline", "--format", "json")).out)}
     assert held == {"base": primary, "mid": primary, "a1": primary, "a2": primary, "b1": second_engine.host}
     assert "all 5 images up to date" in ok(bbc(root, "build")).out
+    # a release pushes each candidate from the engine holding it (b1 from the second one)
+    released = ok(bbc(root, "release", "--no-test", "--engine", primary, "--engine", second_engine.host)).out
+    assert summary(released)["b1"][1] == "released", released
+    assert "released" in ok(bbc(root, "status")).out.splitlines()[-1]  # b1's row: in the registry
     as_json = json.loads(ok(bbc(root, "build", "--force", "b1", "--format", "json")).out)
     assert {r["image"]: r["engine"] for r in as_json}["b1"] in (primary, second_engine.host)
 
