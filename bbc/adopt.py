@@ -316,7 +316,6 @@ def adopt(root: Path, registry: str | None = None) -> Adoption:
                            tip="nothing was written; rename the folder, or write bbc.yaml by hand")
 
     by_name = {img.name: img for img in images}
-    matcher = Matcher({img.name: img.path for img in images}, registry)
 
     # 3. variants in subfolders that the enclosing image copies from are part of its build
     for img in list(images):

@@ -59,6 +59,11 @@ def _job_id(image: str) -> str:
     return f"build-{image}"
 
 
+def _github_id(image: str) -> str:
+    """GitHub job ids take letters, digits, '-' and '_': an image name's dots become '_'."""
+    return _job_id(image).replace(".", "_")
+
+
 def gitlab(found: Sequence[Job], *, install: Sequence[str] = DEFAULT_INSTALL, config: str | None = None) -> dict[str, Any]:
     """A GitLab (child) pipeline: a job per image and the release job."""
     c = f" -c {config}" if config else ""
@@ -95,13 +100,13 @@ def github(found: Sequence[Job], *, install: Sequence[str] = DEFAULT_INSTALL, co
     if not found:
         out["bbc-noop"] = {"runs-on": "ubuntu-latest", "steps": [{"run": f'echo "{NOOP}"'}]}
     for job in found:
-        out[_job_id(job.image).replace(".", "_")] = {
+        out[_github_id(job.image)] = {
             "runs-on": "ubuntu-latest",
-            **({"needs": [_job_id(n).replace(".", "_") for n in job.needs]} if job.needs else {}),
+            **({"needs": [_github_id(n) for n in job.needs]} if job.needs else {}),
             "env": env,
             "steps": steps(f"bbc{c} release {job.image} --candidates"),
         }
     if found:
-        out["release"] = {"runs-on": "ubuntu-latest", "needs": [_job_id(j.image).replace(".", "_") for j in found],
+        out["release"] = {"runs-on": "ubuntu-latest", "needs": [_github_id(j.image) for j in found],
                           "env": env, "steps": steps(f"bbc{c} release --no-test " + " ".join(j.image for j in found))}
     return {"name": "bbc", "on": {"push": {"branches": ["main"]}, "workflow_dispatch": {}}, "jobs": out}

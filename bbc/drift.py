@@ -53,8 +53,9 @@ def find(hierarchy: Hierarchy) -> list[Drift]:
                 f"hierarchy: it builds on whatever that tag holds, not on bbc's build of {m.image} "
                 f"(give it `parent: {m.image}` if that is meant)")))
     covered = _covered(hierarchy)
+    watches = _watches(hierarchy)
     for rel in adopt.find(root):
-        if rel not in covered and not any(fnmatch.fnmatch(rel, w) for w in _watches(hierarchy)):
+        if rel not in covered and not any(fnmatch.fnmatch(rel, w) for w in watches):
             out.append(Drift(NOTE, rel, "a Dockerfile no image covers (`bbc init --print` shows how it would be read)"))
     return out
 

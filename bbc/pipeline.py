@@ -114,6 +114,6 @@ def execute(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report
     if quiet_when_idle and not plan.busy:
         events = report.Quiet()
     if pool is not None and len(pool) > 1:
-        jobs = min(jobs, sum(s.jobs for s in pool)) if jobs > 1 else jobs
+        jobs = min(jobs, sum(s.jobs for s in pool))
     return plan, Executor(engine, hierarchy, events, jobs=jobs, fail_fast=fail_fast, keep=keep, registry=reg, pool=pool,
                           repo_of=repo_of, image_lock=image_lock).run(plan)
