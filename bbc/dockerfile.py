@@ -57,6 +57,16 @@ def uses_arg_in_from(text: str, arg: str) -> bool:
     return any(word == "FROM" and pattern.search(rest) for _, word, rest in instructions(text))
 
 
+def parent_on_build_platform(text: str, arg: str, ref: str | None = None) -> bool:
+    """True when every FROM naming the parent (`${arg}`, or `ref` as written) runs on the build
+    platform (`--platform=$BUILDPLATFORM`): a cross-compiling builder, whose parent is needed
+    for the engine's own platform only, whatever platforms the image is built for."""
+    pattern = re.compile(r"\$(?:\{" + re.escape(arg) + r"(?:[:}]|$)|" + re.escape(arg) + r"\b)")
+    found = [s for s in stages(text) if (s.raw == ref if ref else bool(pattern.search(s.raw)))]
+    return bool(found) and all((s.platform or "").replace("{", "").replace("}", "") == "$BUILDPLATFORM"
+                               for s in found)
+
+
 def _quote(text: str) -> str:
     # LABEL expands $variables and reads backslash escapes inside double quotes
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'

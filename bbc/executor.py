@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ContextManager
 
-from bbc import bases, dockerfile, fingerprint, labels, planner, refs, state, testing
+from bbc import bases, dockerfile, fingerprint, labels, planner, platforms, refs, state, testing
 from bbc.engine import BuildRequest, Engine
 from bbc.errors import BbcError, BuildError, EngineLost, RegistryError
 from bbc.config import ImageSpec
@@ -71,15 +71,18 @@ def build_labels(hierarchy: Hierarchy, step: Build, parent_id: str | None, revis
     spec = hierarchy[step.image]
     config = hierarchy.config
     out = dict(spec.labels)
+    image = platforms.image_of(step.image)
     out.update({
         labels.FINGERPRINT: step.fingerprint or "",
-        labels.IMAGE: step.image,
-        labels.TITLE: step.image,
+        labels.IMAGE: image,
+        labels.TITLE: image,
         labels.VERSION: spec.version,
         labels.SOURCE: source or (config.root / spec.rel_path).resolve().as_posix(),
     })
     if revision:
         out[labels.REVISION] = revision
+    if image != step.image and spec.platform:
+        out[labels.PLATFORM] = spec.platform
     if spec.parent and parent_id:
         out[labels.PARENT_ID] = parent_id
         out[labels.BASE_NAME] = refs.ref(config.ref(spec.parent), hierarchy[spec.parent].version)
@@ -446,7 +449,7 @@ class Executor:
         waited for the lock (same fingerprint, same parent build), if any."""
         if self._unlocked or step.action == planner.BUILD and step.reasons and "forced" in step.reasons:
             return None
-        tagged = self.here.inspect(refs.ref(self.hierarchy.config.ref(step.image), step.version))
+        tagged = self.here.inspect(refs.ref(self.hierarchy.config.ref(step.image), step.version, step.image))
         if tagged is None or tagged.labels.get(labels.FINGERPRINT) != step.fingerprint:
             return None
         if parent_id is not None and tagged.labels.get(labels.PARENT_ID) != parent_id:
@@ -486,7 +489,8 @@ class Executor:
         if below_id and isinstance(below, Build) and below.image != step.image:  # the parent's build
             below_id = self._parent_here(step.image, below.image, below_id)
         args = dict(part.spec.build_args)
-        part_labels = {**part.spec.labels, labels.FINGERPRINT: step.fingerprint, labels.IMAGE: step.image,
+        part_labels = {**part.spec.labels, labels.FINGERPRINT: step.fingerprint,
+                       labels.IMAGE: platforms.image_of(step.image),
                        labels.TEST_VARIANT: part.variant}
         if part.arg is not None:
             if below_id is None:
@@ -619,7 +623,9 @@ class Executor:
 
     # -- tags -------------------------------------------------------------------------
     def _refs(self, image: str) -> tuple[str, ...]:
-        return refs.local_refs(self.hierarchy.config.ref(image), self.hierarchy[image].version)
+        spec = self.hierarchy[image]
+        return refs.local_refs(self.hierarchy.config.ref(image), spec.version, image,
+                               plain=spec.platform == platforms.native())
 
     def _tag(self, image: str, image_id: str, present: set[str]) -> tuple[str, ...]:
         out = self._refs(image)

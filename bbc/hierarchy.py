@@ -78,6 +78,8 @@ class Hierarchy:
                 self._kids.setdefault(parent, []).append(name)
         self._graph: Any = None
         self._parents = {name: spec.parent for name, spec in config.images.items()}
+        # set by platforms.expand on a hierarchy of units: image -> its units (`static@arm64`, ...)
+        self.units: dict[str, tuple[str, ...]] | None = None
 
     @classmethod
     def of(cls, config: Config) -> Hierarchy:

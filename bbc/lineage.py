@@ -14,7 +14,7 @@ import semver
 
 from bbc.engine import ImageInfo
 from bbc.errors import BbcError
-from bbc.labels import BASE_NAME as BASE_NAME_LABEL, IMAGE as IMAGE_LABEL, PARENT_ID as PARENT_LABEL, VERSION as VERSION_LABEL
+from bbc.labels import BASE_NAME as BASE_NAME_LABEL, IMAGE as IMAGE_LABEL, PARENT_ID as PARENT_LABEL, PLATFORM as PLATFORM_LABEL, VERSION as VERSION_LABEL
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class Level:
     id: str
     tags: tuple[str, ...] = ()
     present: bool = True
+    platform: str = ""  # one platform's build of a multi-platform image: which
 
 
 Lookup = Callable[[str], ImageInfo | None]
@@ -40,7 +41,8 @@ def chain(start: ImageInfo, lookup: Lookup) -> list[Level]:
     while info is not None and info.id not in seen:
         seen.add(info.id)
         labels = info.labels
-        levels.append(Level(labels.get(IMAGE_LABEL, "?"), labels.get(VERSION_LABEL, "?"), info.id, info.tags))
+        levels.append(Level(labels.get(IMAGE_LABEL, "?"), labels.get(VERSION_LABEL, "?"), info.id, info.tags,
+                            platform=labels.get(PLATFORM_LABEL, "")))
         parent_id = labels.get(PARENT_LABEL)
         if not parent_id:
             break

@@ -22,7 +22,7 @@ POLICY_LEVELS = ("error", "warn", "off")
 # Keys an image may set; `defaults` may set all of them but path, parent and version.
 IMAGE_KEYS = (
     "path", "parent", "version", "dockerfile", "target", "build_args", "parent_arg", "parent_ref",
-    "labels", "watch", "platform", "network", "prepare", "test", "cascade", "description",
+    "labels", "watch", "platform", "platforms", "network", "prepare", "test", "cascade", "description",
 )
 DEFAULT_KEYS = tuple(k for k in IMAGE_KEYS
                      if k not in ("path", "parent", "parent_ref", "version", "description", "prepare"))
@@ -91,7 +91,13 @@ class ImageSpec:
     parent_ref: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     watch: tuple[str, ...] = ()  # globs relative to the config's folder
-    platform: str | None = None
+    platform: str | None = None  # the one platform it is built for (None: the engine's own)
+    # every platform it is built for: one build each (bbc/platforms.py), its parent's unless
+    # it names its own; empty: the engine's own platform, as when nothing is said
+    platforms: tuple[str, ...] = ()
+    # its Dockerfile builds on the parent in a `FROM --platform=$BUILDPLATFORM` stage (a
+    # cross-compiling builder): each platform's build uses the parent's build for the engine's own
+    parent_on_build: bool = False
     network: str = "host"
     prepare: PrepareSpec | None = None
     test: TestSpec | None = None
@@ -148,8 +154,9 @@ class Config:
         return self.path.parent
 
     def ref(self, name: str) -> str:
-        """The repository an image is pushed to: `<registry>/<name>`."""
-        return f"{self.registry}/{name}"
+        """The repository an image is pushed to: `<registry>/<name>` (one platform's build of a
+        multi-platform image, `name@arm64`, lives in its image's repository)."""
+        return f"{self.registry}/{name.partition('@')[0]}"
 
     def where(self, *keys: str) -> str:
         """`bbc.yaml:LINE: a.b.c` for messages about a key."""

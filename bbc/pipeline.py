@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from typing import TYPE_CHECKING
 
-from bbc import bases, fingerprint, labels, planner, prepare, refs, report
+from bbc import bases, fingerprint, labels, planner, platforms, prepare, refs, report
 from collections.abc import Sequence
 
 from bbc.engine import Engine
@@ -33,6 +33,12 @@ def selection(hierarchy: Hierarchy, names: tuple[str, ...], *, changed: bool = F
 
         changed_map = changes.changed_images(hierarchy, since)
     return Selection(tuple(names), with_dependents, changed_map, force)
+
+
+def units(hierarchy: Hierarchy, sel: Selection) -> tuple[Hierarchy, Selection]:
+    """The hierarchy and selection in units: one per platform of a multi-platform image."""
+    expanded = platforms.expand(hierarchy)
+    return expanded, platforms.selection(expanded, sel)
 
 
 def run_prepares(hierarchy: Hierarchy, sel: Selection, events: report.Events) -> None:
@@ -70,9 +76,10 @@ def make_plan(hierarchy: Hierarchy, engine: Engine, sel: Selection, scope: Scope
     digests = {} if digests is None else digests
     if scope.bases is None:
         scope = replace(scope, bases=bases.Resolver(engine).digest)
+    hierarchy, sel = units(hierarchy, sel)
     chosen, needed = planner.select(hierarchy, sel)
     if len(chosen | needed) <= INSPECT_AT_MOST:
-        names = [refs.ref(hierarchy.config.ref(n), hierarchy[n].version) for n in hierarchy.sort(chosen | needed)]
+        names = [refs.ref(hierarchy.config.ref(n), hierarchy[n].version, n) for n in hierarchy.sort(chosen | needed)]
         # a pool: a build on any of its engines counts (the executor finds which)
         tagged = planner.Index.of(i for e in (engine, *others) for i in e.inspect_many(names).values() if i is not None)
         plan = planner.plan(hierarchy, sel, tagged, scope, digests, (chosen, needed))
@@ -91,6 +98,7 @@ def execute(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report
     """Prepare, plan once (asking the registry only when something would build or be released)
     and run. With `quiet_when_idle`, a plan with nothing to do runs without a line of output."""
     run_prepares(hierarchy, sel, events)
+    hierarchy, sel = units(hierarchy, sel)
     digests: dict[tuple[str, str], fingerprint.ContextDigest] = {}  # contexts are read once a run
     if scope.bases is None:
         scope = replace(scope, bases=bases.Resolver(engine).digest)  # one resolver: one answer per base a run
@@ -109,6 +117,7 @@ def execute(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report
         plan = planner.plan(hierarchy, sel, found, replace(scope, pull=remote.holds(reg, repo_of)), digests)
     elif scope.release:
         plan = planner.plan(hierarchy, sel, found, scope, digests)
+    _can_emulate(hierarchy, plan, engine)
     for warning in plan.warnings:
         events.message(f"warning: {warning}")
     if quiet_when_idle and not plan.busy:
@@ -117,3 +126,19 @@ def execute(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report
         jobs = min(jobs, sum(s.jobs for s in pool))
     return plan, Executor(engine, hierarchy, events, jobs=jobs, fail_fast=fail_fast, keep=keep, registry=reg, pool=pool,
                           repo_of=repo_of, image_lock=image_lock).run(plan)
+
+
+def _can_emulate(hierarchy: Hierarchy, plan: Plan, engine: Engine) -> None:
+    """Refuse, before anything runs, a plan that builds for a platform this machine cannot
+    emulate (when the engine runs here: a remote engine answers for its own machine)."""
+    address = str(getattr(engine, "address", "") or "")
+    if address and not address.startswith("unix://"):
+        return
+    wanted = {hierarchy[s.image].platform for s in plan.busy if s.kind in ("build", "test-layer", "test-image",
+                                                                           "run-test") and s.image in
+              hierarchy.config.images}
+    problems = [p for p in map(platforms.emulation_problem, sorted(w for w in wanted if w)) if p]
+    if problems:
+        from bbc.errors import BbcError
+
+        raise BbcError("\n".join(problems), tip="nothing was built; `scripts/engine emulate ARCH` sets it up here")

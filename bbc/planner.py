@@ -342,7 +342,7 @@ def _build_step(hierarchy: Hierarchy, name: str, selection: Selection, chosen: s
             reasons.append("needed by " + ", ".join(
                 sorted(c for c in hierarchy.children(name) if c in chosen or c in needed)[:3]))
         if fp is not None:
-            tagged = index.by_tag.get(refs.ref(config.ref(name), spec.version))
+            tagged = index.by_tag.get(refs.ref(config.ref(name), spec.version, name))
             if tagged is not None and tagged.labels.get(labels.FINGERPRINT) not in (None, fp):
                 warnings.append(f"{name}: version {spec.version} already names a different build; "
                                 f"bump it before releasing (`bbc bump {name} patch`)")

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import sys
 
-from bbc import planner, report
+from bbc import planner, platforms, refs, report
 from bbc.hierarchy import Hierarchy
 from bbc.planner import Plan
 
 
 def show(hierarchy: Hierarchy, plan: Plan, fmt: str) -> None:
+    hierarchy = platforms.expand(hierarchy)  # the plan's steps are per platform
     config = hierarchy.config
     only_builds = all(isinstance(s, (planner.Build, planner.Prepare)) for s in plan.steps)
     if fmt == "json":
@@ -27,7 +28,7 @@ def show(hierarchy: Hierarchy, plan: Plan, fmt: str) -> None:
                 "selected": s.selected,
             }
             if isinstance(s, planner.Build):
-                step.update({"ref": f"{config.ref(s.image)}:{s.version}", "image_kind": hierarchy.kind(s.image),
+                step.update({"ref": refs.ref(config.ref(s.image), s.version, s.image), "image_kind": hierarchy.kind(s.image),
                              "parent": hierarchy.parent(s.image), "fingerprint": s.fingerprint})
             elif isinstance(s, (planner.TestPart, planner.Push)):
                 step["fingerprint"] = s.fingerprint

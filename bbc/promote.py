@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from bbc import labels, refs, versions
+from bbc import labels, platforms, refs, versions
 from bbc.errors import BbcError, RegistryError
 from bbc.hierarchy import Hierarchy
 
@@ -26,8 +26,10 @@ class Registry(Protocol):
 
     def tags(self, repository: str) -> list[str]: ...
     def manifest(self, repository: str, reference: str) -> Manifest | None: ...
-    def labels_if_present(self, repository: str, reference: str) -> dict[str, str] | None: ...
+    def labels_if_present(self, repository: str, reference: str,
+                          platform: str | None = None) -> dict[str, str] | None: ...
     def put_tag(self, repository: str, manifest: Manifest, tag: str) -> None: ...
+    def put_index(self, repository: str, tag: str, entries: list[tuple[Manifest, str]]) -> Manifest: ...
 
 
 @dataclass(frozen=True)
@@ -47,17 +49,23 @@ def write_once(hierarchy: Hierarchy, fingerprints: Mapping[str, str | None], reg
     conflicts = []
     for name, fp in fingerprints.items():
         version = hierarchy[name].version
-        found = reg.labels_if_present(repo_of(name), refs.version_tag(version))
+        image, unit, platform = platforms.image_of(name), "@" in name, hierarchy[name].platform
+        found = reg.labels_if_present(repo_of(name), refs.version_tag(version), platform if unit else None)
         if found is None:
+            if unit and reg.manifest(repo_of(name), refs.version_tag(version)) is not None:
+                conflicts.append(f"{hierarchy.config.where('images', image, 'version')}: {version} is already "
+                                 f"released in {hierarchy.config.ref(name)} without {platform}; release tags are "
+                                 f"write-once: `bbc bump {image} patch`")
             continue
         there = found.get(labels.FINGERPRINT, "")
         if fp is not None and there == fp:
             already.add(name)
             continue
         conflicts.append(
-            f"{hierarchy.config.where('images', name, 'version')}: {version} is already released "
-            f"in {hierarchy.config.ref(name)} with different content (fingerprint {there[:12] or 'unknown'} "
-            f"there, {(fp or 'pending')[:12]} here); release tags are write-once: `bbc bump {name} patch`"
+            f"{hierarchy.config.where('images', image, 'version')}: {version} is already released "
+            f"in {hierarchy.config.ref(name)}{f' for {platform}' if unit else ''} with different content "
+            f"(fingerprint {there[:12] or 'unknown'} there, {(fp or 'pending')[:12]} here); release tags are "
+            f"write-once: `bbc bump {image} patch`"
         )
     if conflicts:
         raise BbcError("\n".join(conflicts), tip="nothing was built, pushed or tagged")
@@ -67,7 +75,8 @@ def write_once(hierarchy: Hierarchy, fingerprints: Mapping[str, str | None], reg
 def promote(hierarchy: Hierarchy, reg: Registry, repo_of: Callable[[str], str], wanted: Iterable[str],
             already: frozenset[str], candidates: Mapping[str, str],
             on_event: Callable[[str], None]) -> list[Released]:
-    """Move release tags: every X.Y.Z first, then the floating tags of each line."""
+    """Move release tags: every X.Y.Z first, then the floating tags of each line. The builds of
+    a multi-platform image (its units) become one OCI index, which the tags name."""
     manifests = {}
     for name, candidate in candidates.items():
         manifest = reg.manifest(repo_of(name), candidate)
@@ -75,11 +84,22 @@ def promote(hierarchy: Hierarchy, reg: Registry, repo_of: Callable[[str], str], 
             raise RegistryError(f"{name}: candidate {candidate} vanished from the registry",
                                 tip="run `bbc release` again")
         manifests[name] = manifest
-    for name, manifest in manifests.items():
-        reg.put_tag(repo_of(name), manifest, refs.version_tag(hierarchy[name].version))
-    out = []
+    images: dict[str, list[str]] = {}  # image -> its units, in order
     for name in wanted:
-        version = hierarchy[name].version
+        images.setdefault(platforms.image_of(name), []).append(name)
+    for image, names in images.items():
+        if names == [image] and image in manifests:
+            reg.put_tag(repo_of(image), manifests[image], refs.version_tag(hierarchy[image].version))
+        elif names != [image] and any(n in manifests for n in names):
+            # every platform's build, pushed now or held by X.Y.Z already (write_once checked it)
+            version_tag = refs.version_tag(hierarchy[names[0]].version)
+            entries = [(manifests.get(n) or _held(reg, repo_of(n), version_tag, hierarchy[n].platform or ""),
+                        hierarchy[n].platform or "") for n in names]
+            manifests[image] = reg.put_index(repo_of(image), version_tag, entries)
+    out = []
+    for image, names in images.items():
+        name = image
+        version = hierarchy[names[0]].version
         version_tag = refs.version_tag(version)
         repository = repo_of(name)
         manifest = manifests.get(name) or reg.manifest(repository, version_tag)
@@ -92,7 +112,19 @@ def promote(hierarchy: Hierarchy, reg: Registry, repo_of: Callable[[str], str], 
             if current is None or current.digest != manifest.digest:
                 reg.put_tag(repository, manifest, tag)
             moved.append(tag)
-        status = "already released" if name in already else "released"
+        status = "already released" if all(n in already for n in names) else "released"
         on_event(f"[{name}] {status} {version} ({manifest.digest[:19]}) tags: {', '.join([version_tag, *moved])}")
         out.append(Released(name, version, status, manifest.digest, (version_tag, *moved)))
     return out
+
+
+def _held(reg: Registry, repository: str, version_tag: str, platform: str) -> Manifest:
+    """The manifest of `platform` in the index X.Y.Z already names (a platform already released)."""
+    index = reg.manifest(repository, version_tag)
+    for entry in (index.json().get("manifests") or []) if index is not None else []:
+        if platforms.oci(platform) == entry.get("platform"):
+            found = reg.manifest(repository, str(entry.get("digest")))
+            if found is not None:
+                return found
+    raise RegistryError(f"{repository}: {version_tag} holds no {platform} build to keep in its index",
+                        tip="run `bbc release` again")

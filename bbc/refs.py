@@ -20,6 +20,13 @@ def version_tag(version: str) -> str:
     return version.replace("+", "_")
 
 
+def unit_tag(name: str, version: str) -> str:
+    """The local tag of one build: X.Y.Z, or X.Y.Z-arm64 for one platform of a multi-platform
+    image (the unit `name@arm64`, bbc/platforms.py); the registry's X.Y.Z is their index."""
+    _, sep, platform = name.partition("@")
+    return f"{version_tag(version)}-{platform}" if sep else version_tag(version)
+
+
 def version_of_tag(tag: str) -> semver.Version | None:
     """The semantic version a tag names, or None (floating tags, `latest`, candidates)."""
     import semver  # parsed only here and in local_tags: a no-op plan names refs without it
@@ -41,13 +48,17 @@ def local_tags(version: str) -> list[str]:
     return [version_tag(version), f"{major}.{minor}", major, "latest"]
 
 
-def ref(repository: str, version: str) -> str:
-    """`repository:X.Y.Z` (metadata mapped)."""
-    return f"{repository}:{version_tag(version)}"
+def ref(repository: str, version: str, name: str = "") -> str:
+    """`repository:X.Y.Z` (metadata mapped); with the unit `name`, that platform's build."""
+    return f"{repository}:{unit_tag(name, version)}"
 
 
-def local_refs(repository: str, version: str) -> tuple[str, ...]:
-    return tuple(f"{repository}:{tag}" for tag in local_tags(version))
+def local_refs(repository: str, version: str, name: str = "", plain: bool = True) -> tuple[str, ...]:
+    """The local tags of a build; a platform's build (unit `name`) gets X.Y.Z-arch, and the
+    plain X.Y.Z, X.Y, X, latest when it is for this machine's platform (`plain`), so `docker
+    run repository:X.Y.Z` runs the native build."""
+    own = [f"{repository}:{unit_tag(name, version)}"] if "@" in name else []
+    return tuple(own + ([f"{repository}:{tag}" for tag in local_tags(version)] if plain or not own else []))
 
 
 def candidate_tag(fingerprint: str) -> str:
@@ -55,6 +66,6 @@ def candidate_tag(fingerprint: str) -> str:
     return f"candidate-{fingerprint[:16]}"
 
 
-def test_tag(version: str, suffix: str = "-test") -> str:
+def test_tag(version: str, suffix: str = "-test", name: str = "") -> str:
     """A local-only tag of a test image (`-testlayer`, `-testargs`, `-test`)."""
-    return f"{version_tag(version)}{suffix}"
+    return f"{unit_tag(name, version)}{suffix}"

@@ -192,13 +192,18 @@ class Registry:
                               tip="check the tag with `bbc status` or push the image first")
         return labels
 
-    def labels_if_present(self, repository: str, reference: str) -> dict[str, str] | None:
-        """config_labels(), or None when the registry has no such tag (one manifest fetch)."""
+    def labels_if_present(self, repository: str, reference: str,
+                          platform: str | None = None) -> dict[str, str] | None:
+        """config_labels(), or None when the registry has no such tag (one manifest fetch); of
+        an index, the image for `platform` (default linux/amd64), None when it has none."""
         manifest = self.manifest(repository, reference)
         if manifest is None:
             return None
         if manifest.media_type in INDEX_TYPES:
-            manifest = self._platform_manifest(repository, reference, manifest)
+            found = self._platform_manifest(repository, reference, manifest, platform)
+            if found is None:
+                return None
+            manifest = found
         if manifest.media_type not in (DOCKER_MANIFEST, OCI_MANIFEST):
             raise self._error(repository, reference,
                               f"unsupported manifest type {manifest.media_type!r}")
@@ -234,15 +239,37 @@ class Registry:
 
     # -- internals ----------------------------------------------------------------
 
-    def _platform_manifest(self, repository: str, reference: str, index: Manifest) -> Manifest:
+    def _platform_manifest(self, repository: str, reference: str, index: Manifest,
+                           platform: str | None = None) -> Manifest | None:
+        """The index's image for `platform`; without one named, linux/amd64 (an error if absent)."""
+        wanted = (platform or "linux/amd64").split("/")
         for entry in index.json().get("manifests") or []:
-            platform = entry.get("platform") or {}
-            if (platform.get("os"), platform.get("architecture")) == ("linux", "amd64"):
+            there = entry.get("platform") or {}
+            have = [there.get("os"), there.get("architecture")] + ([there["variant"]] if there.get("variant") else [])
+            if have[:2] == wanted[:2] and have[2:3] == wanted[2:3] or have[:2] == wanted and len(wanted) == 2:
                 found = self.manifest(repository, str(entry.get("digest")))
                 if found is None:
                     break
                 return found
+        if platform is not None:
+            return None
         raise self._error(repository, reference, "index has no linux/amd64 image")
+
+    def put_index(self, repository: str, tag: str, entries: list[tuple[Manifest, str]]) -> Manifest:
+        """Write one OCI image index under `tag` holding each (manifest, platform), in order.
+        Deterministic: the same manifests give the same bytes, so the same digest."""
+        from bbc import platforms
+
+        document = {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [{"mediaType": m.media_type, "digest": m.digest, "size": len(m.raw),
+                           "platform": platforms.oci(p)} for m, p in entries],
+        }
+        raw = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+        index = Manifest(digest=_sha256(raw), media_type=OCI_INDEX, raw=raw)
+        self.put_tag(repository, index, tag)
+        return index
 
     def _request(
         self,

@@ -24,7 +24,8 @@ def holds(reg: Registry, repo_of: Callable[[str], str]) -> Callable[[str, str, s
     with fingerprint `fp`, or None. An unreachable registry holds nothing: build it."""
 
     def lookup(image: str, version: str, fp: str) -> str | None:
-        for tag in (refs.version_tag(version), refs.candidate_tag(fp)):
+        # one platform's build (`image@arm64`): its candidate tag; X.Y.Z names the index of all
+        for tag in (refs.candidate_tag(fp),) if "@" in image else (refs.version_tag(version), refs.candidate_tag(fp)):
             try:
                 found = reg.labels_if_present(repo_of(image), tag) or {}
             except RegistryError:

@@ -79,4 +79,4 @@ def recipe(hierarchy: Hierarchy, name: str) -> Recipe:
 
 def test_ref(hierarchy: Hierarchy, name: str, suffix: str = "-test") -> tuple[str, str]:
     """(repository, tag) of a local-only test tag, e.g. localhost:5000/acme/app, 1.2.0-test."""
-    return hierarchy.config.ref(name), refs.test_tag(hierarchy[name].version, suffix)
+    return hierarchy.config.ref(name), refs.test_tag(hierarchy[name].version, suffix, name)

@@ -56,7 +56,7 @@ def checks_for(hierarchy: Hierarchy, name: str) -> tuple[list[Check], list[str]]
         test = hierarchy[declarer].test
         if test is None or not test.declares_check:
             continue
-        if declarer in skip and declarer != name:
+        if declarer.partition("@")[0] in skip and declarer != name:  # a platform's build: its image's name
             skipped.append(declarer)
             continue
         folder = hierarchy[declarer].path

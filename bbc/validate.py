@@ -16,6 +16,7 @@ import semver
 
 from bbc import dockerfile as dockerfile_mod
 from bbc import hierarchy
+from bbc import platforms as platforms_mod
 from bbc.errors import ConfigError, did_you_mean
 from bbc.model import (CASCADES, DEFAULT_KEYS, ENGINE_KEYS, EXPECT_KEYS, IMAGE_KEYS, NETWORKS, POLICY_KEYS, POLICY_LEVELS,
                        PREPARE_KEYS, PROJECT_KEYS, TEST_KEYS, TOP_KEYS, Config, Expect, ImageSpec, Policy, PrepareSpec,
@@ -142,6 +143,8 @@ class _Validator:
                 if spec is not None:
                     images[name] = spec
             self.check_graph(images, images_node)
+            if not self.problems:
+                self.inherit_platforms(images, images_node, defaults)
         projects = self.projects(top.get("projects"), images)
         policy = self.policy(top.get("policy"))
         engines = self.engines(top.get("engines")) if "engines" in top else ()
@@ -223,7 +226,7 @@ class _Validator:
         if parent_ref is not None and "parent_arg" in body:
             self.problem(keys + ("parent_ref",), "set parent_arg or parent_ref, not both: the parent reaches the "
                                                  "Dockerfile through one of them")
-        platform = self.string(merged, src("platform"), "platform")
+        platform, platforms = self.platforms(body, defaults, keys)
         network = self.choice(self.string(merged, src("network"), "network"), src("network") + ("network",), NETWORKS, "host")
         cascade = self.choice(self.string(merged, src("cascade"), "cascade"), src("cascade") + ("cascade",), CASCADES, "patch")
         build_args = self.str_map(merged, src("build_args"), "build_args") or {}
@@ -233,6 +236,7 @@ class _Validator:
         # os.path strings, not pathlib, and no resolve(): bbc plan loads 10,000 images
         folder = os.path.normpath(os.path.join(self.base, rel)) if rel else self.base
         path = Path(folder)
+        on_build = False
         if rel is not None:
             text = None
             self.touched += [os.path.join(folder, dockerfile), folder]
@@ -245,6 +249,8 @@ class _Validator:
                 else:
                     self.problem(src("dockerfile") + ("dockerfile",) if "dockerfile" in merged else keys + ("path",),
                                  f"no Dockerfile at '{rel}/{dockerfile}'")
+            if text is not None and parent is not None:
+                on_build = dockerfile_mod.parent_on_build_platform(text, parent_arg, parent_ref)
             if text is not None and parent is not None and parent_ref is not None:
                 if not any(s.raw == parent_ref for s in dockerfile_mod.stages(text)):
                     self.problem(keys + ("parent_ref",), f"no FROM line of {rel}/{dockerfile} names {parent_ref!r} "
@@ -261,9 +267,72 @@ class _Validator:
         return ImageSpec(
             name=name, path=path, rel_path=rel, version=version, parent=parent, dockerfile=dockerfile,
             target=target, build_args=build_args, parent_arg=parent_arg, parent_ref=parent_ref, labels=labels, watch=watch,
-            platform=platform, network=network, prepare=prepare, test=test, cascade=cascade,
+            platform=platform, platforms=platforms, parent_on_build=on_build, network=network, prepare=prepare, test=test, cascade=cascade,
             description=description, line=self.lines.get(keys, 0),
         )
+
+    def platforms(self, body: dict[str, Any], defaults: dict[str, Any],
+                  keys: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
+        """(platform, platforms) as written: the image's own keys, else the defaults'; an image
+        saying neither gets its parent's later (`inherit_platforms`)."""
+        if "platform" in body and "platforms" in body:
+            self.problem(keys + ("platforms",), "set platform or platforms, not both")
+        where, node = (keys, body) if "platform" in body or "platforms" in body else (("defaults",), defaults)
+        if "platforms" in node:
+            listed = self.str_list(node, where, "platforms") or ()
+            if not listed:
+                self.problem(where + ("platforms",), "must list at least one platform (e.g. [linux/amd64, linux/arm64])")
+        elif "platform" in node:
+            one = self.string(node, where, "platform")
+            listed = (one,) if one else ()
+        else:
+            return None, ()
+        for i, item in enumerate(listed):
+            if not platforms_mod.valid(item):
+                self.problem(where + ("platforms" if "platforms" in node else "platform",),
+                             f"'{item}' is not a platform: os/arch or os/arch/variant, e.g. linux/amd64, linux/arm/v7")
+            elif item in listed[:i]:
+                self.problem(where + ("platforms",), f"{item} is listed twice")
+        listed = tuple(dict.fromkeys(p for p in listed if platforms_mod.valid(p)))
+        return (listed[0] if len(listed) == 1 else None), listed
+
+    def inherit_platforms(self, images: dict[str, ImageSpec], nodes: dict[str, Any],
+                          defaults: dict[str, Any]) -> None:
+        """Fill in the platforms of images that name none (their parent's), parents first, and
+        refuse a child that widens its parent's: it would have no parent build to start from."""
+        from dataclasses import replace
+
+        parents = {name: spec.parent for name, spec in images.items()}
+        says = {n for n, node in nodes.items() if isinstance(node, dict) and ("platform" in node or "platforms" in node)}
+        if "platform" in defaults or "platforms" in defaults:
+            says = set(images)
+        for name in hierarchy.topological(parents, list(nodes)):
+            spec = images.get(name)
+            if spec is None or spec.parent is None or spec.parent not in images:
+                continue
+            theirs = images[spec.parent].platforms
+            if name not in says:
+                if theirs:
+                    images[name] = replace(spec, platforms=theirs, platform=theirs[0] if len(theirs) == 1 else None)
+                continue
+            if spec.parent_on_build:  # the parent runs on the build platform only
+                here = platforms_mod.native()
+                if theirs and here not in theirs:
+                    self.problem(("images", name, "platforms"),
+                                 f"its Dockerfile builds on {spec.parent} for the build platform ({here}), "
+                                 f"which {spec.parent} is not built for ({', '.join(theirs)})")
+                continue
+            where = ("images", name, "platforms" if "platforms" in (nodes.get(name) or {}) else "platform")
+            if not theirs and len(spec.platforms) > 1:
+                self.problem(where, f"parent '{spec.parent}' is built only for the engine's own platform; a child "
+                                    "may narrow its parent's platforms, never widen them (give the parent "
+                                    f"platforms: [{', '.join(spec.platforms)}], or build on it with "
+                                    "`FROM --platform=$BUILDPLATFORM` to cross-compile)")
+                continue
+            missing = [p for p in spec.platforms if theirs and p not in theirs]
+            if missing:
+                self.problem(where, f"parent '{spec.parent}' is not built for {', '.join(missing)} (only for "
+                                    f"{', '.join(theirs)}); a child may narrow its parent's platforms, never widen them")
 
     def prepare(self, node: Any, keys: tuple[str, ...]) -> PrepareSpec | None:
         body = self.mapping(node, keys, PREPARE_KEYS)

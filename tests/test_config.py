@@ -91,7 +91,7 @@ BAD = [
      ["bbc.yaml:12: images.python: duplicate key (first set on line 7); YAML would silently keep only the last one"]),
     ("unknown key", GOOD.replace("    parent: root\n", "    parnet: root\n"),
      ["bbc.yaml:9: images.python.parnet: unknown key (did you mean 'parent'?); allowed: path, parent, version, "
-      "dockerfile, target, build_args, parent_arg, parent_ref, labels, watch, platform, network, prepare, test, "
+      "dockerfile, target, build_args, parent_arg, parent_ref, labels, watch, platform, platforms, network, prepare, test, "
       "cascade, "
       "description"]),
     ("unknown top key", GOOD.replace("registry:", "registy:"),

@@ -63,11 +63,11 @@ def dependents(hierarchy: Hierarchy, image: str, *, transitive: bool = False, fm
 def ancestry(engine: Engine, ref: str, *, fmt: str = "table") -> int:
     levels = lineage.ancestry(ref, engine.inspect)
     if fmt == "json":
-        report.dump_json([{"image": lv.image, "version": lv.version, "id": lv.id, "tags": list(lv.tags),
-                           "present": lv.present} for lv in levels])
+        report.dump_json([{"image": lv.image, "platform": lv.platform or None, "version": lv.version, "id": lv.id,
+                           "tags": list(lv.tags), "present": lv.present} for lv in levels])
         return 0
-    rows = [(lv.image, lv.version, _short(lv.id) + ("" if lv.present else " (not on this engine)"))
-            for lv in levels]
+    rows = [(lv.image + (f" ({lv.platform})" if lv.platform else ""), lv.version,
+             _short(lv.id) + ("" if lv.present else " (not on this engine)")) for lv in levels]
     report.table(("image", "version", "id"), rows)
     return 0
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bbc import labels, pipeline, planner, refs, report
+from bbc import labels, pipeline, planner, platforms, refs, report
 from bbc.engine import Engine
 from bbc.errors import RegistryError
 from bbc.hierarchy import Hierarchy
@@ -21,14 +21,14 @@ def local_state(hierarchy: Hierarchy, index: Index, step: Build, parent_state: s
     if step.action == planner.UP_TO_DATE:
         return "current"
     config = hierarchy.config
-    tagged = index.by_tag.get(refs.ref(config.ref(step.image), step.version))
+    tagged = index.by_tag.get(refs.ref(config.ref(step.image), step.version, step.image))
     if tagged is None:
         return "missing"
     parent = hierarchy.parent(step.image)
     if parent_state == "stale":
         return "stale"
     if parent is not None:
-        parent_now = index.by_tag.get(refs.ref(config.ref(parent), hierarchy[parent].version))
+        parent_now = index.by_tag.get(refs.ref(config.ref(parent), hierarchy[parent].version, parent))
         if parent_now is None or tagged.labels.get(labels.PARENT_ID) != parent_now.id:
             return "stale"
     return "out of date"
@@ -38,6 +38,7 @@ def status(hierarchy: Hierarchy, engine: Engine, *, fmt: str = "table", offline:
            registry: Registry | None = None, pool: Sequence[tuple[str, Engine]] = ()) -> int:
     """With a pool (`engines:`), a build on any engine counts, and an engine column says which
     engine holds each image's current build."""
+    hierarchy = platforms.expand(hierarchy)  # a row per platform of a multi-platform image
     plan = pipeline.make_plan(hierarchy, engine, Selection(), others=[e for _, e in pool[1:]])
     reg, repo_of = registry_for(hierarchy, registry)
     rows = []
@@ -45,7 +46,8 @@ def status(hierarchy: Hierarchy, engine: Engine, *, fmt: str = "table", offline:
     for step in plan.builds:
         parent = hierarchy.parent(step.image)
         states[step.image] = local_state(hierarchy, plan.index, step, states.get(parent) if parent else None)
-        remote = "not checked" if offline else _remote_state(reg, repo_of(step.image), step)
+        remote = "not checked" if offline else _remote_state(reg, repo_of(step.image), step,
+                                                             hierarchy[step.image].platform)
         rows.append({
             "image": step.image,
             "version": step.version,
@@ -71,9 +73,11 @@ def _holder(pool: Sequence[tuple[str, Engine]], step: Build) -> str:
     return next((name for name, e in pool if e.inspect(step.existing.id) is not None), "")
 
 
-def _remote_state(reg: Registry, repository: str, step: Build) -> str:
+def _remote_state(reg: Registry, repository: str, step: Build, platform: str | None) -> str:
     try:
-        found = reg.labels_if_present(repository, refs.version_tag(step.version))
+        # a platform's build: its entry in the index X.Y.Z names
+        found = reg.labels_if_present(repository, refs.version_tag(step.version),
+                                      platform if "@" in step.image else None)
     except RegistryError:
         return "unreachable"
     if found is None:

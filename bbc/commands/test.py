@@ -36,6 +36,7 @@ def test(
                                       scope=Scope(test=True, rerun=rerun), jobs=jobs, keep=keep, pool=pool)
     finally:
         report.close(events)
+    hierarchy, sel = pipeline.units(hierarchy, sel)  # a result per platform: JUnit names it
     chosen, _ = planner.select(hierarchy, sel)
     images = per_image(hierarchy, hierarchy.sort(chosen), results)
     if junit_xml is not None:
