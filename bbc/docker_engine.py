@@ -302,7 +302,7 @@ class DockerEngine:
         kwargs: dict[str, Any] = dict(
             path=str(request.context),
             dockerfile=dockerfile,
-            buildargs=dict(request.build_args),
+            buildargs={**_platform_args(request.platform), **request.build_args},
             labels=labels,
             rm=True,
             forcerm=True,  # no leftover containers, also when a step fails
@@ -569,3 +569,19 @@ def _reason(exc: BaseException) -> str:
 
 def _engine_error(address: str, what: str, exc: BaseException) -> EngineError:
     return EngineError(f"engine at {address}: {what}: {_reason(exc)}")
+
+
+def _platform_args(platform: str | None) -> dict[str, str]:
+    """The TARGET*/BUILD* arguments BuildKit sets by itself, for the legacy builder, which does
+    not: a Dockerfile written for BuildKit (`COPY rootfs-${TARGETARCH}.tar.gz`,
+    `FROM --platform=$BUILDPLATFORM`) builds the same with either."""
+    if not platform:
+        return {}
+    from bbc.platforms import native
+
+    out: dict[str, str] = {}
+    for prefix, value in (("TARGET", platform), ("BUILD", native())):
+        os_name, arch, *variant = value.split("/")
+        out.update({f"{prefix}PLATFORM": value, f"{prefix}OS": os_name, f"{prefix}ARCH": arch,
+                    f"{prefix}VARIANT": variant[0] if variant else ""})
+    return out

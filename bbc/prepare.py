@@ -78,4 +78,5 @@ def run(spec: ImageSpec, root: Path, on_line: Callable[[str], None]) -> None:
 
 
 def _record(root: Path, image: str) -> Path:
-    return state.bbc_dir(root) / "prepare" / f"{image}.json"
+    # one record per image: its command writes the inputs of all its platforms' builds
+    return state.bbc_dir(root) / "prepare" / f"{image.partition('@')[0]}.json"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Produce rootfs.tar.gz for the static root, in the current directory: a distroless-style
-# filesystem for frozen or compiled programs, with no shell and no package manager.
+# Produce rootfs-<arch>.tar.gz for the static root (amd64 and arm64), in the current directory:
+# a distroless-style filesystem for frozen or compiled programs, with no shell and no package manager.
 # Its files come from the current Debian packages (suite + security, fetched with a private
 # apt state, unpacked with dpkg-deb, never installed): the glibc loader and libc/libm/
 # libpthread/libdl/librt, libgcc_s, libstdc++, and tzdata's zoneinfo. Added: the org CA
@@ -26,7 +26,13 @@ for tool in apt-get dpkg-deb dpkg; do command -v "$tool" >/dev/null || die "$too
 [ -s "$ca_src" ] || die "CA bundle '$ca_src' is missing or empty (set BBC_CA_BUNDLE)"
 grep -q 'BEGIN CERTIFICATE' "$ca_src" || die "CA bundle '$ca_src' holds no PEM certificate"
 
-arch=$(dpkg --print-architecture)
+# One rootfs per architecture (the image is built for each platform, `ADD rootfs-${TARGETARCH}`):
+# with no argument, this script runs itself once per architecture in $STATIC_ARCHS.
+if [ $# -eq 0 ]; then
+  for a in ${STATIC_ARCHS:-amd64 arm64}; do "$0" "$a"; done
+  exit 0
+fi
+arch=$1
 case "$arch" in
   amd64) triplet=x86_64-linux-gnu; loader=/lib64/ld-linux-x86-64.so.2 ;;
   arm64) triplet=aarch64-linux-gnu; loader=/lib/ld-linux-aarch64.so.1 ;;
@@ -120,6 +126,6 @@ tar --create --file "$tmp/rootfs.tar" --directory "$r" "${common[@]}" --owner=0 
 tar --append --file "$tmp/rootfs.tar" --directory "$r" "${common[@]}" --owner="$app_uid" \
   --group="$app_uid" ./home/app
 gzip -n -9 <"$tmp/rootfs.tar" >"$tmp/rootfs.tar.gz"
-mv -f "$tmp/rootfs.tar.gz" rootfs.tar.gz
-printf 'prepare: wrote rootfs.tar.gz (%s) from %s\n' "$(du -h rootfs.tar.gz | cut -f1)" \
+mv -f "$tmp/rootfs.tar.gz" "rootfs-$arch.tar.gz"
+printf 'prepare: wrote rootfs-%s.tar.gz (%s) from %s\n' "$arch" "$(du -h "rootfs-$arch.tar.gz" | cut -f1)" \
   "$(paste -sd, "$tmp/versions")" >&2
