@@ -25,8 +25,10 @@ if TYPE_CHECKING:
 
 def selection(hierarchy: Hierarchy, names: tuple[str, ...], *, changed: bool = False, since: str | None = None,
               with_dependents: bool = False, force: bool = False) -> Selection:
-    """The images a command works on; unknown names fail here, before any engine is asked."""
-    hierarchy.check_names(names)
+    """The images a command works on; unknown names fail here, before any engine is asked.
+    One platform of a multi-platform image may be named alone (`static@arm64`)."""
+    units = platforms.expand(hierarchy)
+    hierarchy.check_names([n for n in names if n not in units.config.images])
     changed_map = None
     if changed or since:
         from bbc import changes  # git: only when asked
@@ -45,6 +47,9 @@ def run_prepares(hierarchy: Hierarchy, sel: Selection, events: report.Events) ->
     """Run the pending prepare steps of the selected images and what they need: their outputs
     are build inputs, so the plan that builds is made after them."""
     root = hierarchy.config.root
+    # prepare is per image: a platform named alone (`static@arm64`) prepares its image
+    sel = replace(sel, names=tuple(dict.fromkeys(platforms.image_of(n) for n in sel.names)),
+                  changed=None if sel.changed is None else {platforms.image_of(n): f for n, f in sel.changed.items()})
     chosen, needed = planner.select(hierarchy, sel)
     for name in hierarchy.sort(chosen | needed):
         spec = hierarchy[name]
