@@ -169,6 +169,15 @@ def test_two_platforms_build_test_and_release_one_index(repo: tuple[Path, str], 
     rows = json.loads(ok(bbc(root, "status", "--format", "json")).out)
     assert {r["image"]: r["registry"] for r in rows} == {
         "base@amd64": "released", "base@arm64": "released", "app@amd64": "released", "app@arm64": "released"}
+    chain = json.loads(ok(bbc(root, "ancestry", f"{prefix}/app:0.1.0-arm64", "--format", "json")).out)
+    assert [(c["image"], c["platform"]) for c in chain] == [("app", "linux/arm64"), ("base", "linux/arm64")]
+
+    # a fresh machine pulls each platform's exact build instead of building it
+    remove_images(docker_client, prefix)
+    pulled = json.loads(ok(bbc(root, "build", "--format", "json", timeout=900)).out)
+    assert {r["image"]: r["result"] for r in pulled} == {
+        "base@amd64": "pulled", "base@arm64": "pulled", "app@amd64": "pulled", "app@arm64": "pulled"}
+    assert docker_client.images.get(f"{prefix}/app:0.1.0-arm64").attrs["Architecture"] == "arm64"
 
 
 @pytest.mark.docker
