@@ -53,6 +53,17 @@ def registry_addr() -> str:
     return REGISTRY_ADDR
 
 
+@pytest.fixture()
+def server(tmp_path: Path, docker_client: Any) -> Iterator[Any]:
+    """A registry of this test's own (docker-registry on a free port), stopped after it."""
+    from tests.registry_server import RegistryServer
+
+    srv = RegistryServer(tmp_path / "registry")
+    srv.start()
+    yield srv
+    srv.stop()
+
+
 def busybox_context(dest: Path, *, user: str = "1000") -> Path:
     """A tiny root image context: busybox-static on scratch (no Docker Hub here)."""
     dest.mkdir(parents=True, exist_ok=True)

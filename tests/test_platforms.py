@@ -99,14 +99,6 @@ def two_platform_hierarchy(root: Path, registry: str, *, child_platforms: str = 
 
 
 @pytest.fixture()
-def server(tmp_path: Path, docker_client: Any) -> Iterator[RegistryServer]:
-    srv = RegistryServer(tmp_path / "registry")
-    srv.start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture()
 def repo(tmp_path: Path, server: RegistryServer, docker_client: Any, emulated: None) -> Iterator[tuple[Path, str]]:
     prefix = f"{server.addr}/mp{uuid.uuid4().hex[:6]}"
     root = tmp_path / "repo"

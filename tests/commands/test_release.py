@@ -22,14 +22,6 @@ pytestmark = pytest.mark.docker
 
 
 @pytest.fixture()
-def server(tmp_path: Path, docker_client: Any) -> Iterator[RegistryServer]:
-    srv = RegistryServer(tmp_path / "registry")
-    srv.start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture()
 def hier(tmp_path: Path, server: RegistryServer, docker_client: Any) -> Iterator[tuple[Path, str]]:
     prefix = f"{server.addr}/r{uuid.uuid4().hex[:6]}"
     root = tmp_path / "repo"
