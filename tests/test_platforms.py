@@ -230,6 +230,8 @@ def test_a_cross_compiling_child_builds_on_the_parent_for_the_build_platform(tmp
         """)
     units = platforms.expand(Hierarchy.load(root / "bbc.yaml"))
     assert units.order == ("base", "app@amd64", "app@arm64")
+    shown = {i["name"]: i["platforms"] for i in json.loads(ok(bbc(root, "graph", "--format", "json")).out)["images"]}
+    assert shown == {"base": [], "app": ["linux/amd64", "linux/arm64"]}
     assert units["app@arm64"].parent == "base" and units["app@arm64"].platform == "linux/arm64"
 
 

@@ -35,7 +35,7 @@ def render(h: Hierarchy, fmt: str) -> str:
             "registry": h.config.registry,
             "images": [
                 {"name": n, "version": h[n].version, "parent": h.parent(n), "kind": h.kind(n),
-                 "path": h[n].rel_path, "children": h.children(n)}
+                 "path": h[n].rel_path, "children": h.children(n), "platforms": list(h[n].platforms)}
                 for n in h.order
             ],
         }
@@ -43,7 +43,8 @@ def render(h: Hierarchy, fmt: str) -> str:
     out: list[str] = []
 
     def walk(name: str, prefix: str, last: bool, top: bool) -> None:
-        label = f"{name} {h[name].version} ({h.kind(name)}, {h[name].rel_path})"
+        several = h[name].platforms if len(h[name].platforms) > 1 else ()
+        label = f"{name} {h[name].version} ({h.kind(name)}, {h[name].rel_path}{''.join(', ' + p for p in several)})"
         out.append(label if top else f"{prefix}{'└── ' if last else '├── '}{label}")
         kids = h.children(name)
         for i, kid in enumerate(kids):
