@@ -134,6 +134,10 @@ def test_two_platforms_build_test_and_release_one_index(repo: tuple[Path, str], 
         "base@amd64": "passed", "base@arm64": "passed", "app@amd64": "passed", "app@arm64": "passed"}
     assert 'name="app@arm64"' in junit.read_text()
 
+    steps = [s["id"] for s in json.loads(ok(bbc(root, "plan", "--release", "--format", "json")).out)["steps"]]
+    assert [s for s in steps if s.startswith("push-candidate:")] == [
+        "push-candidate:base@amd64", "push-candidate:base@arm64", "push-candidate:app@amd64",
+        "push-candidate:app@arm64"]
     released = json.loads(ok(bbc(root, "release", "--format", "json", timeout=900)).out)
     assert {r["image"]: r["result"] for r in released} == {"base": "released", "app": "released"}
     reg = Registry(server.addr)
