@@ -125,15 +125,18 @@ def main(dest: Path) -> int:
     shutil.copytree(VENV, dest / VENV.relative_to("/"), symlinks=True)
     site = dest / VENV.relative_to("/") / "lib/python3.11/site-packages"
     for p in [*site.glob("pip"), *site.glob("pip-*.dist-info"), *(dest / "opt/venv/bin").glob("pip*")]:
-        shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
     strip_extensions(site)
     for p in [*dest.rglob("__pycache__")]:
         shutil.rmtree(p)
 
-    # What the root set up and every image keeps.
+    # What the root set up and every image keeps (not /etc/hosts: the engine writes it per container).
     for name in ("/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/pip.conf", "/etc/timezone",
                  "/etc/localtime", "/etc/ssl/certs/ca-certificates.crt", "/usr/local/share/ca-certificates",
-                 "/opt/bbc", "/etc/debian_version", "/etc/host.conf", "/etc/hosts"):
+                 "/opt/bbc", "/etc/debian_version", "/etc/host.conf"):
         src = Path(name)
         if src.is_dir() and not src.is_symlink():
             shutil.copytree(src, dest / src.relative_to("/"), symlinks=True, dirs_exist_ok=True)
