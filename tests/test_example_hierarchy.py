@@ -1,9 +1,11 @@
 """The real example hierarchy (images/, bbc.yaml), built and tested end to end on the real
-engine: the service's answer, the non-root user, and no test tools in release images."""
+engine: the service's answer, the non-root user, no test tools in release images, and the
+lean targets (issue 14): sizes, no build tools or caches, SIZES.md telling the truth."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +17,18 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parent.parent
 REGISTRY = "localhost:5000/acme"
 VERSION = "org.opencontainers.image.version"
-IMAGES = ("debian", "static", "python", "ml", "web", "iris-api", "iris-xgb")
+IMAGES = ("debian", "static", "python", "ml", "ml-xgb", "ml-runtime", "web", "iris-api", "iris-xgb")
+MB = 1_000_000  # docker images' MB
+# Sizes before issue 14 (bytes, cold build): no image may grow past them unless SIZES.md
+# says why on a line naming it ("grew").
+BEFORE = {"debian": 82.8 * MB, "static": 6.37 * MB, "python": 138.2 * MB, "ml": 367.6 * MB, "web": 145.4 * MB,
+          "iris-api": 374.8 * MB, "iris-xgb": 7.46e3}
+# Images with a shell (the others are distroless-style: static, iris-xgb).
+WITH_SHELL = ("debian", "python", "ml", "ml-xgb", "ml-runtime", "web", "iris-api")
+APPS = ("iris-api",)
 # static and iris-xgb are built for amd64 and arm64: a unit (build, tests) per platform
-UNITS = ("debian", "static@amd64", "static@arm64", "python", "ml", "web", "iris-api", "iris-xgb@amd64",
-         "iris-xgb@arm64")
+UNITS = ("debian", "static@amd64", "static@arm64", "python", "ml", "ml-xgb", "ml-runtime", "web", "iris-api",
+         "iris-xgb@amd64", "iris-xgb@arm64")
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +123,68 @@ def test_outdated_asks_the_debian_root_s_real_archive(built: dict[str, Any]) -> 
     rows = {(r["image"], r["manager"]) for r in json.loads(run.out)["os"]}
     assert ("debian", "apt") in rows and ("static", "-") in rows, run.out
     assert all(r["status"] in ("current", "outdated") for r in json.loads(run.out)["os"]), run.out
+
+
+def size(image: Any) -> int:
+    return int(image.attrs["Size"])
+
+
+def test_iris_api_beats_the_distroless_figure_and_keeps_its_layers_small(built: dict[str, Any]) -> None:
+    api, parent = built["iris-api"], built["ml-runtime"]
+    assert size(api) < 250 * MB, f"iris-api is {size(api) / MB:.1f} MB"
+    assert size(api) - size(parent) < 10 * MB, f"iris-api's own layers are {(size(api) - size(parent)) / MB:.1f} MB"
+    # the sharing: every layer of ml-runtime is a layer of iris-api, in order
+    base_layers = parent.attrs["RootFS"]["Layers"]
+    assert api.attrs["RootFS"]["Layers"][: len(base_layers)] == base_layers
+
+
+def test_no_image_grew_unless_sizes_md_says_why(built: dict[str, Any]) -> None:
+    sizes_md = (ROOT / "images" / "SIZES.md").read_text()
+    for name, before in BEFORE.items():
+        if size(built[name]) > before * 1.005:  # 0.5%: what a rebuild of the same inputs varies by
+            assert re.search(rf"^.*\b{re.escape(name)}\b.*\bgrew\b.*$", sizes_md, re.M | re.I), (
+                f"{name} grew from {before / MB:.1f} to {size(built[name]) / MB:.1f} MB and SIZES.md does not say why")
+
+
+def test_sizes_md_tells_the_truth(built: dict[str, Any]) -> None:
+    """Every image's row in SIZES.md's table gives its measured size (within 2%)."""
+    rows = dict(re.findall(r"^\| (?:\*\*)?([a-z-]+)(?:\*\*)? \| [^|]* \| \*{0,2}([0-9.]+ [kM]B)\*{0,2} \|",
+                           (ROOT / "images" / "SIZES.md").read_text(), re.M))
+    assert set(IMAGES) <= set(rows), f"SIZES.md has no row for {set(IMAGES) - set(rows)}"
+    for name in IMAGES:
+        value, unit = rows[name].split()
+        written = float(value) * (1000 if unit == "kB" else MB)
+        assert abs(size(built[name]) - written) <= 0.02 * written, (
+            f"SIZES.md says {name} is {rows[name]}, it is {size(built[name]) / MB:.2f} MB")
+
+
+LEAN_CHECK = r"""
+found() { [ -n "$2" ] && echo "$1: $2"; }
+found pycache "$(find / -xdev -type d -name __pycache__ 2>/dev/null | head -n 3)"
+found apt-lists "$(find /var/lib/apt/lists -mindepth 1 -maxdepth 1 ! -name partial ! -name lock 2>/dev/null | head -n 3)"
+found caches "$(find /var/cache/apt /root/.cache /home/app/.cache -type f 2>/dev/null | head -n 3)"
+found compilers "$(find /usr/bin /usr/local/bin \( -name 'gcc*' -o -name 'cc' -o -name 'g++*' -o -name 'c++' -o -name 'clang*' -o -name 'make' \) 2>/dev/null | head -n 3)"
+found headers "$(find /usr/include /usr/local/include /opt /usr/lib/python3* -xdev -type f -name '*.h' 2>/dev/null | head -n 3)"
+found tests "$(find /usr/lib/python3* /usr/local/lib /opt -xdev -type d \( -name tests -o -name test \) 2>/dev/null | head -n 3)"
+echo checked
+"""
+
+
+def test_release_images_carry_no_compilers_headers_tests_or_caches(built: dict[str, Any], docker_client: Any) -> None:
+    for name in WITH_SHELL:
+        # as root: nothing is unreadable to find
+        out = run_in(docker_client, built[name].id, ["/bin/sh", "-c", LEAN_CHECK], user="0").strip()
+        assert out == "checked", f"{name}:\n{out}"
+
+
+def test_application_images_carry_no_pip_setuptools_wheel_or_package_manager(
+        built: dict[str, Any], docker_client: Any) -> None:
+    probe = ("import importlib.util as u, importlib.metadata as m, shutil\n"
+             "names = {(d.metadata['Name'] or '').lower() for d in m.distributions()}\n"
+             "print(sorted(t for t in ('pip', 'setuptools', 'wheel') if u.find_spec(t) or t in names),"
+             " sorted(b for b in ('pip', 'pip3', 'apt-get', 'dpkg', 'gcc', 'perl') if shutil.which(b)))")
+    for name in APPS:
+        assert run_in(docker_client, built[name].id, ["python", "-c", probe]).strip() == "[] []", name
+    # and the probe sees them where they are: the build-capable parent chain
+    assert run_in(docker_client, built["ml"].id, ["python", "-c", probe]).strip() == (
+        "['pip'] ['apt-get', 'dpkg', 'perl', 'pip', 'pip3']")

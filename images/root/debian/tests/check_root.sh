@@ -37,16 +37,29 @@ fi
 # Repository settings.
 check "/etc/pip.conf sets index-url and cert" sh -c \
   "grep -q '^index-url *= *https\?://' /etc/pip.conf && grep -q '^cert *= */etc/ssl/certs/ca-certificates.crt' /etc/pip.conf"
-check "apt sources include the security suite" grep -qE '^Suites:.*-security' /etc/apt/sources.list.d/debian.sources
+if command -v apt-get >/dev/null 2>&1; then
+  check "apt sources include the security suite" grep -qE '^Suites:.*-security' /etc/apt/sources.list.d/debian.sources
+else
+  ok "apt sources (skipped: no package manager in this image)"
+fi
 
 # Locale and timezone.
 check "LANG is C.UTF-8" test "${LANG:-}" = C.UTF-8
 check "timezone is UTC" test "$(date +%Z)" = UTC
 
-# Lean: no compilers, no package caches.
-for f in /usr/bin/gcc /usr/bin/cc /usr/bin/c++ /usr/bin/g++ /usr/bin/make; do
-  check "no compiler $f" test ! -e "$f"
+# Lean: no compilers, headers, test suites, bytecode caches or package caches. find stays
+# on the image's own filesystem (-xdev: not the mounted tests); unreadable dirs are skipped.
+for f in /usr/bin/gcc /usr/bin/cc /usr/bin/c++ /usr/bin/g++ /usr/bin/make /usr/bin/ld /usr/bin/as; do
+  check "no compiler or linker $f" test ! -e "$f"
 done
+compilers=$(find /usr/bin /usr/local/bin -xdev \( -name 'gcc*' -o -name '*-gcc*' -o -name 'clang*' -o -name 'cc1*' \) 2>/dev/null | head -n 3)
+check "no compiler anywhere on PATH (${compilers:-none})" test -z "$compilers"
+headers=$(find /usr/include /usr/local/include /opt /usr/lib/python3* -xdev -type f \( -name '*.h' -o -name '*.hpp' \) 2>/dev/null | head -n 3)
+check "no C headers (${headers:-none})" test -z "$headers"
+testdirs=$(find /usr/lib/python3* /usr/local/lib /opt -xdev -type d \( -name tests -o -name test \) 2>/dev/null | head -n 3)
+check "no test suites (${testdirs:-none})" test -z "$testdirs"
+pycache=$(find / -xdev -type d -name __pycache__ 2>/dev/null | head -n 3)
+check "no __pycache__ (${pycache:-none})" test -z "$pycache"
 lists=$(find /var/lib/apt/lists -mindepth 1 -maxdepth 1 ! -name partial ! -name lock 2>/dev/null | head -n 3)
 check "no apt lists left (${lists:-none})" test -z "$lists"
 debs=$(find /var/cache/apt -name '*.deb' -o -name '*.bin' 2>/dev/null | head -n 3)
