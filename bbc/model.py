@@ -23,6 +23,7 @@ POLICY_LEVELS = ("error", "warn", "off")
 IMAGE_KEYS = (
     "path", "parent", "version", "dockerfile", "target", "build_args", "parent_arg", "parent_ref",
     "labels", "watch", "platform", "network", "prepare", "test", "cascade", "description",
+    "owner",
 )
 DEFAULT_KEYS = tuple(k for k in IMAGE_KEYS
                      if k not in ("path", "parent", "parent_ref", "version", "description", "prepare"))
@@ -98,6 +99,7 @@ class ImageSpec:
     cascade: str = "patch"
     description: str = ""
     line: int = 0
+    owner: str = ""  # a team or contact, named where `bbc scan` routes findings
 
     @property
     def dockerfile_path(self) -> Path:

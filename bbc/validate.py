@@ -230,6 +230,7 @@ class _Validator:
         labels = self.str_map(merged, src("labels"), "labels") or {}
         watch = self.str_list(merged, src("watch"), "watch") or ()
         description = self.string(body, keys, "description") or ""
+        owner = self.string(merged, src("owner"), "owner") or ""
         # os.path strings, not pathlib, and no resolve(): bbc plan loads 10,000 images
         folder = os.path.normpath(os.path.join(self.base, rel)) if rel else self.base
         path = Path(folder)
@@ -262,7 +263,7 @@ class _Validator:
             name=name, path=path, rel_path=rel, version=version, parent=parent, dockerfile=dockerfile,
             target=target, build_args=build_args, parent_arg=parent_arg, parent_ref=parent_ref, labels=labels, watch=watch,
             platform=platform, network=network, prepare=prepare, test=test, cascade=cascade,
-            description=description, line=self.lines.get(keys, 0),
+            description=description, line=self.lines.get(keys, 0), owner=owner,
         )
 
     def prepare(self, node: Any, keys: tuple[str, ...]) -> PrepareSpec | None:
