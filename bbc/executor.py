@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ContextManager
 
 from bbc import bases, dockerfile, fingerprint, labels, planner, refs, state, testing
+from bbc import postbuild  # issue 13: SBOM and policy warnings after each build
 from bbc.engine import BuildRequest, Engine
 from bbc.errors import BbcError, BuildError, EngineLost, RegistryError
 from bbc.config import ImageSpec
@@ -414,6 +415,7 @@ class Executor:
             image_id = self._engine_build(step.image, request, log)
         info = self.here.inspect(image_id)
         state.write_json(state.manifest_path(self.root, step.image), planner.manifest(spec, step))
+        postbuild.after_build(self.here, self.hierarchy, step.image, image_id, self.root, self.events.message)  # issue 13
         return Result(step.id, step.kind, step.image, step.version, BUILT, time.monotonic() - start,
                       info.size if info else 0, image_id, tags=() if step.gated else refs_, log=str(log))
 

@@ -17,7 +17,9 @@ CASCADES = ("patch", "follow-major", "none")
 
 TOP_KEYS = ("registry", "defaults", "images", "projects", "policy", "engines")
 ENGINE_KEYS = ("host", "jobs")
-POLICY_KEYS = ("pinned_bases",)
+POLICY_KEYS = ("pinned_bases",
+               # issue 13 gates (bbc/policy.py): warnings after a build, refusals at release
+               "non_root", "no_package_caches", "no_secrets", "max_own_size", "max_size", "required_labels")
 POLICY_LEVELS = ("error", "warn", "off")
 # Keys an image may set; `defaults` may set all of them but path, parent and version.
 IMAGE_KEYS = (
@@ -122,6 +124,13 @@ class Policy:
     """Rules every image is held to (`policy:` in bbc.yaml): error, warn or off."""
 
     pinned_bases: str = "warn"  # external bases written as name:tag@sha256:...
+    # issue 13 gates, checked against built images (bbc/policy.py); off unless set
+    non_root: bool = False
+    no_package_caches: bool = False
+    no_secrets: bool = False
+    max_own_size: int | None = None  # bytes, the image's own layers
+    max_size: int | None = None  # bytes, the whole image
+    required_labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -102,9 +102,10 @@ def attribute(content: Content, owners: tuple[str, ...]) -> tuple[Owned, ...]:
     whiteout removes); each package keeps the layer where it appeared at its final version."""
     sources: dict[str, tuple[Package, ...]] = {}
     introduced: dict[tuple[str, str, str], Owned] = {}
+    gone: dict[tuple[str, str, str], str] = {}
     for i, layer in enumerate(content.layers):
-        for gone in layer.deleted:
-            _drop(sources, gone)
+        for path in layer.deleted:
+            _drop(sources, path)
         for folder in layer.opaque:
             _drop(sources, folder, keep_self=True)
         sources.update(layer.sources)
@@ -113,13 +114,13 @@ def attribute(content: Content, owners: tuple[str, ...]) -> tuple[Owned, ...]:
             for p in packages:
                 present[p.key] = p
         for key in list(introduced):
-            if key not in present:
-                del introduced[key]
+            if key not in present:  # removed; remembered, as a later layer may put another version
+                gone[key] = introduced.pop(key).package.version
         for key, p in present.items():
             before = introduced.get(key)
             if before is None or before.package.version != p.version:
-                introduced[key] = Owned(p, owners[i], i, layer.diff_id, layer.created_by,
-                                        before.package.version if before is not None else "")
+                old = before.package.version if before is not None else gone.get(key, "")
+                introduced[key] = Owned(p, owners[i], i, layer.diff_id, layer.created_by, old if old != p.version else "")
             elif before.package != p:  # same version, rewritten database: keep the first layer
                 introduced[key] = Owned(p, before.image, before.layer, before.diff_id, before.step, before.replaces)
     return tuple(sorted(introduced.values(), key=lambda o: (o.package.kind, o.package.name.lower(), o.package.source)))

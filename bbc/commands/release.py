@@ -7,6 +7,9 @@ the one plan.
   needs every build, test and push to have succeeded, so a failure anywhere (a registry that
   fails mid-run included) leaves every release tag as it was; re-running finishes the job.
 - An image whose fingerprint the registry already holds is pulled, not rebuilt.
+- Policy gates (bbc.yaml `policy:`, bbc/policy.py): when any is set, everything is built and
+  tested first, then every image is held to the gates, and only then is anything pushed: a
+  refusal leaves the registry untouched.
 - `--candidates` stops before promotion: the builds, tests and candidate pushes of the images
   asked for (a CI job per image, `bbc ci`); a later `bbc release` promotes them all at once.
 """
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bbc import executor, pipeline, report
+from bbc import executor, pipeline, policy, report
 from bbc.engine import Engine
 from bbc.hierarchy import Hierarchy
 from bbc.planner import Scope, Selection
@@ -38,6 +41,11 @@ def release(
 ) -> int:
     events = report.make_events(json_mode=fmt == "json")
     try:
+        if policy.any_gate(hierarchy):
+            refused = _policy_gate(hierarchy, engine, sel, events, jobs=jobs, test=test, rerun=rerun,
+                                   image_lock=image_lock, pool=pool)
+            if refused is not None:
+                return _finish(refused, fmt, 1)
         plan, results = pipeline.execute(hierarchy, engine, sel, events, scope=Scope(
             test=test, release=True, rerun=rerun, promote=not candidates), jobs=jobs, registry=registry,
             image_lock=image_lock, pool=pool)
@@ -56,6 +64,32 @@ def release(
     finally:
         report.close(events)
     return _finish(list(promoted.released), fmt, 0)
+
+
+def _policy_gate(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report.Events, *, jobs: int,
+                 test: bool, rerun: bool, image_lock: executor.ImageLock | None,
+                 pool: list[executor.Slot] | None) -> list[Released] | None:
+    """Build (and test) what the release needs, then hold every image to the policy; the rows
+    of a refused release, or None to go on and push."""
+    plan, results = pipeline.execute(hierarchy, engine, sel, events, scope=Scope(test=test, gate=test, rerun=rerun),
+                                     jobs=jobs, image_lock=image_lock, pool=pool)
+    failed = {r.image: r for r in reversed(results) if r.status == executor.FAILED}
+    if failed:
+        events.message("release stopped: " + ", ".join(f"{r.image} ({r.kind})" for r in failed.values())
+                       + " failed; nothing was pushed")
+        return [Released(b.image, b.version, "not released",
+                         message=failed[b.image].message.partition("\n")[0] if b.image in failed else "release stopped")
+                for b in plan.builds]
+    refused = policy.refusals(hierarchy, engine, [b.image for b in plan.builds])
+    if not refused:
+        return None
+    for v in refused:
+        events.message(f"refused: {v}")
+    events.message(f"release refused by policy ({len(refused)} violation(s)); nothing was pushed")
+    by_image = {v.image: v for v in reversed(refused)}
+    return [Released(b.image, b.version, "refused" if b.image in by_image else "not released",
+                     message=str(by_image[b.image]) if b.image in by_image else "another image was refused")
+            for b in plan.builds]
 
 
 def _candidates(builds: Any, results: list[executor.Result], fmt: str, events: report.Events) -> int:

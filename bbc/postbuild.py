@@ -1,0 +1,35 @@
+"""What runs after an image is built: its SBOM written to `.bbc/sbom/<image>.cdx.json` and the
+policy gates checked, as warnings (bbc release refuses on them, bbc/policy.py). Reading the
+layers once here also fills the per-image cache `bbc sbom`, `why` and `scan` read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from typing import TYPE_CHECKING
+
+from bbc.errors import BbcError
+
+if TYPE_CHECKING:
+    from bbc.engine import Engine
+    from bbc.hierarchy import Hierarchy
+
+
+def after_build(engine: Engine, hierarchy: Hierarchy, image: str, image_id: str, root: Path,
+                say: Callable[[str], None]) -> None:
+    """Never fails the build: an SBOM that cannot be written is a warning."""
+    # imported here: an up-to-date `bbc build` never builds, and should not load tarfile & co.
+    from bbc import ownership, policy, refs, sbom
+
+    try:
+        inside = ownership.of_build(engine, image, image_id, root)
+        inside = ownership.Inside(image, refs.ref(hierarchy.config.ref(image), hierarchy[image].version),
+                                  inside.content, inside.lineage, inside.owners, inside.packages)
+        sbom.write(root, inside, hierarchy[image].version)
+        for v in policy.check(hierarchy, inside):
+            say(f"[{image}] warning: {v}")
+    except BbcError as exc:
+        say(f"[{image}] warning: no SBOM written ({exc.message})")
+    except Exception as exc:  # a bug here must not fail a build that succeeded
+        say(f"[{image}] warning: no SBOM written ({type(exc).__name__}: {exc}); this is a bug, please report")
