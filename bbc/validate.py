@@ -187,6 +187,8 @@ class _Validator:
         found = dict(self.mapping(node, ("policy",), POLICY_KEYS) or {})
         levels: dict[str, Any] = self.gates(found)  # issue 13 gates, popped from `found`
         for key, value in found.items():
+            if key not in POLICY_KEYS:  # reported as unknown already
+                continue
             if value not in POLICY_LEVELS:
                 self.problem(("policy", key), f"must be one of {', '.join(POLICY_LEVELS)}, not {value!r}")
             else:
