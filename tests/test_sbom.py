@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -260,6 +261,23 @@ def test_a_deleted_private_key_is_a_build_warning_and_refused_at_release(tree: t
     reg = Registry(server.addr)
     repo = prefix.split("/", 1)[1]
     assert reg.tags(f"{repo}/leaky") == [] and reg.tags(f"{repo}/base") == []
-    # the clean branch releases
-    ok(bbc(root, "release", "--no-test", "app"))
-    assert "1.0.0" in reg.tags(f"{repo}/app")
+    # the clean branch releases, each image with its SBOM beside it (this registry, Debian's
+    # distribution 2.8, keeps no referrers; the artifact's subject still names the image)
+    run = ok(bbc(root, "release", "--no-test", "app", "--format", "json"))
+    rows = {r["image"]: r for r in json.loads(run.out)}
+    assert rows["app"]["result"] == "released" and "1.0.0" in reg.tags(f"{repo}/app")
+    digest = rows["app"]["digest"]
+    sbom = rows["app"]["sbom"]
+    assert sbom["tag"] == digest.replace(":", "-") + ".sbom" and sbom["tag"] in reg.tags(f"{repo}/app")
+    assert f"[app] SBOM published {'as an OCI referrer' if sbom['referrer'] else 'beside the image'}" in run.err
+    artifact = reg.manifest(f"{repo}/app", sbom["tag"])
+    assert artifact is not None
+    doc = artifact.json()
+    assert doc["artifactType"] == "application/vnd.cyclonedx+json" and doc["subject"]["digest"] == digest
+    blob = doc["layers"][0]["digest"]
+    with urllib.request.urlopen(f"http://{server.addr}/v2/{repo}/app/blobs/{blob}") as answer:
+        published = json.loads(answer.read())
+    assert components(published)["numpy"]["bbc:image"] == "app"
+    assert published["metadata"]["component"]["name"] == f"{prefix}/app"
+    again = json.loads(ok(bbc(root, "release", "--no-test", "app", "--format", "json")).out)
+    assert {r["image"]: r["sbom"]["digest"] for r in again} == {r["image"]: r["sbom"]["digest"] for r in rows.values()}

@@ -20,6 +20,7 @@ from typing import Any
 
 from bbc import executor, pipeline, policy, report
 from bbc.engine import Engine
+from bbc.errors import BbcError
 from bbc.hierarchy import Hierarchy
 from bbc.planner import Scope, Selection
 from bbc.promote import Registry, Released
@@ -61,9 +62,44 @@ def release(
                             message=(first[b.image].message.partition("\n")[0] if b.image in first
                                      else "release stopped")) for b in plan.builds]
             return _finish(out, fmt, 1)
+        sboms = _publish_sboms(hierarchy, engine, list(promoted.released), registry, events)
     finally:
         report.close(events)
-    return _finish(list(promoted.released), fmt, 0)
+    return _finish(list(promoted.released), fmt, 0, sboms)
+
+
+def _publish_sboms(hierarchy: Hierarchy, engine: Engine, released: list[Released], registry: Registry | None,
+                   events: report.Events) -> dict[str, dict[str, Any]]:
+    """Each released image's SBOM pushed beside it (bbc/sbompush.py); a failure here is a
+    warning: the release itself is done."""
+    from bbc import ownership, remote, sbom, sbompush, state
+
+    reg, repo_of = remote.registry_for(hierarchy, registry)
+    if not hasattr(reg, "put_manifest"):
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for r in released:
+        try:
+            repository = repo_of(r.image)
+            image = reg.manifest(repository, r.digest)
+            if image is None:
+                continue
+            written = sbom.path(hierarchy.config.root, r.image)
+            inside = ownership.inside(engine, hierarchy, r.image, hierarchy.config.root)
+            data = state.read_json(written) or {}
+            props = {p.get("name"): p.get("value") for p in (data.get("metadata") or {}).get("component", {}).get("properties", [])}
+            document = (written.read_bytes() if props.get("bbc:image-id") == inside.content.image_id
+                        else sbom.render(inside, r.version).encode())
+            done = sbompush.publish(reg, repository, r.digest, image.media_type, len(image.raw), document,
+                                    f"{r.image}.cdx.json")
+        except BbcError as exc:
+            events.message(f"[{r.image}] warning: SBOM not published ({exc.message})")
+            continue
+        where = "as an OCI referrer of the image" if done.referrer else "beside the image (the registry keeps no referrers)"
+        events.message(f"[{r.image}] SBOM {'already ' if done.already else ''}published {where}: "
+                       f"{repository}:{done.tag} ({done.digest[:19]})")
+        out[r.image] = {"tag": done.tag, "digest": done.digest, "referrer": done.referrer}
+    return out
 
 
 def _policy_gate(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report.Events, *, jobs: int,
@@ -110,10 +146,11 @@ def _candidates(builds: Any, results: list[executor.Result], fmt: str, events: r
     return _finish(out, fmt, 1 if failed or len(pushed) < len(out) else 0)
 
 
-def _finish(results: list[Released], fmt: str, code: int) -> int:
+def _finish(results: list[Released], fmt: str, code: int, sboms: dict[str, dict[str, Any]] | None = None) -> int:
     if fmt == "json":
         report.dump_json([{"image": r.image, "version": r.version, "result": r.status, "digest": r.digest,
-                           "tags": list(r.tags), "message": r.message} for r in results])
+                           "tags": list(r.tags), "message": r.message, "sbom": (sboms or {}).get(r.image)}
+                          for r in results])
     else:
         report.table(("image", "version", "result", "digest", "tags"),
                      [(r.image, r.version, r.status, r.digest[:19] or "-", ", ".join(r.tags) or "-") for r in results])
