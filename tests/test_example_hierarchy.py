@@ -4,6 +4,7 @@ engine: the service's answer, the non-root user, and no test tools in release im
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -88,3 +89,46 @@ def test_outdated_asks_the_debian_root_s_real_archive(built: dict[str, Any]) -> 
     rows = {(r["image"], r["manager"]) for r in json.loads(run.out)["os"]}
     assert ("debian", "apt") in rows and ("static", "-") in rows, run.out
     assert all(r["status"] in ("current", "outdated") for r in json.loads(run.out)["os"]), run.out
+
+
+# -- what is inside (issue 13) ------------------------------------------------------------------
+
+def _owners(image: str) -> dict[str, str]:
+    """package name (pip names normalised) -> the image that introduced it, from `bbc sbom`."""
+    run = bbc(ROOT, "sbom", image)
+    assert run.code == 0, run.err
+    out = {}
+    for c in json.loads(run.out)["components"]:
+        props = {p["name"]: p["value"] for p in c["properties"]}
+        out[c["name"].lower().replace("_", "-")] = props["bbc:image"]
+    return out
+
+
+def test_every_package_has_the_owner_that_introduced_it(built: dict[str, Any]) -> None:
+    assert _owners("debian")["ca-certificates"] == "debian"
+    iris = _owners("iris-api")
+    assert iris["ca-certificates"] == "debian"
+    for package in ("numpy", "scipy", "scikit-learn"):
+        assert iris[package] == "ml", package
+    assert _owners("web")["flask"] == "web"
+    # iris-api owns only its own files: what its own requirements install, no OS package and
+    # nothing of its ancestors
+    own = {name for name, owner in iris.items() if owner == "iris-api"}
+    wanted = {line.split("==")[0].strip().lower() for line in
+              (ROOT / "images/app/iris-api/requirements.txt").read_text().splitlines()
+              if "==" in line and not line.lstrip().startswith("#")}
+    assert own <= wanted, own - wanted
+    # a root without a shell reads like any other (nothing runs in the image)
+    static = _owners("static")
+    assert static and set(static.values()) == {"static"}
+
+
+def test_sbom_of_iris_api_takes_under_10_seconds(built: dict[str, Any]) -> None:
+    # as after a build of its ancestors: their layers were read then; iris-api's are read now
+    cache = ROOT / ".bbc/cache/contents" / (built["iris-api"].id.replace(":", "-") + ".json")
+    cache.unlink(missing_ok=True)
+    start = time.monotonic()
+    run = bbc(ROOT, "sbom", "iris-api", "--format", "table")
+    took = time.monotonic() - start
+    assert run.code == 0, run.err
+    assert took < 10, f"bbc sbom iris-api took {took:.1f} s"
