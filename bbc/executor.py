@@ -264,6 +264,7 @@ class Executor:
             results[result.step] = result
             if not result.ok and (self.fail_fast or self._lost):
                 stopping = True
+        postbuild.wait()  # issue 13: the SBOMs written beside the builds
         return [results[s.id] for s in plan.steps]
 
     def _skip(self, step: Step, why: str) -> Result:
