@@ -216,6 +216,7 @@ def test_scan_routes_findings_to_owners_with_blast_radius_and_exit_codes(tree: t
     ca = rows["CVE-2099-0002"]
     assert (ca["image"], ca["owner"]) == ("base", "platform-team@example.com")
     assert ca["descendants"] == ["mid", "app", "leaky"] and ca["projects"] == ["shop"]
+    assert ca["fix"] == "bbc build base --force  # takes ca-certificates 20240203 from the archive"
     assert rows["CVE-2099-0003"]["image"] is None  # not in the image: no owner, does not fail
     table = bbc(root, "scan", "app", "--report", str(report))
     assert table.code == 1 and "fix: bbc upgrade numpy==2.0.1 --images app" in table.out

@@ -39,8 +39,13 @@ def route(hierarchy: Hierarchy, inside: Inside, findings: list[scanreport.Findin
         fix = None
         if owner and f.fixed and o is not None:
             fix = f"bbc upgrade {o.package.name}=={f.fixed} --images {owner}"
-            if o.package.kind != "pypi":  # bbc upgrade rewrites Python pins; OS packages come with a rebuild
-                fix = f"bbc refresh --os --images {owner}  # {o.package.name} {f.fixed}"
+            if o.package.kind != "pypi":
+                # bbc upgrade rewrites Python pins; an OS package comes with the OS archive:
+                # a root's prepare step takes it again, other images take it when rebuilt
+                prepare = hierarchy[owner].prepare
+                fix = (f"bbc refresh --os --images {owner}" if prepare is not None and prepare.refresh
+                       else f"bbc build {owner} --force")
+                fix += f"  # takes {o.package.name} {f.fixed} from the archive"
         rows.append({
             "id": f.id, "severity": f.severity, "package": f.package, "installed": f.version or (o.package.version if o else ""),
             "fixed": f.fixed or None, "image": owner, "owner": hierarchy[owner].owner or None if owner else None,
