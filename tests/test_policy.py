@@ -41,3 +41,36 @@ def test_secret_patterns() -> None:
     auth = b'{"auths": {"registry.example.com": {"auth": "dXNlcjpwYXNzd29yZA=="}}}'
     assert [h.kind for h in secrets.find("/root/.docker/config.json", auth)] == ["registry credentials"]
     assert secrets.find("/x", b"PRIVATE KEY is a phrase; AKIA alone; ghp_short") == []
+
+
+def test_size_budgets_and_required_labels_name_the_largest_own_layer(tmp_path: Path) -> None:
+    import dataclasses
+
+    from bbc import policy
+    from bbc.hierarchy import Hierarchy
+    from bbc.layers import Content, Layer
+    from bbc.model import Policy
+    from bbc.ownership import Inside
+
+    write_tree = GOOD + "policy:\n  max_own_size: 2MB\n  max_size: 3MB\n  required_labels: [team, owner.mail]\n"
+    (tmp_path / "r").mkdir()
+    for folder, text in (("r", "FROM scratch\n"), ("py", "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\n"),
+                         ("ml", "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\n")):
+        (tmp_path / folder).mkdir(exist_ok=True)
+        (tmp_path / folder / "Dockerfile").write_text(text)
+    cfg = load(tmp_path, write_tree)
+    assert cfg.policy == dataclasses.replace(Policy(), max_own_size=2_000_000, max_size=3_000_000,
+                                             required_labels=("team", "owner.mail"))
+    h = Hierarchy.of(cfg)
+    content = Content("sha256:x", "1000", {"team": "platform"}, (
+        Layer("sha256:a", "ADD rootfs /", 1_500_000), Layer("sha256:b", "RUN pip install numpy", 1_800_000),
+        Layer("sha256:c", "COPY app.py /", 400_000)))
+    inside = Inside("python", "x", content, (), ("root", "python", "python"), ())
+    got = [str(v) for v in policy.check(h, inside)]
+    assert got == [
+        "python: policy.max_own_size: own layers are 2.2 MB, over 2.0 MB; largest: layer 1 (RUN pip install numpy), "
+        "1.8 MB, in py/Dockerfile",
+        "python: policy.max_size: the image is 3.7 MB, over 3.0 MB (2.2 MB in its own layers, py/Dockerfile)",
+        "python: policy.required_labels: image config: no label owner.mail "
+        "(set it in bbc.yaml images.python.labels or defaults.labels)",
+    ]

@@ -85,6 +85,16 @@ def make(root: Path, registry: str) -> None:
         RUN printf '{KEY}\\n' > /tmp/id_ed25519
         RUN rm /tmp/id_ed25519
         """)
+    write(root / "images/sloppy/Dockerfile", """\
+        ARG SOURCE_IMAGE
+        FROM ${SOURCE_IMAGE}
+        USER 0
+        RUN mkdir -p /var/lib/apt/lists/partial /root/.cache/pip/http /var/cache/apt/archives && \\
+            echo x > /var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease && \\
+            echo x > /root/.cache/pip/http/0a1b && echo x > /var/cache/apt/archives/curl_8.0_amd64.deb && \\
+            echo x > /var/cache/apt/pkgcache.bin
+        RUN rm /var/cache/apt/pkgcache.bin
+        """)
     write(root / "bbc.yaml", textwrap.dedent(f"""\
         registry: {registry}
         defaults:
@@ -108,6 +118,10 @@ def make(root: Path, registry: str) -> None:
             path: images/leaky
             parent: base
             version: 1.0.0
+          sloppy:
+            path: images/sloppy
+            parent: base
+            version: 1.0.0
         projects:
           shop:
             repo: ../shop
@@ -115,6 +129,7 @@ def make(root: Path, registry: str) -> None:
         policy:
           no_secrets: true
           non_root: true
+          no_package_caches: true
           required_labels: [org.opencontainers.image.vendor]
         """))
 
@@ -215,7 +230,7 @@ def test_scan_routes_findings_to_owners_with_blast_radius_and_exit_codes(tree: t
     assert (numpy["image"], numpy["owner"], numpy["fix"]) == ("app", "iris-squad", "bbc upgrade numpy==2.0.1 --images app")
     ca = rows["CVE-2099-0002"]
     assert (ca["image"], ca["owner"]) == ("base", "platform-team@example.com")
-    assert ca["descendants"] == ["mid", "app", "leaky"] and ca["projects"] == ["shop"]
+    assert ca["descendants"] == ["mid", "app", "leaky", "sloppy"] and ca["projects"] == ["shop"]
     assert ca["fix"] == "bbc build base --force  # takes ca-certificates 20240203 from the archive"
     assert rows["CVE-2099-0003"]["image"] is None  # not in the image: no owner, does not fail
     table = bbc(root, "scan", "app", "--report", str(report))
@@ -282,3 +297,19 @@ def test_a_deleted_private_key_is_a_build_warning_and_refused_at_release(tree: t
     assert published["metadata"]["component"]["name"] == f"{prefix}/app"
     again = json.loads(ok(bbc(root, "release", "--no-test", "app", "--format", "json")).out)
     assert {r["image"]: r["sbom"]["digest"] for r in again} == {r["image"]: r["sbom"]["digest"] for r in rows.values()}
+
+
+def test_root_user_and_package_caches_are_build_warnings_naming_image_layer_and_file(tree: tuple[Path, str]) -> None:
+    root, _ = tree
+    log = ok(bbc(root, "build", "sloppy", "--force"))
+    warned = [line for line in (log.out + log.err).splitlines() if "policy." in line]
+    assert len(warned) == 2, log.out + log.err
+    assert warned[0] == ("[sloppy] warning: sloppy: policy.non_root: image config: runs as 0; "
+                         "add `USER <non-root>` to images/sloppy/Dockerfile")
+    caches = warned[1]
+    assert caches.startswith("[sloppy] warning: sloppy: policy.no_package_caches: layer 6 (RUN /bin/sh -c mkdir -p ")
+    for kept in ("/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease", "/root/.cache/pip/http/0a1b",
+                 "/var/cache/apt/archives/curl_8.0_amd64.deb"):
+        assert kept in caches
+    assert "pkgcache.bin" not in caches  # deleted by the next layer: not kept
+    assert "(clean up in the same RUN in images/sloppy/Dockerfile)" in caches
