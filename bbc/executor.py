@@ -401,6 +401,8 @@ class Executor:
                 pulled = self._pull(step, parent_id)
                 if pulled is not None:
                     applied = () if step.gated else self._tag(step.image, pulled.id, set(pulled.tags))
+                    postbuild.after_build(self.here, self.hierarchy, step.image, pulled.id, self.root,
+                                          self.events.message)  # issue 13
                     return Result(step.id, step.kind, step.image, step.version, PULLED,
                                   time.monotonic() - start, pulled.size, pulled.id, tags=applied)
             args = dict(spec.build_args)

@@ -261,7 +261,8 @@ def test_scan_routes_findings_to_owners_with_blast_radius_and_exit_codes(tree: t
 
 
 def test_a_deleted_private_key_is_a_build_warning_and_refused_at_release(tree: tuple[Path, str],
-                                                                         server: RegistryServer) -> None:
+                                                                         server: RegistryServer,
+                                                                         docker_client: Any) -> None:
     root, prefix = tree
     log = ok(bbc(root, "build", "leaky", "--force"))
     warned = [line for line in (log.out + log.err).splitlines() if "policy.no_secrets" in line]
@@ -297,6 +298,13 @@ def test_a_deleted_private_key_is_a_build_warning_and_refused_at_release(tree: t
     assert published["metadata"]["component"]["name"] == f"{prefix}/app"
     again = json.loads(ok(bbc(root, "release", "--no-test", "app", "--format", "json")).out)
     assert {r["image"]: r["sbom"]["digest"] for r in again} == {r["image"]: r["sbom"]["digest"] for r in rows.values()}
+    # a build pulled from the registry (a fresh CI machine) gets its SBOM written too
+    for tag in docker_client.images.get(f"{prefix}/app:1.0.0").tags:
+        docker_client.images.remove(tag, force=True)
+    (root / ".bbc/sbom/app.cdx.json").unlink()
+    pulled = ok(bbc(root, "build", "app"))
+    assert "pulled" in pulled.out, pulled.out
+    assert components(json.loads((root / ".bbc/sbom/app.cdx.json").read_text()))["numpy"]["bbc:image"] == "app"
 
 
 def test_root_user_and_package_caches_are_build_warnings_naming_image_layer_and_file(tree: tuple[Path, str]) -> None:
