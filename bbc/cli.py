@@ -267,6 +267,46 @@ def dependents(obj: Ctx, image: str, transitive: bool, built_on: str | None, fmt
     _exit(cmd.dependents(obj.hierarchy, image, transitive=transitive, fmt=fmt))
 
 
+# --- what is inside (issue 13): bbc sbom, bbc why, bbc scan --------------------------------
+@cli.command()
+@click.argument("image")
+@click.option("--format", "fmt", type=click.Choice(["cyclonedx", "table"]), default="cyclonedx", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here instead of stdout.")
+@pass_ctx
+def sbom(obj: Ctx, image: str, fmt: str, output: Path | None) -> None:
+    """The SBOM of IMAGE's build: every package, its purl and the image that introduced it."""
+    from bbc.commands import sbom as cmd
+
+    _exit(cmd.sbom(obj.hierarchy, obj.engine(), image, fmt=fmt, output=output))
+
+
+@cli.command()
+@click.argument("package")
+@click.option("--image", metavar="IMAGE", help="Only this image (default: every built image).")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_ctx
+def why(obj: Ctx, package: str, image: str | None, fmt: str) -> None:
+    """Which images carry PACKAGE, at which version, and which image introduced or changed it."""
+    from bbc.commands import why as cmd
+
+    _exit(cmd.why(obj.hierarchy, obj.engine(), package, image=image, fmt=fmt))
+
+
+@cli.command()
+@click.argument("image")
+@click.option("--report", "report_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A scanner's JSON report on IMAGE: trivy, grype or OSV format.")
+@click.option("--fail-on", type=click.Choice(["low", "medium", "high", "critical"]), default="high", show_default=True,
+              help="Exit 1 when a finding at or above this severity has an owner in the hierarchy.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_ctx
+def scan(obj: Ctx, image: str, report_file: Path, fail_on: str, fmt: str) -> None:
+    """Route a scanner's findings on IMAGE to the images (and owners) that introduced each package."""
+    from bbc.commands import scan as cmd
+
+    _exit(cmd.scan(obj.hierarchy, obj.engine(), image, report_file, fail_on=fail_on, fmt=fmt))
+
+
 @cli.command()
 @click.argument("ref")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)

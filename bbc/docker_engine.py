@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from bbc import docker_api
@@ -503,6 +503,22 @@ class DockerEngine:
 
     def containers_with_label(self, label: str) -> list[str]:
         return [c["Id"] for c in self.api.containers(all=True, filters={"label": label})]
+
+    def diff_ids(self, ref: str) -> tuple[str, ...]:
+        try:
+            row = self.api.inspect_image(ref)
+        except Exception as exc:
+            raise self._error(f"inspect {ref}", exc) from None
+        return tuple((row.get("RootFS") or {}).get("Layers") or ())
+
+    def export(self, ref: str) -> Iterator[bytes]:
+        # `docker save`: the only Engine API call that hands out layer contents without a
+        # container, so roots without a shell (static, scratch apps) read like any other
+        try:
+            stream = self.api.get_image(ref, chunk_size=1 << 20)
+        except Exception as exc:
+            raise self._error(f"export {ref}", exc) from None
+        return iter(stream)
 
 
 def _info(row: dict[str, Any]) -> ImageInfo:

@@ -110,6 +110,15 @@ class Engine(Protocol):
 
     def containers_with_label(self, label: str) -> list[str]: ...
 
+    # What is inside (bbc/layers.py): read without running the image.
+    def diff_ids(self, ref: str) -> tuple[str, ...]:
+        """The image's layers, bottom first, as the config's rootfs.diff_ids name them."""
+        ...
+
+    def export(self, ref: str) -> Iterator[bytes]:
+        """The image as `docker save` streams it (a tar of its config and layer tars)."""
+        ...
+
 
 def stream_lines(chunks: Iterator[str]) -> Iterator[str]:
     """Re-split streamed text into whole lines."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ContextManager
 
-from bbc import bases, dockerfile, fingerprint, labels, planner, platforms, refs, state, testing
+from bbc import bases, dockerfile, fingerprint, labels, planner, platforms, postbuild, refs, state, testing
 from bbc.engine import BuildRequest, Engine
 from bbc.errors import BbcError, BuildError, EngineLost, RegistryError
 from bbc.config import ImageSpec
@@ -266,6 +266,7 @@ class Executor:
             results[result.step] = result
             if not result.ok and (self.fail_fast or self._lost):
                 stopping = True
+        postbuild.wait()  # issue 13: the SBOMs written beside the builds
         return [results[s.id] for s in plan.steps]
 
     def _skip(self, step: Step, why: str) -> Result:
@@ -402,6 +403,8 @@ class Executor:
                 pulled = self._pull(step, parent_id)
                 if pulled is not None:
                     applied = () if step.gated else self._tag(step.image, pulled.id, set(pulled.tags))
+                    postbuild.after_build(self.here, self.hierarchy, step.image, pulled.id, self.root,
+                                          self.events.message)  # issue 13
                     return Result(step.id, step.kind, step.image, step.version, PULLED,
                                   time.monotonic() - start, pulled.size, pulled.id, tags=applied)
             args = dict(spec.build_args)
@@ -417,6 +420,7 @@ class Executor:
             image_id = self._engine_build(step.image, request, log)
         info = self.here.inspect(image_id)
         state.write_json(state.manifest_path(self.root, step.image), planner.manifest(spec, step))
+        postbuild.after_build(self.here, self.hierarchy, step.image, image_id, self.root, self.events.message)  # issue 13
         return Result(step.id, step.kind, step.image, step.version, BUILT, time.monotonic() - start,
                       info.size if info else 0, image_id, tags=() if step.gated else refs_, log=str(log))
 

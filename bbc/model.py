@@ -17,12 +17,15 @@ CASCADES = ("patch", "follow-major", "none")
 
 TOP_KEYS = ("registry", "defaults", "images", "projects", "policy", "engines")
 ENGINE_KEYS = ("host", "jobs")
-POLICY_KEYS = ("pinned_bases",)
+POLICY_KEYS = ("pinned_bases",
+               # issue 13 gates (bbc/policy.py): warnings after a build, refusals at release
+               "non_root", "no_package_caches", "no_secrets", "max_own_size", "max_size", "required_labels")
 POLICY_LEVELS = ("error", "warn", "off")
 # Keys an image may set; `defaults` may set all of them but path, parent and version.
 IMAGE_KEYS = (
     "path", "parent", "version", "dockerfile", "target", "build_args", "parent_arg", "parent_ref",
     "labels", "watch", "platform", "platforms", "network", "prepare", "test", "cascade", "description",
+    "owner",
 )
 DEFAULT_KEYS = tuple(k for k in IMAGE_KEYS
                      if k not in ("path", "parent", "parent_ref", "version", "description", "prepare"))
@@ -104,6 +107,7 @@ class ImageSpec:
     cascade: str = "patch"
     description: str = ""
     line: int = 0
+    owner: str = ""  # a team or contact, named where `bbc scan` routes findings
 
     @property
     def dockerfile_path(self) -> Path:
@@ -126,6 +130,13 @@ class Policy:
     """Rules every image is held to (`policy:` in bbc.yaml): error, warn or off."""
 
     pinned_bases: str = "warn"  # external bases written as name:tag@sha256:...
+    # issue 13 gates, checked against built images (bbc/policy.py); off unless set
+    non_root: bool = False
+    no_package_caches: bool = False
+    no_secrets: bool = False
+    max_own_size: int | None = None  # bytes, the image's own layers
+    max_size: int | None = None  # bytes, the whole image
+    required_labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

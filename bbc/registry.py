@@ -237,6 +237,38 @@ class Registry:
             raise self._error(repository, tag,
                               f"registry stored digest {stored}, expected {manifest.digest}")
 
+    # -- artifacts (issue 13: an SBOM published with its image) --------------------
+
+    def put_blob(self, repository: str, data: bytes) -> str:
+        """Upload `data` as a blob (monolithic POST then PUT); its digest. A blob the registry
+        already holds is not sent again."""
+        _check_repository(self.host, repository)
+        digest = _sha256(data)
+        status, _, _ = self._request("HEAD", f"/v2/{repository}/blobs/{digest}", repository, digest)
+        if status == 200:
+            return digest
+        status, headers, body = self._request("POST", f"/v2/{repository}/blobs/uploads/", repository, "")
+        self._expect(status, (202,), body, repository, "")
+        location = headers.get("Location") or ""
+        if location.startswith("/"):
+            location = f"{self.scheme}://{self.host}{location}"
+        path = location.split(self.host, 1)[-1]
+        path += ("&" if "?" in path else "?") + urllib.parse.urlencode({"digest": digest})
+        status, _, body = self._request("PUT", path, repository, digest,
+                                        headers={"Content-Type": "application/octet-stream"}, body=data)
+        self._expect(status, (201,), body, repository, digest)
+        return digest
+
+    def put_manifest(self, repository: str, reference: str, media_type: str, raw: bytes) -> tuple[str, bool]:
+        """PUT a manifest under a tag or its digest: (digest, whether the registry took its
+        `subject` as a referrer, by the OCI-Subject answer header of distribution-spec 1.1)."""
+        _check_repository(self.host, repository)
+        _check_reference(self.host, repository, reference)
+        status, headers, body = self._request("PUT", f"/v2/{repository}/manifests/{reference}", repository, reference,
+                                              headers={"Content-Type": media_type}, body=raw)
+        self._expect(status, (200, 201), body, repository, reference)
+        return headers.get("Docker-Content-Digest") or _sha256(raw), bool(headers.get("OCI-Subject"))
+
     # -- internals ----------------------------------------------------------------
 
     def _platform_manifest(self, repository: str, reference: str, index: Manifest,

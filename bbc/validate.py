@@ -187,14 +187,39 @@ class _Validator:
         return tuple(out)
 
     def policy(self, node: Any) -> Policy:
-        found = self.mapping(node, ("policy",), POLICY_KEYS) or {}
-        levels: dict[str, str] = {}
+        found = dict(self.mapping(node, ("policy",), POLICY_KEYS) or {})
+        levels: dict[str, Any] = self.gates(found)  # issue 13 gates, popped from `found`
         for key, value in found.items():
+            if key not in POLICY_KEYS:  # reported as unknown already
+                continue
             if value not in POLICY_LEVELS:
                 self.problem(("policy", key), f"must be one of {', '.join(POLICY_LEVELS)}, not {value!r}")
             else:
                 levels[key] = value
         return Policy(**levels)
+
+    def gates(self, found: dict[str, Any]) -> dict[str, Any]:
+        """The policy gates of issue 13 (bbc/policy.py), removed from `found`."""
+        out: dict[str, Any] = {}
+        for key in ("non_root", "no_package_caches", "no_secrets"):
+            if key in found:
+                value = found.pop(key)
+                if isinstance(value, bool):
+                    out[key] = value
+                else:
+                    self.problem(("policy", key), f"must be true or false, not {value!r}")
+        for key in ("max_own_size", "max_size"):
+            if key in found:
+                value = found.pop(key)
+                size = _size(value)
+                if size is None:
+                    self.problem(("policy", key), f"must be a size like 300MB, 1.5GB or a number of bytes, not {value!r}")
+                else:
+                    out[key] = size
+        if "required_labels" in found:
+            labels_ = self.str_list({"required_labels": found.pop("required_labels")}, ("policy",), "required_labels")
+            out["required_labels"] = labels_ or ()
+        return out
 
     def image(self, name: str, node: Any, defaults: dict[str, Any]) -> ImageSpec | None:
         keys = ("images", name)
@@ -233,6 +258,7 @@ class _Validator:
         labels = self.str_map(merged, src("labels"), "labels") or {}
         watch = self.str_list(merged, src("watch"), "watch") or ()
         description = self.string(body, keys, "description") or ""
+        owner = self.string(merged, src("owner"), "owner") or ""
         # os.path strings, not pathlib, and no resolve(): bbc plan loads 10,000 images
         folder = os.path.normpath(os.path.join(self.base, rel)) if rel else self.base
         path = Path(folder)
@@ -267,8 +293,8 @@ class _Validator:
         return ImageSpec(
             name=name, path=path, rel_path=rel, version=version, parent=parent, dockerfile=dockerfile,
             target=target, build_args=build_args, parent_arg=parent_arg, parent_ref=parent_ref, labels=labels, watch=watch,
-            platform=platform, platforms=platforms, parent_on_build=on_build, network=network, prepare=prepare, test=test, cascade=cascade,
-            description=description, line=self.lines.get(keys, 0),
+            platform=platform, platforms=platforms, parent_on_build=on_build, network=network, prepare=prepare,
+            test=test, cascade=cascade, description=description, line=self.lines.get(keys, 0), owner=owner,
         )
 
     def platforms(self, body: dict[str, Any], defaults: dict[str, Any],
@@ -458,6 +484,21 @@ class _Validator:
             if repo is not None:
                 out[name] = ProjectSpec(name, repo, file, used, test)
         return out
+
+
+_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+
+
+def _size(value: Any) -> int | None:
+    """Bytes from `300MB`, `1.5GB`, `512MiB` or a number (policy size budgets)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*", str(value))
+    if m is None or m.group(2).lower() not in _UNITS:
+        return None
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
 
 
 def _kind(value: Any) -> str:

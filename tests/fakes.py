@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from bbc.engine import BuildRequest, ImageInfo, Mount, RunResult
@@ -24,6 +24,26 @@ class FakeEngine:
         self.running = 0
         self.max_running = 0
         self.tags: dict[str, str] = {}
+
+    def diff_ids(self, ref: str) -> tuple[str, ...]:
+        return ()
+
+    def export(self, ref: str) -> Iterator[bytes]:
+        """An image with no layers, as `docker save` would stream it (the build-time SBOM)."""
+        import io
+        import json
+        import tarfile
+
+        buf = io.BytesIO()
+        files = {"config.json": {"config": {"User": "1000"}, "rootfs": {"diff_ids": []}, "history": []},
+                 "manifest.json": [{"Config": "config.json", "Layers": [], "RepoTags": []}]}
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            for name, doc in files.items():
+                data = json.dumps(doc).encode()
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        yield buf.getvalue()
 
     def images_with_label(self, label: str) -> list[ImageInfo]:
         return [i for i in self.images.values() if label in i.labels]

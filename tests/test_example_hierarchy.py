@@ -188,3 +188,40 @@ def test_application_images_carry_no_pip_setuptools_wheel_or_package_manager(
     # and the probe sees them where they are: the build-capable parent chain
     assert run_in(docker_client, built["ml"].id, ["python", "-c", probe]).strip() == (
         "['pip'] ['apt-get', 'dpkg', 'perl', 'pip', 'pip3']")
+
+
+# -- what is inside (issue 13) ------------------------------------------------------------------
+
+def _owners(image: str) -> dict[str, str]:
+    """package name (pip names normalised) -> the image that introduced it, from `bbc sbom`."""
+    run = bbc(ROOT, "sbom", image)
+    assert run.code == 0, run.err
+    out = {}
+    for c in json.loads(run.out)["components"]:
+        props = {p["name"]: p["value"] for p in c["properties"]}
+        out[c["name"].lower().replace("_", "-")] = props["bbc:image"]
+    return out
+
+
+def test_every_package_has_the_owner_that_introduced_it(built: dict[str, Any]) -> None:
+    # asked of the image where each package is inherited as is, so the assertions hold however
+    # the apps below are slimmed (an app on a runtime root assembled from ml copies its files)
+    assert _owners("debian")["ca-certificates"] == "debian"
+    assert _owners("python")["ca-certificates"] == "debian"
+    ml = _owners("ml")
+    for package in ("numpy", "scipy", "scikit-learn"):
+        assert ml[package] == "ml", package
+    web = _owners("web")
+    assert web["flask"] == "web" and web["ca-certificates"] == "debian"
+    # iris-api owns only its own files: what its own requirements install, no OS package and
+    # nothing of its ancestors
+    iris = _owners("iris-api")
+    own = {name for name, owner in iris.items() if owner == "iris-api"}
+    wanted = {line.split("==")[0].strip().lower() for line in
+              (ROOT / "images/app/iris-api/requirements.txt").read_text().splitlines()
+              if "==" in line and not line.lstrip().startswith("#")}
+    assert own <= wanted, own - wanted
+    assert {"numpy", "scikit-learn"} <= set(iris) and iris["numpy"] != "iris-api"
+    # a root without a shell reads like any other (nothing runs in the image)
+    static = _owners("static")
+    assert static and set(static.values()) == {"static"}

@@ -7,6 +7,9 @@ the one plan.
   needs every build, test and push to have succeeded, so a failure anywhere (a registry that
   fails mid-run included) leaves every release tag as it was; re-running finishes the job.
 - An image whose fingerprint the registry already holds is pulled, not rebuilt.
+- Policy gates (bbc.yaml `policy:`, bbc/policy.py): when any is set, everything is built and
+  tested first, then every image is held to the gates, and only then is anything pushed: a
+  refusal leaves the registry untouched.
 - `--candidates` stops before promotion: the builds, tests and candidate pushes of the images
   asked for (a CI job per image, `bbc ci`); a later `bbc release` promotes them all at once.
 """
@@ -15,11 +18,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from bbc import executor, pipeline, report
+from bbc import executor, pipeline, platforms, policy, report
 from bbc.engine import Engine
+from bbc.errors import BbcError
 from bbc.hierarchy import Hierarchy
 from bbc.planner import Scope, Selection
 from bbc.promote import Registry, Released
+from bbc.registry import INDEX_TYPES
 
 
 def release(
@@ -38,6 +43,11 @@ def release(
 ) -> int:
     events = report.make_events(json_mode=fmt == "json")
     try:
+        if policy.any_gate(hierarchy):
+            refused = _policy_gate(hierarchy, engine, sel, events, jobs=jobs, test=test, rerun=rerun,
+                                   image_lock=image_lock, pool=pool)
+            if refused is not None:
+                return _finish(refused, fmt, 1)
         plan, results = pipeline.execute(hierarchy, engine, sel, events, scope=Scope(
             test=test, release=True, rerun=rerun, promote=not candidates), jobs=jobs, registry=registry,
             image_lock=image_lock, pool=pool)
@@ -53,9 +63,86 @@ def release(
                             message=(first[b.image].message.partition("\n")[0] if b.image in first
                                      else "release stopped")) for b in plan.builds]
             return _finish(out, fmt, 1)
+        sboms = _publish_sboms(hierarchy, engine, list(promoted.released), registry, events)
     finally:
         report.close(events)
-    return _finish(list(promoted.released), fmt, 0)
+    return _finish(list(promoted.released), fmt, 0, sboms)
+
+
+def _publish_sboms(hierarchy: Hierarchy, engine: Engine, released: list[Released], registry: Registry | None,
+                   events: report.Events) -> dict[str, dict[str, Any]]:
+    """Each released image's SBOM pushed beside it (bbc/sbompush.py); a failure here is a
+    warning: the release itself is done."""
+    from bbc import ownership, remote, sbom, sbompush, state
+
+    reg, repo_of = remote.registry_for(hierarchy, registry)
+    if not hasattr(reg, "put_manifest"):
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    units = platforms.expand(hierarchy)
+    for r in released:
+        try:
+            repository = repo_of(r.image)
+            image = reg.manifest(repository, r.digest)
+            if image is None:
+                continue
+            # a multi-platform release is an index: an SBOM per platform, referring to its image
+            subjects = [(r.image, image)] if image.media_type not in INDEX_TYPES else [
+                (platforms.unit(r.image, "/".join(filter(None, (e["platform"].get("os"), e["platform"].get(
+                    "architecture"), e["platform"].get("variant"))))), reg.manifest(repository, e["digest"]))
+                for e in image.json().get("manifests") or []]
+        except BbcError as exc:
+            events.message(f"[{r.image}] warning: SBOM not published ({exc.message})")
+            continue
+        for name, subject in subjects:
+            if subject is None:
+                continue
+            try:
+                written = sbom.path(hierarchy.config.root, name)
+                inside = ownership.inside(engine, units, name, hierarchy.config.root)
+                data = state.read_json(written) or {}
+                props = {p.get("name"): p.get("value")
+                         for p in (data.get("metadata") or {}).get("component", {}).get("properties", [])}
+                document = (written.read_bytes() if props.get("bbc:image-id") == inside.content.image_id
+                            else sbom.render(inside, r.version).encode())
+                done = sbompush.publish(reg, repository, subject.digest, subject.media_type, len(subject.raw),
+                                        document, f"{name}.cdx.json")
+            except BbcError as exc:
+                events.message(f"[{name}] warning: SBOM not published ({exc.message})")
+                continue
+            where = ("as an OCI referrer of the image" if done.referrer
+                     else "beside the image (the registry keeps no referrers)")
+            events.message(f"[{name}] SBOM {'already ' if done.already else ''}published {where}: "
+                           f"{repository}:{done.tag} ({done.digest[:19]})")
+            out[name] = {"tag": done.tag, "digest": done.digest, "referrer": done.referrer}
+    return out
+
+
+def _policy_gate(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report.Events, *, jobs: int,
+                 test: bool, rerun: bool, image_lock: executor.ImageLock | None,
+                 pool: list[executor.Slot] | None) -> list[Released] | None:
+    """Build (and test) what the release needs, then hold every image to the policy; the rows
+    of a refused release, or None to go on and push."""
+    plan, results = pipeline.execute(hierarchy, engine, sel, events, scope=Scope(test=test, gate=test, rerun=rerun),
+                                     jobs=jobs, image_lock=image_lock, pool=pool)
+    failed = {r.image: r for r in reversed(results) if r.status == executor.FAILED}
+    if failed:
+        events.message("release stopped: " + ", ".join(f"{r.image} ({r.kind})" for r in failed.values())
+                       + " failed; nothing was pushed")
+        return [Released(b.image, b.version, "not released",
+                         message=failed[b.image].message.partition("\n")[0] if b.image in failed else "release stopped")
+                for b in plan.builds]
+    # the plan's builds are per platform (static@arm64): each platform's build is held to the gates
+    refused = policy.refusals(platforms.expand(hierarchy), engine, [b.image for b in plan.builds])
+    if not refused:
+        return None
+    for v in refused:
+        events.message(f"refused: {v}")
+    events.message(f"release refused by policy ({len(refused)} violation(s)); nothing was pushed")
+    by_image = {v.image: v for v in reversed(refused)}
+    return [Released(b.image, b.version, "refused" if b.image in by_image else "not released",
+                     message=str(by_image[b.image]) if b.image in by_image else "another image was refused")
+            for b in plan.builds]
 
 
 def _candidates(builds: Any, results: list[executor.Result], fmt: str, events: report.Events) -> int:
@@ -76,11 +163,17 @@ def _candidates(builds: Any, results: list[executor.Result], fmt: str, events: r
     return _finish(out, fmt, 1 if failed or len(pushed) < len(out) else 0)
 
 
-def _finish(results: list[Released], fmt: str, code: int) -> int:
+def _finish(results: list[Released], fmt: str, code: int, sboms: dict[str, dict[str, Any]] | None = None) -> int:
     if fmt == "json":
         report.dump_json([{"image": r.image, "version": r.version, "result": r.status, "digest": r.digest,
-                           "tags": list(r.tags), "message": r.message} for r in results])
+                           "tags": list(r.tags), "message": r.message, "sbom": _sbom_of(r.image, sboms or {})}
+                          for r in results])
     else:
         report.table(("image", "version", "result", "digest", "tags"),
                      [(r.image, r.version, r.status, r.digest[:19] or "-", ", ".join(r.tags) or "-") for r in results])
     return code
+
+
+def _sbom_of(image: str, sboms: dict[str, dict[str, Any]]) -> Any:
+    """Where an image's SBOM went; of a multi-platform image, per platform (`{"static@arm64": ...}`)."""
+    return sboms.get(image) or {k: v for k, v in sboms.items() if k.startswith(image + "@")} or None

@@ -1,0 +1,76 @@
+"""bbc.yaml's `owner` and the issue-13 policy gates, validated with located messages; the
+secret patterns (no engine needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bbc import secrets
+from bbc.errors import ConfigError
+from tests.test_config import GOOD, load, repo  # noqa: F401  (the fixture)
+
+
+def test_owner_and_policy_gates_are_parsed(repo: Path) -> None:  # noqa: F811
+    cfg = load(repo, GOOD.replace("  network: host\n", "  network: host\n  owner: platform\n")
+               .replace("    labels: {kind: ml}\n", "    labels: {kind: ml}\n    owner: ml-team\n")
+               + "policy:\n  non_root: true\n  no_secrets: true\n  no_package_caches: false\n"
+               "  max_own_size: 300MB\n  max_size: 1.5GiB\n  required_labels: [team]\n  pinned_bases: error\n")
+    assert cfg.images["ml"].owner == "ml-team" and cfg.images["root"].owner == "platform"
+    p = cfg.policy
+    assert (p.non_root, p.no_secrets, p.no_package_caches) == (True, True, False)
+    assert p.max_own_size == 300_000_000 and p.max_size == int(1.5 * 1024**3)
+    assert p.required_labels == ("team",) and p.pinned_bases == "error"
+
+
+def test_bad_policy_values_are_located(repo: Path) -> None:  # noqa: F811
+    with pytest.raises(ConfigError) as info:
+        load(repo, GOOD + "policy:\n  non_root: yes please\n  max_size: huge\n  no_secret: true\n")
+    problems = "\n".join(info.value.problems)
+    assert "bbc.yaml:20: policy.no_secret: unknown key (did you mean 'no_secrets'?)" in problems
+    assert "bbc.yaml:18: policy.non_root: must be true or false, not 'yes please'" in problems
+    assert "bbc.yaml:19: policy.max_size: must be a size like 300MB, 1.5GB or a number of bytes, not 'huge'" in problems
+
+
+def test_secret_patterns() -> None:
+    key = b"-----BEGIN " + b"RSA PRIVATE KEY-----\nMIIE"
+    assert secrets.find("/k", key) == [secrets.Hit("/k", "private key")]
+    assert [h.kind for h in secrets.find("/e", b"AWS_ACCESS_KEY_ID=AKIA" + b"ABCDEFGHIJKLMNOP\n")] == ["AWS access key"]
+    assert [h.kind for h in secrets.find("/t", b"token=ghp_" + b"a" * 36)] == ["GitHub token"]
+    auth = b'{"auths": {"registry.example.com": {"auth": "dXNlcjpwYXNzd29yZA=="}}}'
+    assert [h.kind for h in secrets.find("/root/.docker/config.json", auth)] == ["registry credentials"]
+    assert secrets.find("/x", b"PRIVATE KEY is a phrase; AKIA alone; ghp_short") == []
+
+
+def test_size_budgets_and_required_labels_name_the_largest_own_layer(tmp_path: Path) -> None:
+    import dataclasses
+
+    from bbc import policy
+    from bbc.hierarchy import Hierarchy
+    from bbc.layers import Content, Layer
+    from bbc.model import Policy
+    from bbc.ownership import Inside
+
+    write_tree = GOOD + "policy:\n  max_own_size: 2MB\n  max_size: 3MB\n  required_labels: [team, owner.mail]\n"
+    (tmp_path / "r").mkdir()
+    for folder, text in (("r", "FROM scratch\n"), ("py", "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\n"),
+                         ("ml", "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\n")):
+        (tmp_path / folder).mkdir(exist_ok=True)
+        (tmp_path / folder / "Dockerfile").write_text(text)
+    cfg = load(tmp_path, write_tree)
+    assert cfg.policy == dataclasses.replace(Policy(), max_own_size=2_000_000, max_size=3_000_000,
+                                             required_labels=("team", "owner.mail"))
+    h = Hierarchy.of(cfg)
+    content = Content("sha256:x", "1000", {"team": "platform"}, (
+        Layer("sha256:a", "ADD rootfs /", 1_500_000), Layer("sha256:b", "RUN pip install numpy", 1_800_000),
+        Layer("sha256:c", "COPY app.py /", 400_000)))
+    inside = Inside("python", "x", content, (), ("root", "python", "python"), ())
+    got = [str(v) for v in policy.check(h, inside)]
+    assert got == [
+        "python: policy.max_own_size: own layers are 2.2 MB, over 2.0 MB; largest: layer 1 (RUN pip install numpy), "
+        "1.8 MB, in py/Dockerfile",
+        "python: policy.max_size: the image is 3.7 MB, over 3.0 MB (2.2 MB in its own layers, py/Dockerfile)",
+        "python: policy.required_labels: image config: no label owner.mail "
+        "(set it in bbc.yaml images.python.labels or defaults.labels)",
+    ]
