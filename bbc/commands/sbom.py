@@ -7,13 +7,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bbc import ownership, sbom as sbom_mod
+from bbc import ownership, platforms, sbom as sbom_mod
 from bbc.engine import Engine
 from bbc.hierarchy import Hierarchy
 
 
 def sbom(hierarchy: Hierarchy, engine: Engine, image: str, *, fmt: str = "cyclonedx", output: Path | None = None) -> int:
-    hierarchy.check_names([image])
+    units = platforms.expand(hierarchy)  # one platform's build may be asked for: static@arm64
+    if image not in units.config.images:
+        hierarchy.check_names([image])
+    else:
+        hierarchy = units
     inside = ownership.inside(engine, hierarchy, image, hierarchy.config.root)
     text = sbom_mod.render(inside, hierarchy[image].version) if fmt == "cyclonedx" else sbom_mod.table(inside)
     if output is not None:
