@@ -6,9 +6,7 @@ is tested in tests/test_sbom.py."""
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import tarfile
 from collections.abc import Iterator
 
 import pytest
@@ -16,16 +14,7 @@ import pytest
 from bbc import layers, ownership
 from bbc.engine import ImageInfo
 from bbc.labels import IMAGE, PARENT_ID
-
-
-def tar(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as t:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            t.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
+from tests.conftest import tar_bytes as tar
 
 
 def dist(name: str, version: str) -> bytes:
