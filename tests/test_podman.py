@@ -44,10 +44,15 @@ def containers(env: dict[str, str]) -> list[str]:
     return [c["Id"] for c in json.loads(out)]
 
 
-def version_tags(prefix: str, image: str) -> list[str]:
+def all_tags(prefix: str, image: str) -> list[str]:
     host, _, path = f"{prefix}/{image}".partition("/")
     with urllib.request.urlopen(f"http://{host}/v2/{path}/tags/list", timeout=10) as r:
-        return sorted(t for t in json.load(r)["tags"] if not t.startswith("candidate-"))
+        return list(json.load(r)["tags"])
+
+
+def version_tags(prefix: str, image: str) -> list[str]:
+    """The release tags (candidates and the SBOMs published beside releases left out)."""
+    return sorted(t for t in all_tags(prefix, image) if not t.startswith("candidate-") and not t.endswith(".sbom"))
 
 
 @pytest.fixture()
@@ -87,6 +92,7 @@ def test_build_test_release_and_status_on_podman(podman: dict[str, str], tree: t
     assert set(containers(podman)) == before  # every test container removed
     ok(bbc(root, "release", env=podman))
     assert version_tags(prefix, "mid") == ["1", "1.2", "1.2.0", "latest"]
+    assert any(t.endswith(".sbom") for t in all_tags(prefix, "mid"))  # the SBOM, read through Podman's export
     status = ok(bbc(root, "status", env=podman)).out
     assert all("released" in line for line in status.splitlines()[1:]), status
 

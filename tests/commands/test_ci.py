@@ -82,10 +82,17 @@ def gitlab_ci_local(root: Path, pipeline: str) -> subprocess.CompletedProcess[st
 
 
 def released(registry: str, prefix: str, image: str) -> list[str]:
+    """The release tags of `image`, after checking its X.Y.Z's SBOM was published beside it."""
     from bbc.registry import Registry
 
     host, _, path = f"{prefix}/{image}".partition("/")
-    return [t for t in Registry(host).tags(path) if not t.startswith("candidate-")]
+    reg = Registry(host)
+    tags = reg.tags(path)
+    versions = [t for t in tags if t.count(".") == 2 and not t.endswith(".sbom")]
+    for version in versions:
+        manifest = reg.manifest(path, version)
+        assert manifest is not None and f"{manifest.digest.replace(':', '-')}.sbom" in tags, tags
+    return [t for t in tags if not t.startswith("candidate-") and not t.endswith(".sbom")]
 
 
 INSTALL = f"export PATH={VENV_BIN}:$PATH"
