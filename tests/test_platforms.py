@@ -287,3 +287,21 @@ def test_a_machine_without_emulation_is_told_what_is_missing(tmp_path: Path, mon
     assert platforms.emulation_problem(foreign) is None
     assert platforms.emulation_problem(platforms.native()) is None
     assert os.path.exists(tmp_path / "register")
+
+
+@pytest.mark.docker
+def test_rollout_pins_the_index_of_a_multi_platform_release(repo: tuple[Path, str], server: RegistryServer,
+                                                            tmp_path: Path) -> None:
+    from tests.commands.test_rollout import project
+
+    root, prefix = repo
+    ok(bbc(root, "release", timeout=900))
+    index = Registry(server.addr).manifest(f"{prefix.partition('/')[2]}/app", "0.1.0")
+    assert index is not None and index.media_type == OCI_INDEX
+    svc = project(tmp_path / "svc", {"Dockerfile": f"FROM {prefix}/app:0.0.1@sha256:{'0' * 64}\n"})
+    with open(root / "bbc.yaml", "a", encoding="utf-8") as f:
+        f.write(f"projects:\n  svc:\n    repo: {svc}\n    images: [app]\n")
+    ok(bbc(root, "rollout", "app", timeout=600))
+    pinned = subprocess.run(["git", "show", "bbc/app-0.1.0:Dockerfile"], cwd=svc, capture_output=True, text=True,
+                            check=True).stdout
+    assert pinned == f"FROM {prefix}/app:0.1.0@{index.digest}\n"  # the index: every platform's build
