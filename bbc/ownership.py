@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bbc import labels, layers, platforms, refs
+from bbc import labels, layers, refs
 from bbc.engine import Engine
 from bbc.errors import BbcError
 from bbc.hierarchy import Hierarchy
@@ -53,9 +53,8 @@ class Inside:
 
 def built_ref(hierarchy: Hierarchy, name: str) -> str:
     """The local tag of `name`'s current build: X.Y.Z, X.Y.Z-arm64 for one platform's build
-    (`static@arm64`); a multi-platform image's own name is its build for this machine."""
-    if name not in hierarchy.config.images:
-        hierarchy = platforms.expand(hierarchy)
+    (`static@arm64`, in a hierarchy of units); a multi-platform image's own name is its build
+    for this machine."""
     return refs.ref(hierarchy.config.ref(name), hierarchy[name].version, name)
 
 

@@ -136,12 +136,11 @@ def execute(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report
 def _can_emulate(hierarchy: Hierarchy, plan: Plan, engine: Engine) -> None:
     """Refuse, before anything runs, a plan that builds for a platform this machine cannot
     emulate (when the engine runs here: a remote engine answers for its own machine)."""
-    address = str(getattr(engine, "address", "") or "")
-    if address and not address.startswith("unix://"):
+    if engine.address and not engine.address.startswith("unix://"):
         return
-    wanted = {hierarchy[s.image].platform for s in plan.busy if s.kind in ("build", "test-layer", "test-image",
-                                                                           "run-test") and s.image in
-              hierarchy.config.images}
+    # what runs the image's code (a push or a promotion does not)
+    runs = ("build", "test-layer", "test-image", "run-test")
+    wanted = {hierarchy[s.image].platform for s in plan.busy if s.kind in runs and s.image in hierarchy.config.images}
     problems = [p for p in map(platforms.emulation_problem, sorted(w for w in wanted if w)) if p]
     if problems:
         from bbc.errors import BbcError

@@ -56,6 +56,11 @@ def unit(image: str, platform: str) -> str:
     return f"{image}{SEP}{slug(platform)}"
 
 
+def is_unit(name: str) -> bool:
+    """Whether `name` is one platform's build of a multi-platform image (`static@arm64`)."""
+    return SEP in name
+
+
 def image_of(name: str) -> str:
     """The image a unit belongs to (`static@arm64` -> `static`); an image's own name as it is."""
     return name.partition(SEP)[0]
@@ -68,6 +73,17 @@ def oci(platform: str) -> dict[str, str]:
     if len(parts) > 2:
         out["variant"] = parts[2]
     return out
+
+
+def of_oci(entry: dict[str, str]) -> str:
+    """`os/arch[/variant]` from an index entry's `platform` object: `oci` read back."""
+    return "/".join(p for p in (entry.get("os"), entry.get("architecture"), entry.get("variant")) if p)
+
+
+def matches(there: str, wanted: str) -> bool:
+    """Whether an index's `there` serves `wanted`: the same platform, or any variant of it
+    when `wanted` names none (linux/arm64 is served by linux/arm64/v8)."""
+    return there == wanted or (wanted.count("/") == 1 and there.rsplit("/", 1)[0] == wanted)
 
 
 def expand(hierarchy: Hierarchy) -> Hierarchy:

@@ -9,6 +9,7 @@ of a big image takes seconds the children's builds need not wait for."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import threading
@@ -58,9 +59,9 @@ def _write(engine: Engine, hierarchy: Hierarchy, image: str, image_id: str, root
     from bbc import ownership, policy, refs, sbom
 
     try:
-        inside = ownership.of_build(engine, image, image_id, root)
-        inside = ownership.Inside(image, refs.ref(hierarchy.config.ref(image), hierarchy[image].version, image),
-                                  inside.content, inside.lineage, inside.owners, inside.packages)
+        # read by ID (the tag may move meanwhile), named by its tag
+        inside = replace(ownership.of_build(engine, image, image_id, root),
+                         ref=refs.ref(hierarchy.config.ref(image), hierarchy[image].version, image))
         sbom.write(root, inside, hierarchy[image].version)
         for v in policy.check(hierarchy, inside):
             say(f"[{image}] warning: {v}")

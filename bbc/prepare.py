@@ -9,7 +9,7 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
-from bbc import state
+from bbc import platforms, state
 from bbc.config import ImageSpec
 from bbc.errors import BbcError
 
@@ -79,4 +79,4 @@ def run(spec: ImageSpec, root: Path, on_line: Callable[[str], None]) -> None:
 
 def _record(root: Path, image: str) -> Path:
     # one record per image: its command writes the inputs of all its platforms' builds
-    return state.bbc_dir(root) / "prepare" / f"{image.partition('@')[0]}.json"
+    return state.bbc_dir(root) / "prepare" / f"{platforms.image_of(image)}.json"

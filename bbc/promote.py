@@ -49,7 +49,7 @@ def write_once(hierarchy: Hierarchy, fingerprints: Mapping[str, str | None], reg
     conflicts = []
     for name, fp in fingerprints.items():
         version = hierarchy[name].version
-        image, unit, platform = platforms.image_of(name), "@" in name, hierarchy[name].platform
+        image, unit, platform = platforms.image_of(name), platforms.is_unit(name), hierarchy[name].platform
         found = reg.labels_if_present(repo_of(name), refs.version_tag(version), platform if unit else None)
         if found is None:
             if unit and reg.manifest(repo_of(name), refs.version_tag(version)) is not None:
@@ -91,11 +91,14 @@ def promote(hierarchy: Hierarchy, reg: Registry, repo_of: Callable[[str], str], 
         if names == [image] and image in manifests:
             reg.put_tag(repo_of(image), manifests[image], refs.version_tag(hierarchy[image].version))
         elif names != [image] and any(n in manifests for n in names):
-            # every platform's build, pushed now or held by X.Y.Z already (write_once checked it)
-            version_tag = refs.version_tag(hierarchy[names[0]].version)
-            entries = [(manifests.get(n) or _held(reg, repo_of(n), version_tag, hierarchy[n].platform or ""),
-                        hierarchy[n].platform or "") for n in names]
-            manifests[image] = reg.put_index(repo_of(image), version_tag, entries)
+            # a release holds every platform (bbc release takes whole images), and write_once
+            # refused an X.Y.Z holding some of them: here every platform was pushed now
+            missing = [n for n in names if n not in manifests]
+            if missing:
+                raise RegistryError(f"{image}: no candidate of {', '.join(missing)} to put in its index",
+                                    tip="run `bbc release` again")
+            entries = [(manifests[n], hierarchy[n].platform or "") for n in names]
+            manifests[image] = reg.put_index(repo_of(image), refs.version_tag(hierarchy[names[0]].version), entries)
     out = []
     for image, names in images.items():
         name = image
@@ -117,14 +120,3 @@ def promote(hierarchy: Hierarchy, reg: Registry, repo_of: Callable[[str], str], 
         out.append(Released(name, version, status, manifest.digest, (version_tag, *moved)))
     return out
 
-
-def _held(reg: Registry, repository: str, version_tag: str, platform: str) -> Manifest:
-    """The manifest of `platform` in the index X.Y.Z already names (a platform already released)."""
-    index = reg.manifest(repository, version_tag)
-    for entry in (index.json().get("manifests") or []) if index is not None else []:
-        if platforms.oci(platform) == entry.get("platform"):
-            found = reg.manifest(repository, str(entry.get("digest")))
-            if found is not None:
-                return found
-    raise RegistryError(f"{repository}: {version_tag} holds no {platform} build to keep in its index",
-                        tip="run `bbc release` again")

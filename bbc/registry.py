@@ -221,19 +221,8 @@ class Registry:
 
     def put_tag(self, repository: str, manifest: Manifest, tag: str) -> None:
         """Point `tag` at `manifest` by PUTting the same bytes: a retag without pull/push."""
-        _check_repository(self.host, repository)
-        _check_reference(self.host, repository, tag)
-        status, headers, body = self._request(
-            "PUT",
-            f"/v2/{repository}/manifests/{tag}",
-            repository,
-            tag,
-            headers={"Content-Type": manifest.media_type},
-            body=manifest.raw,
-        )
-        self._expect(status, (200, 201), body, repository, tag)
-        stored = headers.get("Docker-Content-Digest")
-        if stored and stored != manifest.digest:
+        stored, _ = self.put_manifest(repository, tag, manifest.media_type, manifest.raw)
+        if stored != manifest.digest:
             raise self._error(repository, tag,
                               f"registry stored digest {stored}, expected {manifest.digest}")
 
@@ -274,11 +263,10 @@ class Registry:
     def _platform_manifest(self, repository: str, reference: str, index: Manifest,
                            platform: str | None = None) -> Manifest | None:
         """The index's image for `platform`; without one named, linux/amd64 (an error if absent)."""
-        wanted = (platform or "linux/amd64").split("/")
+        from bbc import platforms
+
         for entry in index.json().get("manifests") or []:
-            there = entry.get("platform") or {}
-            have = [there.get("os"), there.get("architecture")] + ([there["variant"]] if there.get("variant") else [])
-            if have[:2] == wanted[:2] and have[2:3] == wanted[2:3] or have[:2] == wanted and len(wanted) == 2:
+            if platforms.matches(platforms.of_oci(entry.get("platform") or {}), platform or "linux/amd64"):
                 found = self.manifest(repository, str(entry.get("digest")))
                 if found is None:
                     break

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bbc import labels, refs
+from bbc.platforms import is_unit
 from bbc.errors import RegistryError
 from bbc.hierarchy import Hierarchy
 from bbc.promote import Registry
@@ -25,7 +26,8 @@ def holds(reg: Registry, repo_of: Callable[[str], str]) -> Callable[[str, str, s
 
     def lookup(image: str, version: str, fp: str) -> str | None:
         # one platform's build (`image@arm64`): its candidate tag; X.Y.Z names the index of all
-        for tag in (refs.candidate_tag(fp),) if "@" in image else (refs.version_tag(version), refs.candidate_tag(fp)):
+        tags = (refs.candidate_tag(fp),) if is_unit(image) else (refs.version_tag(version), refs.candidate_tag(fp))
+        for tag in tags:
             try:
                 found = reg.labels_if_present(repo_of(image), tag) or {}
             except RegistryError:

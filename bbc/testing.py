@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bbc import platforms
 from bbc.config import Expect
 from bbc.engine import Engine, Mount
 from bbc.hierarchy import Hierarchy
@@ -56,7 +57,7 @@ def checks_for(hierarchy: Hierarchy, name: str) -> tuple[list[Check], list[str]]
         test = hierarchy[declarer].test
         if test is None or not test.declares_check:
             continue
-        if declarer.partition("@")[0] in skip and declarer != name:  # a platform's build: its image's name
+        if platforms.image_of(declarer) in skip and declarer != name:  # a platform's build: its image's name
             skipped.append(declarer)
             continue
         folder = hierarchy[declarer].path

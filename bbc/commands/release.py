@@ -88,8 +88,7 @@ def _publish_sboms(hierarchy: Hierarchy, engine: Engine, released: list[Released
                 continue
             # a multi-platform release is an index: an SBOM per platform, referring to its image
             subjects = [(r.image, image)] if image.media_type not in INDEX_TYPES else [
-                (platforms.unit(r.image, "/".join(filter(None, (e["platform"].get("os"), e["platform"].get(
-                    "architecture"), e["platform"].get("variant"))))), reg.manifest(repository, e["digest"]))
+                (platforms.unit(r.image, platforms.of_oci(e["platform"])), reg.manifest(repository, e["digest"]))
                 for e in image.json().get("manifests") or []]
         except BbcError as exc:
             events.message(f"[{r.image}] warning: SBOM not published ({exc.message})")
@@ -176,4 +175,4 @@ def _finish(results: list[Released], fmt: str, code: int, sboms: dict[str, dict[
 
 def _sbom_of(image: str, sboms: dict[str, dict[str, Any]]) -> Any:
     """Where an image's SBOM went; of a multi-platform image, per platform (`{"static@arm64": ...}`)."""
-    return sboms.get(image) or {k: v for k, v in sboms.items() if k.startswith(image + "@")} or None
+    return sboms.get(image) or {k: v for k, v in sboms.items() if platforms.image_of(k) == image != k} or None

@@ -77,7 +77,7 @@ def _remote_state(reg: Registry, repository: str, step: Build, platform: str | N
     try:
         # a platform's build: its entry in the index X.Y.Z names
         found = reg.labels_if_present(repository, refs.version_tag(step.version),
-                                      platform if "@" in step.image else None)
+                                      platform if platforms.is_unit(step.image) else None)
     except RegistryError:
         return "unreachable"
     if found is None:
