@@ -138,6 +138,10 @@ def test_two_platforms_build_test_and_release_one_index(repo: tuple[Path, str], 
     assert [s for s in steps if s.startswith("push-candidate:")] == [
         "push-candidate:base@amd64", "push-candidate:base@arm64", "push-candidate:app@amd64",
         "push-candidate:app@arm64"]
+    # one platform alone would make X.Y.Z an index without the other, for good: refused
+    alone = bbc(root, "release", "base@arm64")
+    assert alone.code == 1 and "a release holds every platform of base" in alone.err, alone.out + alone.err
+    assert Registry(server.addr).tags(f"{prefix.partition('/')[2]}/base") == []
     released = json.loads(ok(bbc(root, "release", "--format", "json", timeout=900)).out)
     assert {r["image"]: r["result"] for r in released} == {"base": "released", "app": "released"}
     # an SBOM per platform, referring to that platform's image (beside it: distribution 2.8 has no referrers API)

@@ -41,6 +41,11 @@ def release(
     candidates: bool = False,
     pool: list[executor.Slot] | None = None,
 ) -> int:
+    alone = [n for n in sel.names if platforms.is_unit(n)]
+    if alone and not candidates:
+        image = platforms.image_of(alone[0])
+        raise BbcError(f"{alone[0]}: a release holds every platform of {image} (one OCI index per version, "
+                       f"write-once); release {image}", tip="nothing was built or pushed")
     events = report.make_events(json_mode=fmt == "json")
     try:
         if policy.any_gate(hierarchy):
