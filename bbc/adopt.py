@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bbc import dockerfile
+from bbc.model import dockerfile
 from bbc.errors import BbcError
 
 TEST_LAYER = "Dockerfile.test"
@@ -46,7 +46,7 @@ def find(root: Path) -> list[str]:
     """Every Dockerfile below `root` as a posix path relative to it, sorted; hidden, vendored
     and environment folders skipped, and in a git work tree what `.gitignore` ignores (unless
     it ignores the whole folder: then the folder is read as if outside git)."""
-    from bbc import git
+    from bbc.adapters import git
 
     listed = git.visible_files(root)
     if listed:  # ls-files runs in `root` and answers relative to it; none: all of it ignored
