@@ -1,5 +1,5 @@
 // Verify a Sigstore bundle with the reference implementation, offline, by a public key:
-// node tests/sigstore_verify.js BUNDLE.json KEY.pem  -> exit 0 and "verified", or exit 1 and why.
+// node tests/data/sigstore_verify.cjs BUNDLE.json KEY.pem  -> exit 0 and "verified", or exit 1 and why.
 // No transparency log or timestamp authority is reachable: their thresholds are 0.
 'use strict';
 const fs = require('fs');
