@@ -80,14 +80,14 @@ def _manifest(reg: Any, repository: str, digest: str, keys: Sequence[PublicKey],
     checks = [_signature(reg, repository, digest, keys)]
     found, attestation_checks = _attestations(reg, repository, digest, keys)
     checks += attestation_checks
-    provenance = found.get(SLSA_PROVENANCE)
-    checks.append(Check("provenance", provenance is not None,
-                        "signed SLSA v1 provenance" if provenance is not None else "missing provenance", digest))
+    provenances = found.get(SLSA_PROVENANCE) or []
+    checks.append(Check("provenance", bool(provenances),
+                        "signed SLSA v1 provenance" if provenances else "missing provenance", digest))
     if not index:
         checks.append(Check("sbom", CYCLONEDX in found,
                             "signed CycloneDX SBOM" if CYCLONEDX in found else "missing SBOM attestation", digest))
-        if provenance is not None:
-            checks += _ancestry(reg, repository, digest, provenance)
+        for predicate in provenances:  # each one signed must agree with the image
+            checks += _ancestry(reg, repository, digest, predicate)
     return checks
 
 
@@ -106,10 +106,10 @@ def _signature(reg: Any, repository: str, digest: str, keys: Sequence[PublicKey]
 
 
 def _attestations(reg: Any, repository: str, digest: str,
-                  keys: Sequence[PublicKey]) -> tuple[dict[str, dict[str, Any]], list[Check]]:
-    """Every bundle attached to `digest` opened: {predicate type: predicate}, and a failed check
-    for each one that does not verify or is about another manifest."""
-    found: dict[str, dict[str, Any]] = {}
+                  keys: Sequence[PublicKey]) -> tuple[dict[str, list[dict[str, Any]]], list[Check]]:
+    """Every bundle attached to `digest` opened: {predicate type: [predicate]}, and a failed
+    check for each one that does not verify or is about another manifest."""
+    found: dict[str, list[dict[str, Any]]] = {}
     checks: list[Check] = []
     for descriptor in referrers.listed(reg, repository, digest):
         if descriptor.get("artifactType") != bundle.MEDIA_TYPE:
@@ -124,7 +124,7 @@ def _attestations(reg: Any, repository: str, digest: str,
         if (document.get("subject") or {}).get("digest") != digest or digest not in subject_digests(opened.statement):
             checks.append(Check("attestation", False, f"{where}: about another manifest, not this one", digest))
             continue
-        found[opened.predicate_type] = opened.statement["predicate"]
+        found.setdefault(opened.predicate_type, []).append(opened.statement["predicate"])
     return found, checks
 
 
