@@ -26,6 +26,7 @@ from bbc.release.signing.statement import SLSA_PROVENANCE
 from tests.cli import bbc, ok
 from tests.helpers import remove_images, tiny_hierarchy
 from tests.registry_server import RegistryServer
+from tests.test_platforms import emulated, two_platform_hierarchy  # noqa: F401 (a fixture)
 from tests.test_signing import sigstore_verify
 
 pytestmark = pytest.mark.docker
@@ -228,3 +229,35 @@ def test_verify_fails_when_the_provenance_names_another_parent(released: Release
     assert code == 1
     [(what, detail)] = failed(report)
     assert what == "parent" and "but the image was built on" in detail
+
+
+def test_a_multi_platform_release_is_signed_index_and_platforms_alike(
+        tmp_path: Path, server: RegistryServer, docker_client: Any, emulated: None) -> None:
+    prefix = f"{server.addr}/mp{uuid.uuid4().hex[:6]}"
+    root = tmp_path / "repo"
+    two_platform_hierarchy(root, prefix)
+    try:
+        ok(bbc(root, "release", "--no-test", timeout=900))
+        key, pub = keys.generate(tmp_path / "keys")
+        rel = Released(root, prefix, server, keys.load_signer(str(key), tmp_path), pub)
+        reg = Counting(server.addr)
+        sign_image(reg, rel, "base", "1.0.0")
+        signed = sign_image(reg, rel, "app", "0.1.0", ("base", "1.0.0"))
+        assert len(signed) == 3 and all(s.written for s in signed)  # two platforms and the index
+        code, report = verify(rel, "app:0.1.0")
+        assert code == 0, failed(report)
+        platforms = {c["platform"] for c in report["checks"]}
+        assert platforms == {None, "linux/amd64", "linux/arm64"}
+        # each platform's provenance names the parent's index; its image for the same platform is the one built on
+        parents = [c for c in report["checks"] if c["check"] == "parent"]
+        assert len(parents) == 2 and all(c["ok"] for c in parents)
+        reg.sent.clear()
+        assert not any(s.written for s in sign_image(reg, rel, "app", "0.1.0", ("base", "1.0.0")))
+        assert reg.writes() == []
+        # one platform's image, named by its digest, verifies on its own
+        app = f"{rel.namespace}/app"
+        arm = next(e for e in reg.manifest(app, "0.1.0").json()["manifests"]  # type: ignore[union-attr]
+                   if e["platform"]["architecture"] == "arm64")
+        assert verify(rel, f"app@{arm['digest']}")[0] == 0
+    finally:
+        remove_images(docker_client, prefix)
