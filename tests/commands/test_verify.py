@@ -261,3 +261,26 @@ def test_a_multi_platform_release_is_signed_index_and_platforms_alike(
         assert verify(rel, f"app@{arm['digest']}")[0] == 0
     finally:
         remove_images(docker_client, prefix)
+
+
+def test_the_sbom_is_published_as_a_referrer_beside_the_bundles_once(released: Released) -> None:
+    reg = Counting(released.server.addr)
+    repository = f"{released.namespace}/base"
+    image = reg.manifest(repository, "1.0.0")
+    assert image is not None
+    subject = referrers.Subject(image.digest, image.media_type, len(image.raw))
+    document = sbom.path(released.root, "base").read_bytes()
+    first = referrers.publish_sbom(reg, repository, subject, document, "base.cdx.json")
+    assert first.artifact_type == "application/vnd.cyclonedx+json"
+    # the very manifest `bbc release` pushed under its old `.sbom` tag: the index now lists it too
+    old = reg.manifest(repository, f"sha256-{image.digest[7:]}.sbom")
+    assert old is not None and old.digest == first.digest and not first.written
+    listed = {e["digest"]: e.get("artifactType") for e in referrers.listed(reg, repository, image.digest)}
+    assert listed[first.digest] == "application/vnd.cyclonedx+json"
+    assert sorted(listed.values()).count(bundle.MEDIA_TYPE) == 2  # provenance and SBOM attestations stay listed
+    _, data = referrers.content(reg, repository, {"digest": first.digest})
+    assert data == document
+    reg.sent.clear()
+    again = referrers.publish_sbom(reg, repository, subject, document, "base.cdx.json")
+    assert (again.digest, again.written, reg.writes()) == (first.digest, False, [])
+    assert verify(released, "base:1.0.0")[0] == 0  # an unsigned SBOM beside the bundles changes nothing
