@@ -88,17 +88,22 @@ def _build_record(inside: Inside) -> list[tuple[str, str]]:
     content = inside.content
     parent_layers = len(inside.owners) - len(inside.own_layers())
     seen, start = 0, 0
-    for n, (_, layer) in enumerate(content.history):
+    for n, (_, made) in enumerate(content.history):
         if seen == parent_layers:
             start = n
             break
-        seen += layer
+        seen += made
     else:
         start = len(content.history) if parent_layers else 0
     out = [(f"image config: Env {entry.partition('=')[0]}", kind)
            for entry in content.env for kind in secrets.in_build_record(entry)]
-    for n, (step, _) in enumerate(content.history[start:], start):
-        out += [(f"history step {n} ({_redacted(step)[:60]})", kind) for kind in secrets.in_build_record(step)]
+    layer = sum(1 for _, made in content.history[:start] if made)
+    for n, (step, made) in enumerate(content.history[start:], start):
+        # a secret the step's layer holds is reported for that layer already
+        known = {hit.kind for hit in content.layers[layer].secrets} if made and layer < len(content.layers) else set()
+        layer += 1 if made else 0
+        out += [(f"history step {n} ({_redacted(step)[:60]})", kind)
+                for kind in secrets.in_build_record(step) if kind not in known]
     return out
 
 
