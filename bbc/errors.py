@@ -60,3 +60,7 @@ class TestFailure(BbcError):
 
 class RegistryError(BbcError):
     """The registry refused or failed a request."""
+
+
+class SigningError(BbcError):
+    """A signing key could not be read or used, or a signature or attestation did not verify."""

@@ -85,6 +85,9 @@ def busybox_image(docker_client: Any, tmp_path_factory: pytest.TempPathFactory) 
     """ID of a tiny busybox image built once per session."""
     ctx = busybox_context(tmp_path_factory.mktemp("busybox"))
     image, _ = docker_client.images.build(path=str(ctx), network_mode="host", rm=True)
+    # Tagged, so it outlives a test that force-removes a build stacked on it: an untagged image
+    # goes with the last tagged image above it (a legacy build can reuse it as a cached step).
+    image.tag("bbc-test/busybox", "session")
     return str(image.id)
 
 

@@ -4,11 +4,13 @@ secret patterns (no engine needed)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bbc.inside import secrets
 from bbc.errors import ConfigError
+from tests.conftest import busybox_context
 from tests.test_config import GOOD, load, repo  # noqa: F401  (the fixture)
 
 
@@ -74,3 +76,52 @@ def test_size_budgets_and_required_labels_name_the_largest_own_layer(tmp_path: P
         "python: policy.required_labels: image config: no label owner.mail "
         "(set it in bbc.yaml images.python.labels or defaults.labels)",
     ]
+
+
+def test_secrets_in_the_image_config_and_history_are_found_without_their_values() -> None:
+    step = "RUN |3 USERNAME=bob PASSWORD=hunter2 GITHUB_TOKEN=ghp_" + "a" * 36 + " /bin/sh -c make"
+    assert secrets.in_build_record(step) == ["GitHub token", "PASSWORD set to a value", "GITHUB_TOKEN set to a value"]
+    assert secrets.in_build_record("ENV DB_PASSWORD_FILE=/run/secrets/db GPG_KEY=A035C8C19219BA821ECEA86B64E628F8D684696D") == []
+    assert secrets.in_build_record("RUN |1 TOKEN= /bin/sh -c make") == []  # declared, given no value
+    assert secrets.in_build_record("ENV API_KEY=$API_KEY") == []  # a reference, not a value
+
+
+@pytest.mark.docker
+def test_a_token_passed_as_a_build_arg_is_refused_at_release(tmp_path: Path, server: Any, docker_client: Any) -> None:
+    import json
+    import uuid
+
+    from tests.cli import bbc
+    from tests.helpers import remove_images, write
+
+    prefix = f"{server.addr}/p{uuid.uuid4().hex[:6]}"
+    token = "ghp_" + "Z" * 36
+    busybox_context(tmp_path / "images/base")
+    write(tmp_path / "images/leaky/Dockerfile", "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\nARG GITHUB_TOKEN\n"
+                                                "RUN echo fetched > /tmp/fetched\n")
+    write(tmp_path / "bbc.yaml", f"""\
+        registry: {prefix}
+        defaults:
+          network: host
+        images:
+          base:
+            path: images/base
+            version: 1.0.0
+          leaky:
+            path: images/leaky
+            parent: base
+            version: 1.0.0
+            build_args: {{GITHUB_TOKEN: {token}}}
+        policy:
+          no_secrets: true
+        """)
+    try:
+        run = bbc(tmp_path, "release", "--no-test", "--format", "json", timeout=600)
+        assert run.code == 1, run.out + run.err
+        rows = {r["image"]: r for r in json.loads(run.out)}
+        assert rows["leaky"]["result"] == "refused"
+        assert "GitHub token" in rows["leaky"]["message"] and "GITHUB_TOKEN set to a value" in run.err
+        assert token not in run.out + run.err  # named, never printed
+        assert "nothing was pushed" in run.err
+    finally:
+        remove_images(docker_client, prefix)

@@ -451,6 +451,42 @@ def pin(obj: Ctx, images: tuple[str, ...], check_only: bool) -> None:
     _exit(cmd.pin(obj.hierarchy, images, None if check_only else obj.engine_or_none(), check=check_only))
 
 
+# --- signed releases (issue 23): bbc keys generate, bbc verify --------------------------------
+@cli.group()
+def keys() -> None:
+    """Signing keys for releases (ECDSA P-256, PEM)."""
+
+
+@keys.command("generate")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", default="bbc", show_default=True, help="Write FOLDER/NAME.key and FOLDER/NAME.pub.")
+def keys_generate(folder: Path, name: str) -> None:
+    """Write a key pair: FOLDER/NAME.key (PKCS#8 PEM, mode 0600) and FOLDER/NAME.pub.
+
+    The private key is encrypted with the password in $BBC_SIGNING_PASSWORD when that is set
+    (bbc then reads it back with the same variable), and written in the clear otherwise."""
+    from bbc.commands import keys as cmd
+
+    _exit(cmd.generate(folder, name=name))
+
+
+@cli.command()
+@click.argument("ref")
+@click.option("--key", "key_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path), metavar="PEM",
+              help="A trusted public key (repeatable; default: bbc.yaml's signing.public_keys).")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_ctx
+def verify(obj: Ctx, ref: str, key_files: tuple[Path, ...], fmt: str) -> None:
+    """Check that REF (registry/repo:tag or @sha256:...) is a signed bbc release: its signature,
+    provenance and SBOM attestation, and that the provenance's parent and base are what the
+    image was built on. Exit 0 when all hold, 1 with the reasons otherwise."""
+    from bbc.commands import verify as cmd
+    from bbc.release.signing import keys as keys_mod
+
+    paths = list(key_files) or list(obj.hierarchy.config.signing.public_keys)
+    _exit(cmd.verify(ref, keys_mod.load_public_keys(paths), fmt=fmt))
+
+
 def _exit(code: int) -> None:
     sys.exit(code)
 

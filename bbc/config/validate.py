@@ -19,8 +19,8 @@ from bbc.model import hierarchy
 from bbc.model import platforms as platforms_mod
 from bbc.errors import ConfigError, did_you_mean
 from bbc.model.specs import (CASCADES, DEFAULT_KEYS, ENGINE_KEYS, EXPECT_KEYS, IMAGE_KEYS, NETWORKS, POLICY_KEYS, POLICY_LEVELS,
-                       PREPARE_KEYS, PROJECT_KEYS, TEST_KEYS, TOP_KEYS, Config, Expect, ImageSpec, Policy, PrepareSpec,
-                       ProjectSpec, TestSpec, EngineSpec)
+                       PREPARE_KEYS, PROJECT_KEYS, SIGNING_KEYS, TEST_KEYS, TOP_KEYS, Config, Expect, ImageSpec, Policy,
+                       PrepareSpec, ProjectSpec, SigningSpec, TestSpec, EngineSpec)
 
 _NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 _REGISTRY = re.compile(r"^[a-zA-Z0-9.-]+(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$|^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
@@ -148,13 +148,30 @@ class _Validator:
         projects = self.projects(top.get("projects"), images)
         policy = self.policy(top.get("policy"))
         engines = self.engines(top.get("engines")) if "engines" in top else ()
+        signing = self.signing(top.get("signing"))
         if self.problems:
             self.problems = sorted(dict.fromkeys(self.problems), key=lambda p: p[0])  # a bad default: once
             raise ConfigError(
                 [f"{self.path.name}:{line}: {msg}" if line else f"{self.path.name}: {msg}" for line, msg in self.problems],
                 tip="nothing was built; fix bbc.yaml and run again",
             )
-        return Config(self.path, registry, images, projects, self.lines, policy, engines)
+        return Config(self.path, registry, images, projects, self.lines, policy, engines, signing)
+
+    def signing(self, node: Any) -> SigningSpec:
+        """`signing: {key: PATH or env:NAME, public_keys: [PEM files]}` (issue 23)."""
+        body = self.mapping(node, ("signing",), SIGNING_KEYS) or {}
+        key = self.string(body, ("signing",), "key")
+        if key is not None and key.startswith("env:") and not re.match(r"[A-Za-z_][A-Za-z0-9_]*\Z", key[4:]):
+            self.problem(("signing", "key"), f"{key!r}: env: takes an environment variable name, e.g. env:BBC_SIGNING_KEY")
+        found: list[Path] = []
+        for i, rel in enumerate(self.str_list(body, ("signing",), "public_keys") or ()):
+            path = Path(self.base, rel)
+            self.touched.append(os.fspath(path))
+            if not path.is_file():
+                self.problem(("signing", "public_keys", str(i)), f"{rel}: no such file "
+                                                                 "(`bbc keys generate DIR` writes DIR/bbc.pub)")
+            found.append(path)
+        return SigningSpec(key, tuple(found))
 
     def engines(self, node: Any) -> tuple[EngineSpec, ...]:
         """`engines:` a list of URLs / context names, or {host, jobs} mappings."""

@@ -27,7 +27,7 @@ from bbc.adapters import state
 from bbc.adapters.engine import Engine
 from bbc.errors import BbcError
 
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 # package-manager caches and lists an image should not keep (policy no_package_caches)
 _CACHES = (
     re.compile(r"^var/lib/apt/lists/(?!lock$|partial/?$|auxfiles/?$).+"),
@@ -78,6 +78,10 @@ class Content:
     layers: tuple[Layer, ...]
     os_id: str = ""  # /etc/os-release ID (debian, alpine) for purls
     os_version: str = ""
+    # issue 23, the no_secrets gate: the config's Env and every history step in full (empty
+    # layers too: ARG, ENV), where a build arg's value shows (`RUN |1 TOKEN=... /bin/sh -c ...`)
+    env: tuple[str, ...] = ()
+    history: tuple[tuple[str, bool], ...] = ()  # (created_by, whether it made a layer)
 
     def to_json(self) -> dict[str, Any]:
         return {"version": _CACHE_VERSION, **asdict(self)}
@@ -90,7 +94,8 @@ class Content:
                   deleted=tuple(l["deleted"]), opaque=tuple(l["opaque"]), caches=tuple(l["caches"]),
                   secrets=tuple(secrets.Hit(**h) for h in l["secrets"]))
             for l in data["layers"])
-        return cls(data["image_id"], data["user"], data["labels"], layers, data["os_id"], data["os_version"])
+        return cls(data["image_id"], data["user"], data["labels"], layers, data["os_id"], data["os_version"],
+                   tuple(data.get("env") or ()), tuple((str(h[0]), bool(h[1])) for h in data.get("history") or ()))
 
 
 def read(engine: Engine, ref: str, root: Path | None = None) -> Content:
@@ -225,8 +230,10 @@ def _read_export(chunks: Iterator[bytes], image_id: str, below: Content | None) 
             size=scan.size, sources=scan.sources, deleted=tuple(scan.deleted), opaque=tuple(scan.opaque),
             caches=tuple(scan.caches), secrets=tuple(scan.secrets)))
     cfg = config.get("config") or {}
+    history = tuple((str(h.get("created_by", "")), not h.get("empty_layer")) for h in config.get("history") or ())
     return Content(image_id, str(cfg.get("User") or ""), dict(cfg.get("Labels") or {}), tuple(layers),
-                   release.get("ID", ""), release.get("VERSION_ID", ""))
+                   release.get("ID", ""), release.get("VERSION_ID", ""), tuple(str(e) for e in cfg.get("Env") or ()),
+                   history)
 
 
 def _short_step(created_by: str) -> str:

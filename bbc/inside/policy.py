@@ -56,6 +56,9 @@ def check(hierarchy: Hierarchy, inside: Inside) -> list[Violation]:
                 gone = "" if _surviving(inside, i, (hit.path,)) else ", deleted in a later layer but still in this one"
                 out.append(Violation(name, "no_secrets", f"{where(i)}: {hit.path}: {hit.kind}{gone} "
                                                          f"(use a build secret: RUN --mount=type=secret in {dockerfile})"))
+        for place, kind in _build_record(inside):
+            out.append(Violation(name, "no_secrets", f"{place}: {kind} (pass it as a build secret, RUN "
+                                                     f"--mount=type=secret, never as a build arg or ENV, in {dockerfile})"))
     own_size = sum(content.layers[i].size for i in own)
     total = sum(layer.size for layer in content.layers)
     if policy.max_own_size is not None and own_size > policy.max_own_size:
@@ -75,6 +78,42 @@ def check(hierarchy: Hierarchy, inside: Inside) -> list[Violation]:
                 out.append(Violation(name, "pinned_bases", f"{found.where}: base {found.ref} is not pinned by digest "
                                                            "(`bbc pin` pins it)", refuse=policy.pinned_bases == "error"))
     return out
+
+
+def _build_record(inside: Inside) -> list[tuple[str, str]]:
+    """Secrets in the image config's Env and in its own history steps (issue 23): a build arg's
+    value is recorded in every RUN step after its ARG. The history from the parent's last layer
+    on counts as the image's own."""
+    from bbc.inside import secrets
+
+    content = inside.content
+    parent_layers = len(inside.owners) - len(inside.own_layers())
+    seen, start = 0, 0
+    for n, (_, made) in enumerate(content.history):
+        if seen == parent_layers:
+            start = n
+            break
+        seen += made
+    else:
+        start = len(content.history) if parent_layers else 0
+    out = [(f"image config: Env {entry.partition('=')[0]}", kind)
+           for entry in content.env for kind in secrets.in_build_record(entry)]
+    layer = sum(1 for _, made in content.history[:start] if made)
+    for n, (step, made) in enumerate(content.history[start:], start):
+        # a secret the step's layer holds is reported for that layer already
+        known = {hit.kind for hit in content.layers[layer].secrets} if made and layer < len(content.layers) else set()
+        layer += 1 if made else 0
+        out += [(f"history step {n} ({_redacted(step)[:60]})", kind)
+                for kind in secrets.in_build_record(step) if kind not in known]
+    return out
+
+
+def _redacted(step: str) -> str:
+    """A history step without the build args' values it records (`|2 A=.. B=..`)."""
+    import re
+
+    step = step.removeprefix("/bin/sh -c ").strip()
+    return re.sub(r"^(RUN )?\|\d+ (?:\S+=\S* )+", r"\1", step)
 
 
 def _surviving(inside: Inside, i: int, paths: tuple[str, ...]) -> list[str]:

@@ -38,3 +38,20 @@ def find(path: str, data: bytes) -> list[Hit]:
     """Every kind of secret `data` (the file at `path`) holds, once each."""
     return [Hit(path, kind) for kind, prefixes, pattern in PATTERNS
             if any(p in data for p in prefixes) and pattern.search(data)]
+
+
+# A build arg or ENV whose name says it holds a secret, given a value: how a password passed as a
+# build arg shows in the image's history (`RUN |2 USERNAME=u PASSWORD=p /bin/sh -c ...`) or config
+_NAMED = re.compile(r"(?:^|[\s|])([A-Za-z0-9_]*(?:PASSWORD|PASSWD|TOKEN|SECRET|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY"
+                    r"|CREDENTIALS?)[A-Za-z0-9_]*)=(?=[^\s$])", re.IGNORECASE)
+
+
+def in_build_record(text: str) -> list[str]:
+    """What a history step or an Env entry gives away, once each: the kinds of secret it
+    holds (by pattern) and the secret-named variables it sets; never the values."""
+    data = text.encode(errors="replace")
+    found = [kind for kind, prefixes, pattern in PATTERNS if any(p in data for p in prefixes) and pattern.search(data)]
+    names = dict.fromkeys(m.group(1) for m in _NAMED.finditer(text))
+    # PASSWORD_FILE=/run/secrets/pw names where a secret is, not the secret
+    found += [f"{name} set to a value" for name in names if not name.upper().endswith(("_FILE", "_PATH", "_DIR"))]
+    return found

@@ -15,8 +15,9 @@ CONFIG_NAME = "bbc.yaml"
 NETWORKS = ("host", "none", "default")
 CASCADES = ("patch", "follow-major", "none")
 
-TOP_KEYS = ("registry", "defaults", "images", "projects", "policy", "engines")
+TOP_KEYS = ("registry", "defaults", "images", "projects", "policy", "engines", "signing")
 ENGINE_KEYS = ("host", "jobs")
+SIGNING_KEYS = ("key", "public_keys")  # issue 23: bbc/release/signing/
 POLICY_KEYS = ("pinned_bases",
                # issue 13 gates (bbc/policy.py): warnings after a build, refusals at release
                "non_root", "no_package_caches", "no_secrets", "max_own_size", "max_size", "required_labels")
@@ -149,6 +150,16 @@ class EngineSpec:
 
 
 @dataclass(frozen=True)
+class SigningSpec:
+    """How releases are signed and verified (`signing:`, bbc/release/signing/)."""
+
+    # the private key: a path (relative to bbc.yaml's folder) or `env:NAME`; read only when
+    # signing, so machines that never release need not have it
+    key: str | None = None
+    public_keys: tuple[Path, ...] = ()  # absolute: the PEM files `bbc verify` trusts
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path  # the bbc.yaml file
     registry: str
@@ -157,6 +168,7 @@ class Config:
     lines: Mapping[tuple[str, ...], int] = field(default_factory=dict)
     policy: Policy = field(default_factory=Policy)
     engines: tuple[EngineSpec, ...] = ()  # empty: the one engine the environment names
+    signing: SigningSpec = field(default_factory=SigningSpec)
 
     @cached_property
     def root(self) -> Path:

@@ -258,6 +258,28 @@ class Registry:
         self._expect(status, (200, 201), body, repository, reference)
         return headers.get("Docker-Content-Digest") or _sha256(raw), bool(headers.get("OCI-Subject"))
 
+    def blob(self, repository: str, digest: str) -> bytes:
+        """A blob's bytes, checked against `digest` (issue 23: signatures and bundles are read back)."""
+        _check_repository(self.host, repository)
+        _check_reference(self.host, repository, digest)
+        status, _, body = self._request("GET", f"/v2/{repository}/blobs/{digest}", repository, digest)
+        self._expect(status, (200,), body, repository, digest)
+        if _sha256(body) != digest:
+            raise self._error(repository, digest, "blob does not match its digest")
+        return body
+
+    def referrers(self, repository: str, digest: str) -> dict[str, Any] | None:
+        """The OCI index listing the manifests whose `subject` is `digest`, by distribution-spec
+        1.1's referrers API; None where the registry has no such API (404: distribution 2.8)."""
+        _check_repository(self.host, repository)
+        _check_reference(self.host, repository, digest)
+        status, _, body = self._request("GET", f"/v2/{repository}/referrers/{digest}", repository, digest,
+                                        headers={"Accept": OCI_INDEX})
+        if status == 404:
+            return None
+        self._expect(status, (200,), body, repository, digest)
+        return self._json(body, repository, digest)
+
     # -- internals ----------------------------------------------------------------
 
     def _platform_manifest(self, repository: str, reference: str, index: Manifest,
