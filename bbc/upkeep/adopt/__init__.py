@@ -46,13 +46,13 @@ def adopt(root: Path, registry: str | None = None) -> Adoption:
     by_file = {d.file: d.name for d in drafts}
     folders = {d.name: d.folder for d in drafts}
     suspect = _suspect(drafts)
-    known = Known(refs.index(found.builds, found.aliases, by_file), Matcher(folders, registry), folders,
-                  suspect, sanitize(tree.root.resolve().name), registry)
     targets = {b.name: by_file[b.file] for b in found.builds if b.name and b.file in by_file}
+    known = Known(refs.index(found.builds, found.aliases, by_file), Matcher(folders, registry), folders,
+                  suspect, sanitize(tree.root.resolve().name), registry, targets)
     images: dict[str, Image] = {}
     decided: list[str] = []
     for draft in drafts:
-        made, said = _image(draft, tree.read(draft.file), known, targets)
+        made, said = _image(draft, tree.read(draft.file), known)
         images[made.name] = made
         decided.extend(said)
     confirmed, doubts = graph.confirm(images, suspect)

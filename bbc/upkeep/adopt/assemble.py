@@ -5,8 +5,6 @@ ships, its parent (link.py), what else it reads (uses.py) and the build args to 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
-
 from bbc import dockerfile
 from bbc.upkeep.adopt import link as link_mod
 from bbc.upkeep.adopt import sources, stages, uses
@@ -72,7 +70,7 @@ def _without_parent(draft: Draft, shipped: From | None, text: str) -> Parent | N
     return Parent()
 
 
-def image(draft: Draft, text: str, known: Known, targets: Mapping[str, str]) -> tuple[Image, tuple[str, ...]]:
+def image(draft: Draft, text: str, known: Known) -> tuple[Image, tuple[str, ...]]:
     """The image of `draft` and the located lines its decisions leave for stderr."""
     build = draft.builds[0] if draft.builds else None
     shipped = stages.shipped_from(text, build.target if build else None, build.args if build else None)
@@ -85,10 +83,11 @@ def image(draft: Draft, text: str, known: Known, targets: Mapping[str, str]) -> 
         notes += (f"? {shipped.target_why} ({draft.file}:{shipped.line})",)
     parent = _without_parent(draft, shipped, text)
     if parent is None and shipped is not None:
-        parent = link_mod.decide(draft.name, draft.file, shipped, known)
+        parent = link_mod.decide(draft.name, draft.file, shipped, known, build)
     parent = parent or Parent()
     link = parent.link
-    reads = uses.reads(draft.name, text, shipped, build, known, targets)
+    reads = {k: v for k, v in uses.reads(draft.name, text, shipped, build, known).items()
+             if not (link and v == link.parent)}
     args = {k: v for k, v in uses.build_args(build, link.arg if link else None).items() if k not in reads}
     base = parent.base.replace(UNKNOWN, "*") if parent.base else None
     return Image(

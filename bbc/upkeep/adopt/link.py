@@ -8,11 +8,11 @@ by graph.confirm). Never a confident link by name alone, or to a fixture, templa
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bbc.upkeep.adopt import placeholders, refs
 from bbc.upkeep.adopt.matcher import Matcher
-from bbc.upkeep.adopt.records import UNKNOWN, From, Link, Source
+from bbc.upkeep.adopt.records import UNKNOWN, Build, From, Link, Source
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class Known:
     suspect: frozenset[str]  # examples, fixtures, templates: never a sure parent by name
     tree_name: str  # the tree's folder name, sanitized
     registry: str | None = None
+    targets: Mapping[str, str] = field(default_factory=dict)  # bake target / compose service -> image
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,30 @@ def _link(shipped: From, file: str, parent: str, source: Source, sure: bool, why
     return Link(parent, source, sure, where, shipped.arg, None if shipped.arg else shipped.raw, why, namespace, under)
 
 
-def decide(name: str, file: str, shipped: From, known: Known) -> Parent:
-    """The parent of image `name` (Dockerfile `file`) whose shipped stage is FROM `shipped`."""
+def named_context(value: str, name: str, known: Known) -> str | None:
+    """The image a named context (`target:y`, `service:y`, `docker-image://ref`) is, if one."""
+    kind, _, rest = value.partition(":")
+    if kind in ("target", "service") and rest:
+        image = known.targets.get(rest)
+    elif value.startswith("docker-image://"):
+        ref = refs.parse(value[len("docker-image://"):])
+        found = [p.image for p in known.index.lookup(ref) if p.sure] if ref else []
+        image = found[0] if len(found) == 1 else None
+    else:
+        image = None
+    return image if image != name else None
+
+
+def decide(name: str, file: str, shipped: From, known: Known, build: Build | None = None) -> Parent:
+    """The parent of image `name` (Dockerfile `file`) whose shipped stage is FROM `shipped`
+    (`build`: what the build files pass it, named contexts a FROM may name among them)."""
     where = f"{file}:{shipped.line}"
+    if build is not None and shipped.image in build.contexts:
+        value = build.contexts[shipped.image]
+        image = named_context(value, name, known)
+        if image is not None:
+            return Parent(_link(shipped, file, image, build.source, build.sure, build.doubt), notes=(
+                f"FROM {shipped.raw} is the named context {shipped.image} = {value} ({build.where})",))
     found = placeholders.find(shipped.image)
     if found is not None:
         return _by_placeholder(name, file, shipped, found, known)
@@ -56,7 +78,7 @@ def decide(name: str, file: str, shipped: From, known: Known) -> Parent:
     producers = [p for p in known.index.lookup(ref) if p.image != name]
     if len(producers) == 1:
         p = producers[0]
-        why = f"{p.where} ({p.doubt}) tags {ref} from folder {known.folders[p.image]}" if not p.sure else ""
+        why = f"{p.doubt}: {p.where} tags {ref} from folder {known.folders[p.image]}" if not p.sure else ""
         link = _link(shipped, file, p.image, p.source, p.sure, why, ref.namespace)
         if p.sure:
             return Parent(link, notes=(f"{ref} is built by {p.where}",))

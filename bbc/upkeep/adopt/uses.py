@@ -5,10 +5,8 @@ the build args the build files pass that bbc.yaml must pass too (`build_args`)."
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from bbc.upkeep.adopt import refs, stages
-from bbc.upkeep.adopt.link import Known, uses_key
+from bbc.upkeep.adopt.link import Known, named_context, uses_key
 from bbc.upkeep.adopt.records import UNKNOWN, Build, From
 
 
@@ -20,25 +18,21 @@ def _produced_by(image: str, name: str, known: Known) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-def reads(name: str, text: str, shipped: From | None, build: Build | None, known: Known,
-          targets: Mapping[str, str]) -> dict[str, str]:
+def reads(name: str, text: str, shipped: From | None, build: Build | None, known: Known) -> dict[str, str]:
     """`uses` of image `name`: build arg (or named context, or reference as written) -> image."""
     args = dict(build.args) if build else None
     out: dict[str, str] = {}
+    contexts = build.contexts if build else {}
     for read in stages.other_reads(text, shipped, args):
-        image = _produced_by(read.image, name, known)
+        if read.image in contexts:
+            image = named_context(contexts[read.image], name, known)
+        else:
+            image = _produced_by(read.image, name, known)
         if image is not None:
             out[uses_key(read.arg, read.raw)] = image
     for key, value in (build.contexts.items() if build else ()):
-        if value.startswith("target:"):
-            image = targets.get(value[len("target:"):])
-        elif value.startswith("docker-image://"):
-            image = _produced_by(value[len("docker-image://"):], name, known)
-        elif value.startswith("service:"):
-            image = targets.get(value[len("service:"):])
-        else:
-            image = None
-        if image is not None and image != name:
+        image = named_context(value, name, known)
+        if image is not None:
             out[key] = image
     return out
 
