@@ -10,7 +10,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from bbc import dockerfile
@@ -131,14 +131,21 @@ def _unique(drafts: list[Draft], suffixes: Mapping[str, str]) -> tuple[list[Draf
             continue
         new = {d.file: "-".join(sanitize(p) for p in _components(d.folder) or [name]) + suffixes[d.file]
                for d in same}
-        where = ", ".join(d.file for d in same)
-        names = ", ".join(new[d.file] for d in same)
+        where = _some(d.file for d in same)
+        names = _some(new[d.file] for d in same)
         for d in same:
             note = f"? {where} would all be named '{name}': named by their paths ({names})"
             renamed[d.file] = replace(d, name=new[d.file], notes=d.notes + (note,))
         messages.append(f"{same[0].file}: {len(same)} Dockerfiles would get the name '{name}' ({where}); "
                         f"named {names} instead")
     return [renamed.get(d.file, d) for d in drafts], messages
+
+
+def _some(words: Iterable[str], shown: int = 3) -> str:
+    """The first few of a list, and how many more."""
+    found = list(words)
+    more = len(found) - shown
+    return ", ".join(found[:shown]) + (f" and {more} more" if more > 1 else f", {found[-1]}" if more == 1 else "")
 
 
 def _build_names(drafts: list[Draft]) -> list[Draft]:

@@ -19,7 +19,7 @@ def read(tree: Tree) -> Found:
     held = set(tree.dockerfiles)
     kept = tuple(b for b in found.builds if b.file in held)
     missing = sorted({f"{b.where}: builds {b.file}, which is not in the tree; left out"
-                      for b in found.builds if b.file not in held and b.source is not Source.SCRIPT})
+                      for b in found.builds if b.file not in held and b.tags and b.source is not Source.SCRIPT})
     return Found(kept, found.aliases, found.messages + tuple(missing))
 
 
