@@ -1,7 +1,7 @@
 """Builds that docker-compose files describe: every service with a `build:` section (a context
 string, or context, dockerfile relative to it, args, target, additional_contexts), tagged with
 its `image:`, else with the name compose gives it (`<project>-<service>`, the project being the
-file's folder). `${VAR}` with no value in the file is UNKNOWN."""
+file's folder). `${VAR:-default}` takes the default; `${VAR}` alone is UNKNOWN."""
 
 from __future__ import annotations
 
@@ -12,14 +12,9 @@ from typing import Any
 
 import yaml
 
-from bbc import dockerfile
+from bbc.upkeep.adopt import shell
 from bbc.upkeep.adopt.records import UNKNOWN, Build, Found, Source
 from bbc.upkeep.adopt.tree import Tree
-
-
-class _Unknown(dict[str, str]):
-    def get(self, key: str, default: object = None) -> str:
-        return UNKNOWN
 
 
 def _text(value: Any) -> str:
@@ -27,7 +22,7 @@ def _text(value: Any) -> str:
         return "true" if value else "false"
     if not isinstance(value, (str, int, float)):
         return UNKNOWN
-    return dockerfile.expand(str(value), _Unknown())[0].replace("$$", "$")
+    return shell.expand(str(value), {}).replace("$$", "$")
 
 
 def _pairs(found: Any) -> dict[str, str]:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bbc import dockerfile
+from bbc.upkeep.adopt import sources
 from bbc.upkeep.adopt.records import UNKNOWN, Alias, Build, Source
 
 _HUB = ("docker.io/", "index.docker.io/", "registry-1.docker.io/")
@@ -93,8 +94,12 @@ class Index:
         else:
             repos = [ref.repository] if ref.repository in self.tags else []
             repos += [r for r in self.tags if UNKNOWN in r and _fits(r, ref.repository)]
-        exact = [p for r in repos for p in self.tags[r].get(ref.tag, ())]
-        found = exact or [p for r in repos for t, ps in self.tags[r].items() if _fits(t, ref.tag) for p in ps]
+        found = [p for r in repos for p in self.tags[r].get(ref.tag, ()) if r == ref.repository]
+        if not found:  # through a part only known when a build runs: the build files' word, not for sure
+            found = [replace(p, sure=False, doubt=p.doubt or f"a tag only known when the build runs ({r}:{t})"
+                             .replace(UNKNOWN, "*"))
+                     for r in repos for t, ps in self.tags[r].items() if _fits(r, ref.repository) and _fits(t, ref.tag)
+                     for p in ps]
         out: dict[str, Producer] = {}
         for p in sorted(found, key=lambda p: (not p.sure, not p.source.build_file)):
             out.setdefault(p.image, p)
@@ -119,14 +124,19 @@ def index(builds: Iterable[Build], aliases: Iterable[Alias], images: Mapping[str
         if all(p.image != producer.image or (p.sure, p.source) != (producer.sure, producer.source) for p in found):
             found.append(producer)
 
+    builds = tuple(builds)
+    first = {file: found[0] for file, found in sources.by_file(builds).items()}
     for build in builds:
         image = images.get(build.file)
         if image is None:
             continue
+        sure, doubt = build.sure, build.doubt
+        if sources.way(build) != sources.way(first[build.file]):
+            sure, doubt = False, f"built so with other args or target than bbc.yaml's ({first[build.file].where})"
         for tag in build.tags:
             ref = parse(tag)
             if ref is not None:
-                add(ref, Producer(image, build.source, build.where, build.sure, build.doubt))
+                add(ref, Producer(image, build.source, build.where, sure, doubt))
     frozen = Index({r: {t: tuple(ps) for t, ps in ts.items()} for r, ts in tags.items()})
     for alias in aliases:  # after every build: an alias may come before the build it names
         src, ref = parse(alias.source), parse(alias.ref)

@@ -1,6 +1,7 @@
 """Builds that shell scripts describe: `docker build` lines with the variables the script sets
-above them (`NAME=value`, `${NAME:-default}`); what the script only learns when it runs
-(`$(git rev-parse HEAD)`, a loop variable, the environment) is UNKNOWN. A script may run
+above them (`NAME=value`; `${NAME:-default}` takes the default when the script does not set
+NAME); what the script only learns when it runs (`$(git rev-parse HEAD)`, a loop variable, the
+environment without a default) is UNKNOWN. A script may run
 where it lies or from the tree's root: the folder in which the Dockerfile it names exists
 wins, and when both hold one the build is not sure."""
 
@@ -20,11 +21,22 @@ _ASSIGN = re.compile(r"\s*(?:export\s+|readonly\s+|local\s+|declare\s+)?([A-Za-z
 _SUBSTITUTION = re.compile(r"\$\([^)]*\)|`[^`]*`")
 
 
+_DEFAULTED = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*):?-([^{}]*)\}")
+
+
 class _Values(dict[str, str]):
     """Variable values; a variable the script never sets is UNKNOWN."""
 
     def get(self, key: str, default: object = None) -> str:
         return super().get(key, UNKNOWN)
+
+
+def expand(text: str, values: Mapping[str, str]) -> str:
+    """`text` with `$X`, `${X}` expanded from `values`; a variable they do not hold takes the
+    default written beside it (`${TAG:-1.0}`), else is UNKNOWN."""
+    text = _DEFAULTED.sub(lambda m: m.group(0) if m.group(1) in values else m.group(2), text)
+    known = _Values(values)
+    return dockerfile.expand(text, known)[0]
 
 
 def _lines(text: str) -> list[tuple[int, str]]:
@@ -47,7 +59,7 @@ def _value(raw: str, values: Mapping[str, str]) -> str:
         words = shlex.split(raw, comments=True)
     except ValueError:
         return UNKNOWN
-    return dockerfile.expand(words[0], values)[0] if words else ""
+    return expand(words[0], values) if words else ""
 
 
 def _placed(tree: Tree, build: Build, script: str) -> Build | None:
@@ -81,7 +93,7 @@ def read_script(tree: Tree, rel: str) -> Found:
             continue
         stripped = line.strip()
         commented = stripped.startswith("#")
-        text = dockerfile.expand(_SUBSTITUTION.sub(UNKNOWN, stripped.lstrip("# \t")), values)[0]
+        text = expand(_SUBSTITUTION.sub(UNKNOWN, stripped.lstrip("# \t")), values)
         builds, aliases = cmdline.read_line(text, cwd, f"{rel}:{number}", Source.SCRIPT, sure=not commented,
                                             doubt="a build line commented out" if commented else "")
         placed = tuple(b for b in (_placed(tree, b, rel) for b in builds) if b is not None)

@@ -32,9 +32,14 @@ def by_file(builds: tuple[Build, ...]) -> Mapping[str, tuple[Build, ...]]:
             for file, found in out.items()}
 
 
+def way(build: Build) -> tuple[str, tuple[tuple[str, str], ...], str | None]:
+    """What a build builds, beyond its Dockerfile: context, args, target."""
+    return build.context, tuple(sorted(build.args.items())), build.target
+
+
 def ways(builds: tuple[Build, ...]) -> list[Build]:
-    """The builds that differ in what they build (context, args, target), one of each."""
+    """The builds that differ in what they build, one of each."""
     seen: dict[tuple[str, tuple[tuple[str, str], ...], str | None], Build] = {}
     for build in builds:
-        seen.setdefault((build.context, tuple(sorted(build.args.items())), build.target), build)
+        seen.setdefault(way(build), build)
     return list(seen.values())

@@ -293,3 +293,32 @@ def test_a_bashbrew_library_file_says_which_directory_each_tag_is(tmp_path: Path
     assert "docs/Dockerfile:1: FROM python:3.13 names a repository this tree builds (python), but no build file " \
            "produces that tag; left as a root" in got.messages
     assert got.summary == "2 links: bashbrew library 2; 3 roots"
+
+
+def test_a_tag_only_known_when_the_build_runs_links_with_a_doubt(tmp_path: Path) -> None:
+    write(tmp_path / "Makefile", "VERSION := $(shell cat VERSION)\nbuild:\n\tdocker build -t acme/app:$(VERSION) app\n")
+    write(tmp_path / "app/Dockerfile", "FROM debian:12\n")
+    write(tmp_path / "plugin/Dockerfile", "FROM acme/app:2.3\n")  # that version, or any the Makefile makes?
+    got = adopt.adopt(tmp_path)
+    assert graph(got) == {"app/Dockerfile": None, "plugin/Dockerfile": "app/Dockerfile"}
+    assert unsure(got) == {"plugin/Dockerfile"}
+    assert doubts(got.images["plugin"]) == [
+        "? a tag only known when the build runs (acme/app:*): Makefile:3 tags acme/app:2.3 from folder app"]
+
+
+def test_one_dockerfile_built_two_ways_takes_the_first_and_says_so(tmp_path: Path) -> None:
+    write(tmp_path / "Makefile", "build:\n\tdocker build -t acme/py:3.11 --build-arg PY=3.11 py\n"
+                                 "\tdocker build -t acme/py:3.12 --build-arg PY=3.12 py\n")
+    write(tmp_path / "py/Dockerfile", "FROM debian:12\nARG PY\n")
+    write(tmp_path / "app/Dockerfile", "FROM acme/py:3.12\n")
+    got = adopt.adopt(tmp_path)
+    assert graph(got) == {"app/Dockerfile": "py/Dockerfile", "py/Dockerfile": None}
+    assert dict(got.images["py"].build_args) == {"PY": "3.11"}
+    # app builds on the 3.12 build, bbc.yaml's py is the 3.11 one: linked, with a doubt
+    assert unsure(got) == {"app/Dockerfile"}
+    assert doubts(got.images["app"]) == [
+        "? built so with other args or target than bbc.yaml's (Makefile:2): Makefile:3 tags acme/py:3.12 from "
+        "folder py"]
+    assert doubts(got.images["py"]) == [
+        "? built 2 ways by the build files (Makefile:2, Makefile:3): bbc.yaml takes Makefile:2's; add images "
+        "(another target or Dockerfile) for the others"]

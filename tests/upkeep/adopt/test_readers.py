@@ -84,10 +84,11 @@ def test_shell_scripts_use_their_variables_and_the_folder_the_dockerfile_is_in(t
     write(tmp_path / "images/base/Dockerfile", "FROM debian:12\n")
     write(tmp_path / "images/app/Dockerfile", "ARG BASE\nFROM $BASE\n")
     found = shell.read(scan(tmp_path))
-    # run from the tree's root: scripts/images/... does not exist
+    # run from the tree's root: scripts/images/... does not exist; the environment's VERSION
+    # is unknown, its default is what the script says
     assert [(b.file, b.context, b.tags, dict(b.args)) for b in found.builds] == [
-        ("images/base/Dockerfile", "images/base", (f"acme/base:{UNKNOWN}",), {}),
-        ("images/app/Dockerfile", "images/app", (f"acme/app:{UNKNOWN}",), {"BASE": f"acme/base:{UNKNOWN}"}),
+        ("images/base/Dockerfile", "images/base", ("acme/base:1.0",), {}),
+        ("images/app/Dockerfile", "images/app", (f"acme/app:{UNKNOWN}",), {"BASE": "acme/base:1.0"}),
     ]
 
 
