@@ -56,8 +56,9 @@ def adopt(root: Path, registry: str | None = None) -> Adoption:
         images[made.name] = made
         decided.extend(said)
     confirmed, doubts = graph.confirm(images, suspect)
-    graph.refuse_cycles(confirmed)
-    ordered = graph.ordered(confirmed)
+    flagged, roots = graph.flag_own_roots(confirmed)
+    graph.refuse_cycles(flagged)
+    ordered = graph.ordered(flagged)
     guess = registry or graph.registry_guess(ordered)
-    return Adoption(tree.root, registry, ordered, tuple(list(found.messages) + messages + decided + doubts), guess,
+    return Adoption(tree.root, registry, ordered, tuple(list(found.messages) + messages + decided + doubts + roots), guess,
                     graph.summary(ordered))

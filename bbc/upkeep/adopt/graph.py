@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from bbc.errors import BbcError
+from bbc.upkeep.adopt import refs
 from bbc.upkeep.adopt.records import UNKNOWN, Image, Link, Source
 
 _BY_NAME = (Source.FROM, Source.ARG_DEFAULT)
@@ -39,6 +40,26 @@ def confirm(images: Mapping[str, Image], suspect: frozenset[str]) -> tuple[dict[
                             "(check it)")
         notes = image.notes + ((f"? {link.why}",) if not link.sure else ())
         out[name] = replace(image, link=link, notes=notes)
+    return out, messages
+
+
+def flag_own_roots(images: Mapping[str, Image]) -> tuple[dict[str, Image], list[str]]:
+    """Roots whose FROM names a repository under a namespace two or more links share
+    (`acme/tools` beside `acme/python` and `acme/web` linked): likely an image of the tree bbc
+    init could not find; a `?` and a located line, never a silent root."""
+    shared = Counter(i.link.namespace for i in images.values() if i.link is not None and i.link.namespace)
+    out = dict(images)
+    messages: list[str] = []
+    for name, image in images.items():
+        ref = refs.parse(image.base) if image.parent is None and image.base else None
+        if ref is None or shared[ref.namespace] < 2 or any(n.startswith("?") for n in image.notes):
+            continue
+        where = f"{image.file}:{image.from_.line}" if image.from_ else image.file
+        out[name] = replace(image, notes=image.notes + (
+            f"? FROM {image.base} ({where}) is under {ref.namespace}, where other images of the tree are, but "
+            "names none of them: if it is one, set parent",))
+        messages.append(f"{where}: FROM {image.base} is under {ref.namespace}, where other images of the tree "
+                        "are, but names none of them; left as a root")
     return out, messages
 
 

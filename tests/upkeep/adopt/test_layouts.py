@@ -322,3 +322,19 @@ def test_one_dockerfile_built_two_ways_takes_the_first_and_says_so(tmp_path: Pat
     assert doubts(got.images["py"]) == [
         "? built 2 ways by the build files (Makefile:2, Makefile:3): bbc.yaml takes Makefile:2's; add images "
         "(another target or Dockerfile) for the others"]
+
+
+def test_a_root_under_the_namespace_of_the_trees_links_is_said(tmp_path: Path) -> None:
+    write(tmp_path / "base/Dockerfile", "FROM debian:12\n")
+    write(tmp_path / "python/Dockerfile", "ARG BASE=quay.io/acme/base:1\nFROM $BASE\n")
+    write(tmp_path / "web/Dockerfile", "ARG BASE=quay.io/acme/python:1\nFROM $BASE\n")
+    write(tmp_path / "tools/Dockerfile", "FROM quay.io/acme/toolbox:1\n")  # no folder toolbox: not silent
+    got = adopt.adopt(tmp_path)
+    assert graph(got) == {"base/Dockerfile": None, "python/Dockerfile": "base/Dockerfile",
+                          "tools/Dockerfile": None, "web/Dockerfile": "python/Dockerfile"}
+    assert unsure(got) == set()
+    assert doubts(got.images["tools"]) == [
+        "? FROM quay.io/acme/toolbox:1 (tools/Dockerfile:1) is under quay.io/acme, where other images of the tree "
+        "are, but names none of them: if it is one, set parent"]
+    assert got.messages == ("tools/Dockerfile:1: FROM quay.io/acme/toolbox:1 is under quay.io/acme, where other "
+                            "images of the tree are, but names none of them; left as a root",)
