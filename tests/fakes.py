@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from bbc.engine import BuildRequest, ImageInfo, Mount, RunResult
+from bbc.adapters.engine import BuildRequest, ImageInfo, Mount, RunResult
 from bbc.errors import BuildError
 
 

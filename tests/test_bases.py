@@ -27,7 +27,7 @@ def publish_upstream(client: Any, ref: str, content: str, work: Path) -> str:
     client.images.build(path=str(context), tag=ref, network_mode="host", rm=True, forcerm=True)
     out = client.images.push(repository, tag=tag)
     assert "error" not in out.lower(), out
-    from bbc.registry import Registry
+    from bbc.adapters.registry.client import Registry
 
     host, _, path = repository.partition("/")
     manifest = Registry(host).manifest(path, tag)
@@ -256,7 +256,7 @@ def test_outdated_os_runs_the_package_manager_in_a_throwaway_container(tmp_path:
 
 
 def test_apt_output_from_ubuntu_and_debian_is_read() -> None:
-    from bbc.ospackages import parse_apt
+    from bbc.upkeep.ospackages import parse_apt
 
     text = ("Inst libc6 [2.35-0ubuntu3.6] (2.35-0ubuntu3.8 Ubuntu:22.04/jammy-updates, "
             "Ubuntu:22.04/jammy-security [amd64]) []\n"

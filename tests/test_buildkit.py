@@ -10,8 +10,9 @@ import os
 import tarfile
 from pathlib import Path
 
-from bbc import fingerprint
-from bbc.buildkit import Progress, context_archive
+from bbc.adapters.docker import context as docker_context
+from bbc.plan import fingerprint
+from bbc.adapters.docker.buildkit import Progress, context_archive
 from tests.helpers import write
 
 TRACE = Path(__file__).parent / "data" / "buildkit-trace.json"
@@ -63,7 +64,7 @@ def test_context_archive_is_a_plain_tar_of_what_the_fingerprint_hashed(tmp_path:
         names = sorted(tar.getnames())
         main = tar.getmember("app/main.py")
         assert tar.extractfile(main).read() == b"print('hi')\n"  # type: ignore[union-attr]
-    assert names == fingerprint.context_files(ctx, "Dockerfile")
+    assert names == docker_context.context_files(ctx, "Dockerfile")
     assert "secret.env" not in names
     assert main.mtime == 1_700_000_000
 

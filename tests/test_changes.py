@@ -7,9 +7,10 @@ from pathlib import Path
 import git
 import pytest
 
-from bbc import changes, config
+from bbc.plan import changes
+from bbc import config
 from bbc.errors import GitError
-from bbc.hierarchy import Hierarchy
+from bbc.model.hierarchy import Hierarchy
 from tests.helpers import tiny_hierarchy, write
 
 

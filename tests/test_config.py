@@ -206,7 +206,8 @@ def test_the_validated_config_is_reused_until_a_file_it_read_changes(tmp_path: P
     import os
     import time
 
-    from bbc import config as config_mod, yamlnodes
+    from bbc import config as config_mod
+    from bbc.config import yamlnodes
     from tests.helpers import tiny_hierarchy
 
     path = tiny_hierarchy(tmp_path)

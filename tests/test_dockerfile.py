@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bbc import dockerfile
-from bbc.dockerfile import Reference, external_bases, parse_reference, pin_text, stages
+from bbc.model import dockerfile
+from bbc.model.dockerfile import Reference, external_bases, parse_reference, pin_text, stages
 
 DIGEST_A = "sha256:" + "a" * 64
 DIGEST_B = "sha256:" + "b" * 64
@@ -298,7 +298,7 @@ def test_a_file_changed_since_it_was_read_is_refused() -> None:
 
 
 def test_with_parent_reads_the_parent_through_a_build_arg_and_keeps_everything_else() -> None:
-    from bbc.dockerfile import PARENT_ARG, with_parent
+    from bbc.model.dockerfile import PARENT_ARG, with_parent
 
     text = ("# syntax=docker/dockerfile:1\n"
             "FROM --platform=$BUILDPLATFORM acme/python:3.11 AS build\n"

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from bbc import config, planner
-from bbc.executor import Executor
-from bbc.hierarchy import Hierarchy
-from bbc.report import PlainEvents
+from bbc import config
+from bbc.plan import planner
+from bbc.plan import steps
+from bbc.run.executor import Executor
+from bbc.model.hierarchy import Hierarchy
+from bbc.run.report import PlainEvents
 from tests.fakes import FakeEngine
 from tests.helpers import tiny_hierarchy
 
@@ -20,7 +22,7 @@ def h(tmp_path: Path) -> Hierarchy:
 
 
 def run(h: Hierarchy, engine: FakeEngine, *, jobs: int = 1, fail_fast: bool = False) -> dict[str, str]:
-    plan = planner.plan(h, planner.Selection(), planner.Index.of(engine.images_with_label("bbc.fingerprint")))
+    plan = planner.plan(h, steps.Selection(), steps.Index.of(engine.images_with_label("bbc.fingerprint")))
     results = Executor(engine, h, PlainEvents(), jobs=jobs, fail_fast=fail_fast).run(plan)
     return {r.image: r.status for r in results}
 

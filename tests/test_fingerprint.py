@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bbc import config, fingerprint
+from bbc.adapters.docker import context as docker_context
+from bbc import config
+from bbc.plan import fingerprint
 from tests.helpers import write
 
 
@@ -74,7 +76,7 @@ def test_things_docker_never_sees_do_not(spec: config.ImageSpec) -> None:
 
 def test_dockerignore_negation_and_dockerfile_always_sent(spec: config.ImageSpec) -> None:
     write(spec.path / ".dockerignore", "*\n!main.py\n")
-    files = fingerprint.context_files(spec.path, spec.dockerfile)
+    files = docker_context.context_files(spec.path, spec.dockerfile)
     assert "main.py" in files and "Dockerfile" in files and "sub/data.txt" not in files
     before = fp(spec)
     (spec.path / "sub/data.txt").write_text("ignored now\n")

@@ -7,7 +7,7 @@ import pytest
 from bbc import config
 from bbc.commands.graph import render
 from bbc.errors import BbcError
-from bbc.hierarchy import Hierarchy
+from bbc.model.hierarchy import Hierarchy
 from tests.helpers import tiny_hierarchy
 
 
@@ -47,7 +47,7 @@ def test_tree_and_formats(h: Hierarchy) -> None:
 
 
 def test_parent_links_are_followed_in_one_place() -> None:
-    from bbc.hierarchy import cycles, lineage, topological
+    from bbc.model.hierarchy import cycles, lineage, topological
 
     parents: dict[str, str | None] = {"app": "ml", "root": None, "ml": "python", "python": "root", "web": "python"}
     assert topological(parents, list(parents)) == ("root", "python", "ml", "app", "web")
@@ -63,6 +63,6 @@ def test_validation_and_config_import_without_a_cycle() -> None:
     import subprocess
     import sys
 
-    for first in ("bbc.validate", "bbc.model", "bbc.hierarchy", "bbc.config"):
+    for first in ("bbc.config.validate", "bbc.model.specs", "bbc.model.hierarchy", "bbc.config"):
         run = subprocess.run([sys.executable, "-c", f"import {first}; import bbc.config"], capture_output=True, text=True)
         assert run.returncode == 0, run.stderr

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from bbc import layers, ownership
-from bbc.engine import ImageInfo
-from bbc.labels import IMAGE, PARENT_ID
+from bbc.inside import layers, ownership
+from bbc.adapters.engine import ImageInfo
+from bbc.model.labels import IMAGE, PARENT_ID
 from tests.conftest import tar_bytes as tar
 
 

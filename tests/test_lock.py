@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from bbc import lock
+from bbc.adapters import lock
 from tests.helpers import tiny_hierarchy
 
 COMMENTED = "# the hierarchy of the team\n"
@@ -81,7 +81,7 @@ def test_kill_9_during_bumps_leaves_old_or_new_file(tmp_path: Path) -> None:
 
 
 def test_image_lock_excludes_another_process(tmp_path: Path) -> None:
-    code = ("import sys, time; from pathlib import Path; from bbc import lock\n"
+    code = ("import sys, time; from pathlib import Path; from bbc.adapters import lock\n"
             "with lock.image_lock(Path(sys.argv[1]), 'mid', timeout=2):\n    print('got it')\n")
     with lock.image_lock(tmp_path, "mid"):
         other = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=60)

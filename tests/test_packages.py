@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from bbc.packages import newest_within
+from bbc.upkeep.packages import newest_within
 from tests.cli import bbc, ok
 from tests.helpers import write
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from bbc.errors import BbcError
-from bbc.pins import (
+from bbc.upkeep.pins import (
     ImagePin,
     Pin,
     find_image_pins,

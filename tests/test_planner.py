@@ -7,11 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from bbc import config, executor, pipeline, planner, refs
-from bbc.engine import ImageInfo
-from bbc.hierarchy import Hierarchy
-from bbc.planner import Index, Scope, Selection
-from bbc.report import PlainEvents
+from bbc import config
+from bbc.run import executor, pipeline
+from bbc.plan import planner
+from bbc.plan import steps
+from bbc.model import refs
+from bbc.adapters.engine import ImageInfo
+from bbc.model.hierarchy import Hierarchy
+from bbc.plan.steps import Index, Scope, Selection
+from bbc.run.report import PlainEvents
 from tests.fakes import FakeEngine
 from tests.helpers import tiny_hierarchy, write
 
@@ -51,7 +55,7 @@ def h(tmp_path: Path) -> Hierarchy:
     return Hierarchy.of(config.load(path))
 
 
-def plan(h: Hierarchy, engine: FakeEngine, scope: Scope = Scope(), *names: str) -> planner.Plan:
+def plan(h: Hierarchy, engine: FakeEngine, scope: Scope = Scope(), *names: str) -> steps.Plan:
     return planner.plan(h, Selection(tuple(names)), Index.of(engine.images_with_label("bbc.fingerprint")), scope)
 
 
@@ -96,7 +100,7 @@ def test_tests_run_after_builds_and_a_pass_is_reused(h: Hierarchy) -> None:
     second = plan(h, engine, Scope(test=True))
     # base's test is inherited by every image: five runs, no test image needed any more
     assert [s.id for s in second.steps if s.kind != "build"] == [f"run-test:{n}" for n in h.order]
-    assert all(s.action == planner.CACHED for s in second.steps if s.kind == "run-test")
+    assert all(s.action == steps.CACHED for s in second.steps if s.kind == "run-test")
     assert {r for r in run(h, engine, Scope(test=True)).values()} == {executor.UP_TO_DATE, executor.CACHED}
     assert engine.started() == []
     # --rerun: the tests run again on the test images already built

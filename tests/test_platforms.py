@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 
-from bbc import config as config_mod, platforms
+from bbc import config as config_mod
+from bbc.model import platforms
 from bbc.errors import ConfigError
-from bbc.hierarchy import Hierarchy
-from bbc.registry import OCI_INDEX, Registry
+from bbc.model.hierarchy import Hierarchy
+from bbc.adapters.registry.client import OCI_INDEX, Registry
 from tests.cli import bbc, ok
 from tests.conftest import IN_CI
 from tests.helpers import remove_images, write
@@ -188,7 +189,7 @@ def test_a_child_may_narrow_its_parents_platforms(repo: tuple[Path, str], docker
     root, prefix = repo
     text = (root / "bbc.yaml").read_text() + "    platform: linux/arm64\n"
     (root / "bbc.yaml").write_text(text)
-    units = platforms.expand(Hierarchy.load(root / "bbc.yaml"))
+    units = platforms.expand(config_mod.load_hierarchy(root / "bbc.yaml"))
     assert units.order == ("base@amd64", "base@arm64", "app")
     assert units["app"].parent == "base@arm64"
     ok(bbc(root, "build", "app", timeout=900))
@@ -239,7 +240,7 @@ def test_a_cross_compiling_child_builds_on_the_parent_for_the_build_platform(tmp
             version: 0.1.0
             platforms: [linux/amd64, linux/arm64]
         """)
-    units = platforms.expand(Hierarchy.load(root / "bbc.yaml"))
+    units = platforms.expand(config_mod.load_hierarchy(root / "bbc.yaml"))
     assert units.order == ("base", "app@amd64", "app@arm64")
     shown = {i["name"]: i["platforms"] for i in json.loads(ok(bbc(root, "graph", "--format", "json")).out)["images"]}
     assert shown == {"base": [], "app": ["linux/amd64", "linux/arm64"]}
@@ -271,7 +272,7 @@ def test_a_hierarchy_without_several_platforms_is_planned_as_before(tmp_path: Pa
         images:
           base: {path: images/root/base, version: 1.0.0, platform: linux/arm64}
         """)
-    hierarchy = Hierarchy.load(tmp_path / "bbc.yaml")
+    hierarchy = config_mod.load_hierarchy(tmp_path / "bbc.yaml")
     assert platforms.expand(hierarchy) is hierarchy
     assert hierarchy["base"].platforms == ("linux/arm64",) and hierarchy["base"].platform == "linux/arm64"
 

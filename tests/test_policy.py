@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bbc import secrets
+from bbc.inside import secrets
 from bbc.errors import ConfigError
 from tests.test_config import GOOD, load, repo  # noqa: F401  (the fixture)
 
@@ -46,11 +46,11 @@ def test_secret_patterns() -> None:
 def test_size_budgets_and_required_labels_name_the_largest_own_layer(tmp_path: Path) -> None:
     import dataclasses
 
-    from bbc import policy
-    from bbc.hierarchy import Hierarchy
-    from bbc.layers import Content, Layer
-    from bbc.model import Policy
-    from bbc.ownership import Inside
+    from bbc.inside import policy
+    from bbc.model.hierarchy import Hierarchy
+    from bbc.inside.layers import Content, Layer
+    from bbc.model.specs import Policy
+    from bbc.inside.ownership import Inside
 
     write_tree = GOOD + "policy:\n  max_own_size: 2MB\n  max_size: 3MB\n  required_labels: [team, owner.mail]\n"
     (tmp_path / "r").mkdir()

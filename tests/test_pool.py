@@ -128,7 +128,7 @@ def test_an_engine_named_by_docker_context(tmp_path: Path, monkeypatch: pytest.M
                                            docker_client: Any) -> None:
     import hashlib
 
-    from bbc.docker_engine import connect
+    from bbc.adapters.docker.engine import connect
     from bbc.errors import EngineError
 
     host = os.environ["DOCKER_HOST"]

@@ -19,7 +19,7 @@ import docker.errors
 import pytest
 
 from bbc.errors import RegistryError
-from bbc.registry import DOCKER_LIST, DOCKER_MANIFEST, Manifest, Registry, split_image_name
+from bbc.adapters.registry.client import DOCKER_LIST, DOCKER_MANIFEST, Manifest, Registry, split_image_name
 
 LABELS = {"org.opencontainers.image.version": "1.0.0", "com.acme.bbc.image": "base"}
 
@@ -297,7 +297,7 @@ def test_no_credentials_says_docker_login(
 
 
 def test_plain_http_only_where_the_engine_allows_it() -> None:
-    from bbc.registry import insecure
+    from bbc.adapters.registry.client import insecure
 
     config = {"InsecureRegistryCIDRs": ["127.0.0.0/8", "10.9.0.0/16"],
               "IndexConfigs": {"registry.corp:5000": {"Name": "registry.corp:5000", "Secure": False},
@@ -312,7 +312,7 @@ def test_plain_http_only_where_the_engine_allows_it() -> None:
 @pytest.mark.docker
 def test_a_registry_the_engine_lists_as_insecure_is_spoken_to_over_http(docker_client: Any,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    import bbc.registry as registry_mod
+    import bbc.adapters.registry.client as registry_mod
 
     # the test engine runs with dockerd's default insecure-registries: 127.0.0.0/8
     cidrs = docker_client.info()["RegistryConfig"]["InsecureRegistryCIDRs"]

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bbc.registry import Registry
+from bbc.adapters.registry.client import Registry
 from tests.cli import bbc, ok
 from tests.conftest import busybox_context
 from tests.helpers import remove_images, write

@@ -5,8 +5,10 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from bbc import config, junit, sandwich, testing
-from bbc.hierarchy import Hierarchy
+from bbc import config
+from bbc.run import junit
+from bbc.plan import sandwich, testing
+from bbc.model.hierarchy import Hierarchy
 from tests.helpers import write
 
 CHILD = "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\n"

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from bbc.errors import BbcError
-from bbc.hierarchy import topological
-from bbc.versions import bump, cascade, child_bump, floating_tags, parse
+from bbc.model.hierarchy import topological
+from bbc.model.versions import bump, cascade, child_bump, floating_tags, parse
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from bbc.errors import BbcError
-from bbc.yamledit import set_versions
+from bbc.config.yamledit import set_versions
 
 CONFIG = """\
 # bbc.yaml - the blessed images of ACME

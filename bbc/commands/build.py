@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from bbc import executor, pipeline, planview, report
-from bbc.engine import Engine
-from bbc.executor import Result
-from bbc.hierarchy import Hierarchy
-from bbc.planner import Scope, Selection
+from bbc.run import executor, pipeline, view as planview, report
+from bbc.adapters.engine import Engine
+from bbc.run.executor import Result
+from bbc.model.hierarchy import Hierarchy
+from bbc.plan.steps import Scope, Selection
 
 
 def build(

@@ -5,8 +5,11 @@ Only the version values change in the file; comments, order and layout stay as w
 
 from __future__ import annotations
 
-from bbc import lock, versions, yamledit
-from bbc.hierarchy import Hierarchy
+from bbc.adapters import lock
+from bbc.model import versions
+from bbc import config
+from bbc.config import yamledit
+from bbc.model.hierarchy import Hierarchy
 
 
 def bump(hierarchy: Hierarchy, image: str, how: str, *, cascade: bool = True, dry_run: bool = False) -> int:
@@ -14,7 +17,7 @@ def bump(hierarchy: Hierarchy, image: str, how: str, *, cascade: bool = True, dr
         return _bump(hierarchy, image, how, cascade=cascade, dry_run=True)
     # Decide on the file as it is inside the lock: a bump that ran meanwhile is built upon, not lost.
     with lock.config_lock(hierarchy.config.path):
-        return _bump(Hierarchy.load(hierarchy.config.path), image, how, cascade=cascade, dry_run=False)
+        return _bump(config.load_hierarchy(hierarchy.config.path), image, how, cascade=cascade, dry_run=False)
 
 
 def _bump(hierarchy: Hierarchy, image: str, how: str, *, cascade: bool, dry_run: bool) -> int:

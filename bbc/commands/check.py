@@ -4,8 +4,9 @@ external bases not pinned by digest, held to `policy.pinned_bases`."""
 
 from __future__ import annotations
 
-from bbc import bases, drift
-from bbc.hierarchy import Hierarchy
+from bbc.plan import bases
+from bbc.upkeep import drift
+from bbc.model.hierarchy import Hierarchy
 
 
 def check(hierarchy: Hierarchy) -> int:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from bbc import ci
-from bbc.engine import Engine
-from bbc.hierarchy import Hierarchy
-from bbc.planner import Selection
+from bbc.release import ci
+from bbc.adapters.engine import Engine
+from bbc.model.hierarchy import Hierarchy
+from bbc.plan.steps import Selection
 
 
 def ci_pipeline(hierarchy: Hierarchy, sel: Selection, kind: str, *, engine: Engine | None = None,

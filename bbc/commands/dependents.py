@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from bbc import labels, lineage, refs, report
+from bbc.model import labels, refs
+from bbc.inside import lineage
+from bbc.run import report
 from bbc.config import ProjectSpec
-from bbc.engine import Engine, ImageInfo
-from bbc.hierarchy import Hierarchy
-from bbc.labels import IMAGE as IMAGE_LABEL
+from bbc.adapters.engine import Engine, ImageInfo
+from bbc.model.hierarchy import Hierarchy
+from bbc.model.labels import IMAGE as IMAGE_LABEL
 
 
 def below(hierarchy: Hierarchy, image: str, *, transitive: bool) -> list[str]:

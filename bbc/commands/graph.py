@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bbc.hierarchy import Hierarchy
+from bbc.model.hierarchy import Hierarchy
 
 
 def graph(hierarchy: Hierarchy, *, fmt: str = "tree") -> int:

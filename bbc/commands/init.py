@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bbc.upkeep import adopt as adopt_mod
 from bbc.errors import BbcError
-from bbc.model import CONFIG_NAME
+from bbc.model.specs import CONFIG_NAME
 
 HEADER = """\
 # bbc.yaml for the Dockerfiles below this folder, written by `bbc init`.
@@ -128,8 +128,8 @@ def _check(folder: Path, text: str) -> None:
     """Validate `text` as bbc would load it from `folder`: a file init wrote that bbc refuses
     is a bug, and nothing is written."""
     from bbc.errors import ConfigError
-    from bbc.validate import validate_tracked
-    from bbc.yamlnodes import YamlProblem, load as load_yaml
+    from bbc.config.validate import validate_tracked
+    from bbc.config.yamlnodes import YamlProblem, load as load_yaml
 
     try:
         doc = load_yaml(text)

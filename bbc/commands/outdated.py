@@ -14,10 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bbc import bases, packages, pins, report, state
-from bbc.engine import Engine
+from bbc.plan import bases
+from bbc.upkeep import packages, pins
+from bbc.run import report
+from bbc.adapters import state
+from bbc.adapters.engine import Engine
 from bbc.errors import BbcError, RegistryError
-from bbc.hierarchy import Hierarchy
+from bbc.model.hierarchy import Hierarchy
 
 CURRENT = "current"
 OUTDATED = "outdated"
@@ -130,7 +133,8 @@ def outdated(hierarchy: Hierarchy, names: tuple[str, ...] = (), *, fmt: str = "t
 
 def _os(hierarchy: Hierarchy, names: tuple[str, ...], engine: Engine) -> list[OsRow]:
     """Per built image with apt or apk: the updates its archives offer (a throwaway container)."""
-    from bbc import ospackages, refs
+    from bbc.upkeep import ospackages
+    from bbc.model import refs
 
     out: list[OsRow] = []
     for name in hierarchy.order:

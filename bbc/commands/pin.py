@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bbc import bases, dockerfile
-from bbc.engine import Engine
+from bbc.plan import bases
+from bbc.model import dockerfile
+from bbc.adapters.engine import Engine
 from bbc.errors import BbcError
-from bbc.hierarchy import Hierarchy
-from bbc.yamledit import replace_file
+from bbc.model.hierarchy import Hierarchy
+from bbc.config.yamledit import replace_file
 
 
 def pin(hierarchy: Hierarchy, names: tuple[str, ...], engine: Engine | None, *, check: bool = False) -> int:

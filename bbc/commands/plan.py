@@ -3,15 +3,17 @@ and why — the same plan those commands run."""
 
 from __future__ import annotations
 
-from bbc import bases, fingerprint, pipeline, planner, planview, remote
-from bbc.engine import Engine
-from bbc.hierarchy import Hierarchy
-from bbc.planner import Scope, Selection
-from bbc.promote import Registry, write_once
+from bbc.plan import bases, fingerprint, planner, remote
+from bbc.run import pipeline, view as planview
+from bbc.adapters.engine import Engine
+from bbc.model.hierarchy import Hierarchy
+from bbc.plan.steps import Scope, Selection
+from bbc.adapters.registry.protocol import RegistryAPI
+from bbc.release.promote import write_once
 
 
 def plan(hierarchy: Hierarchy, engine: Engine, sel: Selection, *, fmt: str = "table", test: bool = False,
-         release: bool = False, rerun: bool = False, registry: Registry | None = None) -> int:
+         release: bool = False, rerun: bool = False, registry: RegistryAPI | None = None) -> int:
     hierarchy, sel = pipeline.units(hierarchy, sel)  # a step per platform of a multi-platform image
     digests: dict[tuple[str, str], fingerprint.ContextDigest] = {}
     resolve = bases.Resolver(engine).digest  # each external base asked once

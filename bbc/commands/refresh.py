@@ -16,12 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bbc import bases, dockerfile, lock, maintenance, packages, pins, report, state, versions, yamledit
-from bbc import rollout as rollouts
-from bbc.engine import Engine
+from bbc.plan import bases
+from bbc.model import dockerfile, versions
+from bbc.adapters import lock, state
+from bbc.upkeep import maintenance, packages, pins
+from bbc.run import report
+from bbc import config as config_mod
+from bbc.config import yamledit
+from bbc.upkeep import rollout as rollouts
+from bbc.adapters.engine import Engine
 from bbc.errors import BbcError, RegistryError
-from bbc.hierarchy import Hierarchy
-from bbc.planner import Scope, Selection
+from bbc.model.hierarchy import Hierarchy
+from bbc.plan.steps import Scope, Selection
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,7 @@ def refresh(hierarchy: Hierarchy, connect: Callable[[], Engine], *, images: tupl
                                 True, out, use_os)
             else:
                 with lock.config_lock(hierarchy.config.path):
-                    code = _refresh(Hierarchy.load(hierarchy.config.path), connect, images, use_bases, level,
+                    code = _refresh(config_mod.load_hierarchy(hierarchy.config.path), connect, images, use_bases, level,
                                     index_url, commit, release, rollout, False, out, use_os)
         except BbcError as exc:
             if fmt != "json":
@@ -116,13 +122,13 @@ def _refresh(hierarchy: Hierarchy, connect: Callable[[], Engine], images: tuple[
             yamledit.replace_file(path, new)
         yamledit.set_versions(config.path, new_versions)
         step = "build and tests"
-        fresh = Hierarchy.load(config.path)
+        fresh = config_mod.load_hierarchy(config.path)
         engine = connect()
         if not maintenance.run(fresh, engine, Selection(tuple(owners), True, None, False), Scope(gate=True)):
             raise BbcError("a build or test failed (its log is named above)")
         if repo is not None:
             step = "the commit"
-            from bbc import git
+            from bbc.adapters import git
 
             sha = git.commit_paths(repo, files, _message(changes, bumps))
             out["commit"] = sha
@@ -138,7 +144,7 @@ def _refresh(hierarchy: Hierarchy, connect: Callable[[], Engine], images: tuple[
     print(f"refreshed {len(owners)} images: {', '.join(owners)}")
     out["result"] = "refreshed"
     if release or rollout:
-        fresh = Hierarchy.load(config.path)
+        fresh = config_mod.load_hierarchy(config.path)
         if release and not maintenance.run(fresh, engine, Selection(tuple(owners), True, None, False),
                                            Scope(test=True, release=True)):
             print("release failed: no rollout")
@@ -180,7 +186,9 @@ def _os_changes(hierarchy: Hierarchy, names: tuple[str, ...], engine: Engine,
     """Images whose prepare step takes the OS archive (`prepare.refresh`) and whose built image
     has package updates: the step runs again; a changed package set is a change per package,
     the same set puts the old outputs back (nothing to bump). Outputs replaced go to `saved`."""
-    from bbc import ospackages, prepare, refs
+    from bbc.upkeep import ospackages
+    from bbc.plan import prepare
+    from bbc.model import refs
 
     root = hierarchy.config.root
     out: list[Change] = []

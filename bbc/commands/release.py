@@ -18,13 +18,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from bbc import executor, pipeline, platforms, policy, report
-from bbc.engine import Engine
+from bbc.run import executor, pipeline, report
+from bbc.model import platforms
+from bbc.inside import policy
+from bbc.adapters.engine import Engine
 from bbc.errors import BbcError
-from bbc.hierarchy import Hierarchy
-from bbc.planner import Scope, Selection
-from bbc.promote import Registry, Released
-from bbc.registry import INDEX_TYPES
+from bbc.model.hierarchy import Hierarchy
+from bbc.plan.steps import Scope, Selection
+from bbc.adapters.registry.protocol import RegistryAPI
+from bbc.release.promote import Released
+from bbc.adapters.registry.client import INDEX_TYPES
 
 
 def release(
@@ -36,7 +39,7 @@ def release(
     test: bool = True,
     rerun: bool = False,
     fmt: str = "table",
-    registry: Registry | None = None,
+    registry: RegistryAPI | None = None,
     image_lock: executor.ImageLock | None = None,
     candidates: bool = False,
     pool: list[executor.Slot] | None = None,
@@ -74,11 +77,14 @@ def release(
     return _finish(list(promoted.released), fmt, 0, sboms)
 
 
-def _publish_sboms(hierarchy: Hierarchy, engine: Engine, released: list[Released], registry: Registry | None,
+def _publish_sboms(hierarchy: Hierarchy, engine: Engine, released: list[Released], registry: RegistryAPI | None,
                    events: report.Events) -> dict[str, dict[str, Any]]:
     """Each released image's SBOM pushed beside it (bbc/sbompush.py); a failure here is a
     warning: the release itself is done."""
-    from bbc import ownership, remote, sbom, sbompush, state
+    from bbc.inside import ownership, sbom
+    from bbc.plan import remote
+    from bbc.release import publish as sbompush
+    from bbc.adapters import state
 
     reg, repo_of = remote.registry_for(hierarchy, registry)
     if not hasattr(reg, "put_manifest"):

@@ -7,9 +7,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bbc import ownership, platforms, sbom as sbom_mod
-from bbc.engine import Engine
-from bbc.hierarchy import Hierarchy
+from bbc.inside import ownership, sbom as sbom_mod
+from bbc.model import platforms
+from bbc.adapters.engine import Engine
+from bbc.model.hierarchy import Hierarchy
 
 
 def sbom(hierarchy: Hierarchy, engine: Engine, image: str, *, fmt: str = "cyclonedx", output: Path | None = None) -> int:

@@ -10,10 +10,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from bbc import ownership, report, scanreport
-from bbc.engine import Engine
-from bbc.hierarchy import Hierarchy
-from bbc.ownership import Inside, Owned
+from bbc.inside import ownership, scanreport
+from bbc.run import report
+from bbc.adapters.engine import Engine
+from bbc.model.hierarchy import Hierarchy
+from bbc.inside.ownership import Inside, Owned
 
 
 def _norm(name: str) -> str:

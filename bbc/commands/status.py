@@ -6,19 +6,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bbc import labels, pipeline, planner, platforms, refs, report
-from bbc.engine import Engine
+from bbc.model import labels, platforms, refs
+from bbc.run import pipeline, report
+from bbc.plan import planner
+from bbc.plan import steps
+from bbc.adapters.engine import Engine
 from bbc.errors import RegistryError
-from bbc.hierarchy import Hierarchy
-from bbc.planner import Build, Index, Selection
-from bbc.promote import Registry
-from bbc.remote import registry_for
+from bbc.model.hierarchy import Hierarchy
+from bbc.plan.steps import Build, Index, Selection
+from bbc.adapters.registry.protocol import RegistryAPI
+from bbc.plan.remote import registry_for
 
 
 def local_state(hierarchy: Hierarchy, index: Index, step: Build, parent_state: str | None) -> str:
     """current | missing | stale (built on an older build of its parent, or below such an image)
     | out of date."""
-    if step.action == planner.UP_TO_DATE:
+    if step.action == steps.UP_TO_DATE:
         return "current"
     config = hierarchy.config
     tagged = index.by_tag.get(refs.ref(config.ref(step.image), step.version, step.image))
@@ -35,7 +38,7 @@ def local_state(hierarchy: Hierarchy, index: Index, step: Build, parent_state: s
 
 
 def status(hierarchy: Hierarchy, engine: Engine, *, fmt: str = "table", offline: bool = False,
-           registry: Registry | None = None, pool: Sequence[tuple[str, Engine]] = ()) -> int:
+           registry: RegistryAPI | None = None, pool: Sequence[tuple[str, Engine]] = ()) -> int:
     """With a pool (`engines:`), a build on any engine counts, and an engine column says which
     engine holds each image's current build."""
     hierarchy = platforms.expand(hierarchy)  # a row per platform of a multi-platform image
@@ -73,7 +76,7 @@ def _holder(pool: Sequence[tuple[str, Engine]], step: Build) -> str:
     return next((name for name, e in pool if e.inspect(step.existing.id) is not None), "")
 
 
-def _remote_state(reg: Registry, repository: str, step: Build, platform: str | None) -> str:
+def _remote_state(reg: RegistryAPI, repository: str, step: Build, platform: str | None) -> str:
     try:
         # a platform's build: its entry in the index X.Y.Z names
         found = reg.labels_if_present(repository, refs.version_tag(step.version),

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bbc import executor, junit, pipeline, planner, report, testing
-from bbc.engine import Engine
-from bbc.executor import Result
-from bbc.hierarchy import Hierarchy
-from bbc.planner import Scope, Selection
-from bbc.testing import ImageResult
+from bbc.run import executor, junit, pipeline, report
+from bbc.plan import planner, testing
+from bbc.adapters.engine import Engine
+from bbc.run.executor import Result
+from bbc.model.hierarchy import Hierarchy
+from bbc.plan.steps import Scope, Selection
+from bbc.plan.testing import ImageResult
 
 
 def test(
@@ -88,7 +89,7 @@ def per_image(hierarchy: Hierarchy, names: list[str], results: list[Result]) -> 
 
 def _cause(by_step: dict[str, Result], result: Result) -> Result:
     """The failed step at the bottom of a chain of skips."""
-    from bbc.executor import SKIPPED
+    from bbc.run.executor import SKIPPED
 
     seen = result
     for r in by_step.values():

@@ -20,11 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from bbc import config as config_mod
-from bbc import git, lock, maintenance, pins, rollout as rollouts, versions, yamledit
-from bbc.engine import Engine
+from bbc.adapters import git, lock
+from bbc.upkeep import maintenance, pins, rollout as rollouts
+from bbc.model import versions
+from bbc.config import yamledit
+from bbc.adapters.engine import Engine
 from bbc.errors import BbcError
-from bbc.hierarchy import Hierarchy
-from bbc.planner import Scope, Selection
+from bbc.model.hierarchy import Hierarchy
+from bbc.plan.steps import Scope, Selection
 
 _SPEC = re.compile(r"^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*(?P<version>\S+)\s*$")
 
@@ -49,7 +52,7 @@ def upgrade(
     upgrade waits, and builds on what this one wrote instead of overwriting it."""
     if not dry_run:
         with lock.config_lock(hierarchy.config.path):
-            return _upgrade(Hierarchy.load(hierarchy.config.path), target, connect, image=image, images=images,
+            return _upgrade(config_mod.load_hierarchy(hierarchy.config.path), target, connect, image=image, images=images,
                             build=build, test=test, commit=commit, dry_run=False, release=release, rollout=rollout)
     return _upgrade(hierarchy, target, connect, image=image, images=images, build=build, test=test, commit=commit,
                     dry_run=True, release=release, rollout=rollout)
@@ -224,7 +227,7 @@ def _prove_and_commit(path: Path, owners: list[str], connect: Callable[[], Engin
 
 
 def _reload(path: Path) -> Hierarchy:
-    return Hierarchy.of(config_mod.load(path))
+    return config_mod.load_hierarchy(path)
 
 
 # -- output -----------------------------------------------------------------------------

@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bbc import ownership, report
-from bbc.engine import Engine
+from bbc.inside import ownership
+from bbc.run import report
+from bbc.adapters.engine import Engine
 from bbc.errors import BbcError
-from bbc.hierarchy import Hierarchy
+from bbc.model.hierarchy import Hierarchy
 
 
 def _norm(name: str) -> str:

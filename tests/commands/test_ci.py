@@ -83,7 +83,7 @@ def gitlab_ci_local(root: Path, pipeline: str) -> subprocess.CompletedProcess[st
 
 def released(registry: str, prefix: str, image: str) -> list[str]:
     """The release tags of `image`, after checking its X.Y.Z's SBOM was published beside it."""
-    from bbc.registry import Registry
+    from bbc.adapters.registry.client import Registry
 
     host, _, path = f"{prefix}/{image}".partition("/")
     reg = Registry(host)

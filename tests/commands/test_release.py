@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bbc.registry import Registry
+from bbc.adapters.registry.client import Registry
 from tests.cli import bbc, ok
 from tests.helpers import remove_images, tiny_hierarchy
 from tests.registry_server import RegistryServer

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bbc.registry import Registry
+from bbc.adapters.registry.client import Registry
 from tests.cli import bbc, git, ok
 from tests.commands.test_dependents import add_yaml, remove_built
 from tests.helpers import tiny_hierarchy, write

@@ -20,7 +20,7 @@ import docker.errors
 import pytest
 from click.testing import CliRunner, Result
 
-from bbc.cli import cli
+from bbc.cli.app import cli
 from tests.conftest import busybox_context
 from tests.helpers import container_ids, ctrl_c, write
 
@@ -176,9 +176,9 @@ def test_test_layer_reaches_the_test_image_only_and_a_second_run_builds_nothing(
 def test_second_run_makes_no_build_call(make: Callable[..., tuple[Path, str]], capsys: pytest.CaptureFixture[str]) -> None:
     from bbc import config
     from bbc.commands import test as test_cmd
-    from bbc.docker_engine import connect
-    from bbc.hierarchy import Hierarchy
-    from bbc.planner import Selection
+    from bbc.adapters.docker.engine import connect
+    from bbc.model.hierarchy import Hierarchy
+    from bbc.plan.steps import Selection
 
     root, _ = sandwich(make)
     h = Hierarchy.of(config.load(root / "bbc.yaml"))

@@ -13,8 +13,8 @@ from bbc.upkeep.adopt import refs, sources, stages
 from bbc.upkeep.adopt.tree import scan
 
 if TYPE_CHECKING:
-    from bbc.hierarchy import Hierarchy
-    from bbc.model import ImageSpec
+    from bbc.model.hierarchy import Hierarchy
+    from bbc.model.specs import ImageSpec
 
 CONFLICT = "conflict"
 NOTE = "note"

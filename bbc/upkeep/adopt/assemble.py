@@ -5,7 +5,7 @@ ships, its parent (link.py), what else it reads (uses.py) and the build args to 
 from __future__ import annotations
 
 import posixpath
-from bbc import dockerfile
+from bbc.model import dockerfile
 from bbc.upkeep.adopt import link as link_mod
 from bbc.upkeep.adopt import sources, stages, uses
 from bbc.upkeep.adopt.link import Known, Parent

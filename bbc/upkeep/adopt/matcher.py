@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bbc import dockerfile
+from bbc.model import dockerfile
 from bbc.upkeep.adopt.tree import EXAMPLE_FOLDERS
 
 

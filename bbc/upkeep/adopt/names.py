@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from bbc import dockerfile
+from bbc.model import dockerfile
 from bbc.errors import BbcError
 from bbc.upkeep.adopt.records import Build
 from bbc.upkeep.adopt.tree import TEST_LAYER, Tree, is_fixture, is_template

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bbc.dockerfile import Stage
+from bbc.model.dockerfile import Stage
 
 # A part of a value the build files compute at build time (`$(shell git rev-parse HEAD)`, a
 # variable nobody sets): it matches anything when references are compared (refs.py).

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from bbc import dockerfile
+from bbc.model import dockerfile
 from bbc.upkeep.adopt import sources
 from bbc.upkeep.adopt.records import UNKNOWN, Alias, Build, Source
 

@@ -12,7 +12,7 @@ import re
 import shlex
 from collections.abc import Mapping
 
-from bbc import dockerfile
+from bbc.model import dockerfile
 from bbc.upkeep.adopt import cmdline
 from bbc.upkeep.adopt.records import UNKNOWN, Build, Found, Source
 from bbc.upkeep.adopt.tree import Tree

@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bbc import dockerfile
+from bbc.model import dockerfile
 from bbc.upkeep.adopt.records import From
 
 # stage names that are not what a Dockerfile ships when they come last

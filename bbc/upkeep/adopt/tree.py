@@ -78,7 +78,7 @@ def _skipped(rel: str) -> bool:
 
 
 def _listed(root: Path) -> list[str]:
-    from bbc import git
+    from bbc.adapters import git
 
     listed = git.visible_files(root)
     if listed:  # ls-files runs in `root` and answers relative to it; none: all of it ignored

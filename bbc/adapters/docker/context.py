@@ -1,0 +1,54 @@
+"""The build context as Docker reads it: the files a build sends once `.dockerignore` has been
+applied, listed once per run; the fingerprint hashes exactly this list and the tar sends it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def dockerignore_patterns(context: Path | str) -> list[str]:
+    """Read .dockerignore the way the Docker SDK does before it tars the context."""
+    path = os.path.join(context, ".dockerignore")
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return []
+    lines = (line.strip() for line in text.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def context_files(context: Path | str, dockerfile: str) -> list[str]:
+    """The relative paths Docker would send, sorted (directories included)."""
+    root = os.fspath(context)
+    try:
+        top = list(os.scandir(root))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    patterns = dockerignore_patterns(root) if any(e.name == ".dockerignore" for e in top) else []
+    if not patterns:
+        # Without a .dockerignore the SDK sends everything, not descending into symlinked
+        # folders (as os.walk(followlinks=False) lists them); scandir is ~10x faster than
+        # the SDK's matcher and spares a failed open() of .dockerignore per image.
+        out: list[str] = []
+        _walk(top, "", out)
+        return sorted(out)
+    from docker.utils.build import exclude_paths  # the SDK's own matcher: no drift from Docker
+
+    return sorted(exclude_paths(root, patterns, dockerfile=dockerfile))
+
+
+def _walk(entries: list[os.DirEntry[str]], prefix: str, out: list[str]) -> None:
+    for entry in entries:
+        out.append(prefix + entry.name)
+        try:
+            descend = entry.is_dir() and not entry.is_symlink()
+        except OSError:
+            continue
+        if descend:
+            try:
+                below = list(os.scandir(entry.path))
+            except OSError:
+                continue
+            _walk(below, f"{prefix}{entry.name}/", out)

@@ -1,0 +1,486 @@
+"""A small Docker Registry HTTP API v2 client: list tags, read manifests and labels, retag.
+
+Retagging is done registry-side (PUT the same manifest bytes under a new tag), so a
+release never pulls or pushes layers. Credentials come from the Docker config exactly as
+`docker login` stored them (credsStore / credHelpers included) and never appear in
+messages.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.message import Message
+from http.client import HTTPException
+from typing import Any
+
+from bbc.errors import RegistryError
+
+DEFAULT_TIMEOUT = 10.0
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+MANIFEST_TYPES = (OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST)
+INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+_REPOSITORY = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*\Z")
+_REFERENCE = re.compile(r"[\w][\w.-]{0,127}\Z|sha256:[0-9a-f]{64}\Z")
+_CHALLENGE_PARAM = re.compile(r'(\w+)=(?:"([^"]*)"|([^\s,]*))')
+_TIP = "is the registry running? `scripts/engine up`"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A manifest exactly as the registry stored it: `raw` bytes are what `digest` names."""
+
+    digest: str
+    media_type: str
+    raw: bytes = field(repr=False)
+
+    def json(self) -> dict[str, Any]:
+        """The parsed manifest document."""
+        data = json.loads(self.raw)
+        return data if isinstance(data, dict) else {}
+
+
+def split_image_name(name: str) -> tuple[str, str]:
+    """`localhost:5000/acme/python` -> (`localhost:5000`, `acme/python`).
+
+    Like Docker, the first component is a host only when it has a `.` or `:` or is
+    `localhost`; otherwise the image lives on Docker Hub (`docker.io`, `library/` added
+    for one-component names). Tags and digests are refused: pass the repository only.
+    """
+    first, _, rest = name.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        host, repository = first, rest
+    else:
+        host, repository = "docker.io", name if rest else f"library/{name}"
+    if not _REPOSITORY.match(repository):
+        raise RegistryError(
+            f"image name {name!r}: {repository!r} is not a repository name",
+            tip="use lowercase path components and no :tag or @digest, e.g. localhost:5000/acme/python",
+        )
+    return host, repository
+
+
+def insecure(host: str, registry_config: Mapping[str, Any]) -> bool:
+    """Whether an engine with this `RegistryConfig` (its /info) talks plain HTTP to `host`:
+    listed in IndexConfigs as not secure, or an address in InsecureRegistryCIDRs (the
+    engine's `insecure-registries`; 127.0.0.0/8 by default), as dockerd decides it."""
+    import ipaddress
+    import socket
+
+    index = (registry_config.get("IndexConfigs") or {}).get(host) or {}
+    if index.get("Secure") is False:
+        return True
+    cidrs = [ipaddress.ip_network(c, strict=False) for c in registry_config.get("InsecureRegistryCIDRs") or ()]
+    if not cidrs:
+        return False
+    name = host[1:host.index("]")] if host.startswith("[") else host.rsplit(":", 1)[0]
+    try:
+        addresses = {ipaddress.ip_address(name)}
+    except ValueError:
+        try:
+            addresses = {ipaddress.ip_address(str(a[4][0]).split("%")[0]) for a in socket.getaddrinfo(name, None)}
+        except OSError:
+            return False
+    return any(a in net for a in addresses for net in cidrs)
+
+
+_ENGINE_REGISTRY_CONFIG: dict[str, Any] | None = None
+
+
+def engine_allows_http(host: str) -> bool:
+    """`insecure()` against the engine DOCKER_HOST names (asked once per process, over its unix
+    socket; no engine, or one that does not say: https)."""
+    global _ENGINE_REGISTRY_CONFIG
+    if _ENGINE_REGISTRY_CONFIG is None:
+        _ENGINE_REGISTRY_CONFIG = {}
+        import os
+
+        from bbc.adapters.docker import api as docker_api
+
+        path = docker_api.socket_path(os.environ.get("DOCKER_HOST"))
+        if path is not None:
+            try:
+                status, body = docker_api.Socket(path, timeout=5).get("/info")
+                if status == 200:
+                    _ENGINE_REGISTRY_CONFIG = dict(json.loads(body).get("RegistryConfig") or {})
+            except Exception:  # no engine to ask: https, as for any registry
+                pass
+    return insecure(host, _ENGINE_REGISTRY_CONFIG)
+
+
+class Registry:
+    """One registry host, e.g. `Registry("127.0.0.1:5000")`.
+
+    `scheme` defaults to http for localhost / 127.0.0.1 and for what the engine lists as an
+    insecure registry (its `insecure-registries`), https otherwise. `auth`
+    overrides the Docker config (keys `username`/`password` or `identitytoken`, any case);
+    by default it is read from the Docker config on the first 401 only.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        scheme: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        auth: Mapping[str, str] | None = None,
+    ) -> None:
+        self.host = host
+        hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        self.scheme = scheme or ("http" if hostname in LOCAL_HOSTS or engine_allows_http(host) else "https")
+        self.timeout = timeout
+        self._auth = {k.lower(): v for k, v in auth.items()} if auth is not None else None
+        self._tokens: dict[str, str] = {}  # scope -> bearer token
+        self._basic = False  # the registry asked for Basic auth once: send it up front
+
+    def __repr__(self) -> str:
+        return f"Registry({self.host!r}, scheme={self.scheme!r})"
+
+    # -- public API ---------------------------------------------------------------
+
+    def tags(self, repository: str) -> list[str]:
+        """All tags of `repository`, sorted; [] when the repository does not exist."""
+        _check_repository(self.host, repository)
+        tags: list[str] = []
+        path: str | None = f"/v2/{repository}/tags/list"
+        while path is not None:
+            status, headers, body = self._request("GET", path, repository, "")
+            if status == 404:
+                return []
+            self._expect(status, (200,), body, repository, "")
+            tags.extend(self._json(body, repository, "").get("tags") or [])
+            path = _next_page(headers.get("Link"))
+        return sorted(set(tags))
+
+    def manifest(self, repository: str, reference: str) -> Manifest | None:
+        """The manifest (or index) for a tag or digest; None when it does not exist."""
+        _check_repository(self.host, repository)
+        _check_reference(self.host, repository, reference)
+        status, headers, body = self._request(
+            "GET",
+            f"/v2/{repository}/manifests/{reference}",
+            repository,
+            reference,
+            headers={"Accept": ", ".join(MANIFEST_TYPES)},
+        )
+        if status == 404:
+            return None
+        self._expect(status, (200,), body, repository, reference)
+        media_type = (headers.get("Content-Type") or "").split(";")[0].strip()
+        if not media_type:
+            media_type = str(self._json(body, repository, reference).get("mediaType", ""))
+        digest = headers.get("Docker-Content-Digest") or _sha256(body)
+        return Manifest(digest=digest, media_type=media_type, raw=body)
+
+    def config_labels(self, repository: str, reference: str) -> dict[str, str]:
+        """The image config's Labels for a tag or digest (linux/amd64 of an index)."""
+        labels = self.labels_if_present(repository, reference)
+        if labels is None:
+            raise self._error(repository, reference, "manifest unknown",
+                              tip="check the tag with `bbc status` or push the image first")
+        return labels
+
+    def labels_if_present(self, repository: str, reference: str,
+                          platform: str | None = None) -> dict[str, str] | None:
+        """config_labels(), or None when the registry has no such tag (one manifest fetch); of
+        an index, the image for `platform` (default linux/amd64), None when it has none."""
+        manifest = self.manifest(repository, reference)
+        if manifest is None:
+            return None
+        if manifest.media_type in INDEX_TYPES:
+            found = self._platform_manifest(repository, reference, manifest, platform)
+            if found is None:
+                return None
+            manifest = found
+        if manifest.media_type not in (DOCKER_MANIFEST, OCI_MANIFEST):
+            raise self._error(repository, reference,
+                              f"unsupported manifest type {manifest.media_type!r}")
+        config = manifest.json().get("config") or {}
+        digest = config.get("digest") if isinstance(config, dict) else None
+        if not isinstance(digest, str):
+            raise self._error(repository, reference, "manifest has no config digest")
+        status, _, body = self._request("GET", f"/v2/{repository}/blobs/{digest}",
+                                        repository, reference)
+        self._expect(status, (200,), body, repository, reference)
+        if _sha256(body) != digest:
+            raise self._error(repository, reference, f"config blob does not match {digest}")
+        labels = (self._json(body, repository, reference).get("config") or {}).get("Labels")
+        return {str(k): str(v) for k, v in (labels or {}).items()}
+
+    def put_tag(self, repository: str, manifest: Manifest, tag: str) -> None:
+        """Point `tag` at `manifest` by PUTting the same bytes: a retag without pull/push."""
+        stored, _ = self.put_manifest(repository, tag, manifest.media_type, manifest.raw)
+        if stored != manifest.digest:
+            raise self._error(repository, tag,
+                              f"registry stored digest {stored}, expected {manifest.digest}")
+
+    # -- artifacts (issue 13: an SBOM published with its image) --------------------
+
+    def put_blob(self, repository: str, data: bytes) -> str:
+        """Upload `data` as a blob (monolithic POST then PUT); its digest. A blob the registry
+        already holds is not sent again."""
+        _check_repository(self.host, repository)
+        digest = _sha256(data)
+        status, _, _ = self._request("HEAD", f"/v2/{repository}/blobs/{digest}", repository, digest)
+        if status == 200:
+            return digest
+        status, headers, body = self._request("POST", f"/v2/{repository}/blobs/uploads/", repository, "")
+        self._expect(status, (202,), body, repository, "")
+        location = headers.get("Location") or ""
+        if location.startswith("/"):
+            location = f"{self.scheme}://{self.host}{location}"
+        path = location.split(self.host, 1)[-1]
+        path += ("&" if "?" in path else "?") + urllib.parse.urlencode({"digest": digest})
+        status, _, body = self._request("PUT", path, repository, digest,
+                                        headers={"Content-Type": "application/octet-stream"}, body=data)
+        self._expect(status, (201,), body, repository, digest)
+        return digest
+
+    def put_manifest(self, repository: str, reference: str, media_type: str, raw: bytes) -> tuple[str, bool]:
+        """PUT a manifest under a tag or its digest: (digest, whether the registry took its
+        `subject` as a referrer, by the OCI-Subject answer header of distribution-spec 1.1)."""
+        _check_repository(self.host, repository)
+        _check_reference(self.host, repository, reference)
+        status, headers, body = self._request("PUT", f"/v2/{repository}/manifests/{reference}", repository, reference,
+                                              headers={"Content-Type": media_type}, body=raw)
+        self._expect(status, (200, 201), body, repository, reference)
+        return headers.get("Docker-Content-Digest") or _sha256(raw), bool(headers.get("OCI-Subject"))
+
+    # -- internals ----------------------------------------------------------------
+
+    def _platform_manifest(self, repository: str, reference: str, index: Manifest,
+                           platform: str | None = None) -> Manifest | None:
+        """The index's image for `platform`; without one named, linux/amd64 (an error if absent)."""
+        from bbc.model import platforms
+
+        for entry in index.json().get("manifests") or []:
+            if platforms.matches(platforms.of_oci(entry.get("platform") or {}), platform or "linux/amd64"):
+                found = self.manifest(repository, str(entry.get("digest")))
+                if found is None:
+                    break
+                return found
+        if platform is not None:
+            return None
+        raise self._error(repository, reference, "index has no linux/amd64 image")
+
+    def put_index(self, repository: str, tag: str, entries: list[tuple[Manifest, str]]) -> Manifest:
+        """Write one OCI image index under `tag` holding each (manifest, platform), in order.
+        Deterministic: the same manifests give the same bytes, so the same digest."""
+        from bbc.model import platforms
+
+        document = {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [{"mediaType": m.media_type, "digest": m.digest, "size": len(m.raw),
+                           "platform": platforms.oci(p)} for m, p in entries],
+        }
+        raw = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+        index = Manifest(digest=_sha256(raw), media_type=OCI_INDEX, raw=raw)
+        self.put_tag(repository, index, tag)
+        return index
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        repository: str,
+        reference: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+    ) -> tuple[int, Message, bytes]:
+        """Send a request, answering one auth challenge; 4xx/5xx are returned, not raised."""
+        url = f"{self.scheme}://{self.host}{path}"
+        auth = self._authorization(repository, method)
+        status, got, data = self._send(method, url, headers, body, auth, repository, reference)
+        if status == 401 and "WWW-Authenticate" in got:
+            auth = self._answer(got["WWW-Authenticate"], repository, reference)
+            status, got, data = self._send(method, url, headers, body, auth, repository,
+                                           reference)
+        if status == 401:
+            raise self._error(repository, reference, "authentication failed (401)",
+                              tip=f"run `docker login {self.host}`")
+        if status == 403:
+            raise self._error(repository, reference, "access denied (403)",
+                              tip=f"check your permissions on {self.host}/{repository}")
+        return status, got, data
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        body: bytes | None,
+        auth: str | None,
+        repository: str,
+        reference: str,
+    ) -> tuple[int, Message, bytes]:
+        request = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
+        if auth:
+            # Unredirected: blob GETs may redirect to storage that must not see it.
+            request.add_unredirected_header("Authorization", auth)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return response.status, response.headers, response.read()
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return exc.code, exc.headers, exc.read()
+        except (OSError, HTTPException) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise self._error(repository, reference, f"{method} {url} failed: {reason}",
+                              tip=_TIP) from None
+
+    def _authorization(self, repository: str, method: str) -> str | None:
+        scope = _scope(repository, method)
+        if scope in self._tokens:
+            return f"Bearer {self._tokens[scope]}"
+        if self._basic:
+            return self._basic_header(repository)
+        return None
+
+    def _answer(self, challenge: str, repository: str, reference: str) -> str:
+        scheme, _, rest = challenge.strip().partition(" ")
+        params = {k.lower(): a or b for k, a, b in _CHALLENGE_PARAM.findall(rest)}
+        if scheme.lower() == "basic":
+            self._basic = True
+            return self._basic_header(repository, reference)
+        if scheme.lower() != "bearer" or "realm" not in params:
+            raise self._error(repository, reference,
+                              f"unsupported auth challenge {scheme!r}")
+        scope = params.get("scope") or _scope(repository, "GET")
+        token = self._fetch_token(params["realm"], params.get("service"), scope,
+                                  repository, reference)
+        self._tokens[scope] = token
+        return f"Bearer {token}"
+
+    def _fetch_token(self, realm: str, service: str | None, scope: str,
+                     repository: str, reference: str) -> str:
+        creds = self._credentials(repository, reference)
+        query = {k: v for k, v in (("service", service), ("scope", scope)) if v}
+        headers: dict[str, str] = {}
+        if "identitytoken" in creds:
+            # An identity token is an OAuth2 refresh token (docker login with a helper).
+            form = {"grant_type": "refresh_token", "refresh_token": creds["identitytoken"],
+                    "client_id": "bbc", **query}
+            method, url, body = "POST", realm, urllib.parse.urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        else:
+            method, url, body = "GET", f"{realm}?{urllib.parse.urlencode(query)}", None
+            if "username" in creds:
+                headers["Authorization"] = _basic(creds["username"], creds.get("password", ""))
+        request = urllib.request.Request(url, data=body, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                data = json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            raise self._error(repository, reference,
+                              f"token request to {realm} refused ({exc.code})",
+                              tip=f"run `docker login {self.host}`") from None
+        except (OSError, HTTPException, ValueError) as exc:
+            raise self._error(repository, reference,
+                              f"token request to {realm} failed: {getattr(exc, 'reason', exc)}"
+                              ) from None
+        token = data.get("token") or data.get("access_token") if isinstance(data, dict) else None
+        if not isinstance(token, str) or not token:
+            raise self._error(repository, reference, f"token server {realm} sent no token")
+        return token
+
+    def _basic_header(self, repository: str, reference: str = "") -> str:
+        creds = self._credentials(repository, reference)
+        if "username" not in creds:
+            raise self._error(repository, reference, "authentication required, no credentials",
+                              tip=f"run `docker login {self.host}`")
+        return _basic(creds["username"], creds.get("password", ""))
+
+    def _credentials(self, repository: str, reference: str) -> dict[str, str]:
+        if self._auth is None:
+            import docker.auth
+            import docker.errors
+
+            try:
+                found = docker.auth.resolve_authconfig(docker.auth.load_config(), self.host)
+            except docker.errors.DockerException as exc:
+                # Messages from credential helpers name the helper, never the secret.
+                raise self._error(repository, reference, f"reading Docker credentials: {exc}",
+                                  tip=f"run `docker login {self.host}`") from None
+            self._auth = {str(k).lower(): str(v) for k, v in (found or {}).items() if v}
+        return self._auth
+
+    def _expect(self, status: int, ok: tuple[int, ...], body: bytes,
+                repository: str, reference: str) -> None:
+        if status in ok:
+            return
+        raise self._error(repository, reference, f"HTTP {status}{_registry_message(body)}")
+
+    def _json(self, body: bytes, repository: str, reference: str) -> dict[str, Any]:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise self._error(repository, reference, "the registry sent a non-JSON answer")
+        return data
+
+    def _error(self, repository: str, reference: str, what: str,
+               tip: str | None = None) -> RegistryError:
+        where = f"{repository}:{reference}" if reference and ":" not in reference else (
+            f"{repository}@{reference}" if reference else repository)
+        return RegistryError(f"registry {self.host}: {where}: {what}", tip=tip)
+
+
+def _check_repository(host: str, repository: str) -> None:
+    if not _REPOSITORY.match(repository):
+        raise RegistryError(f"registry {host}: {repository!r} is not a repository name",
+                            tip="use lowercase path components, e.g. acme/python")
+
+
+def _check_reference(host: str, repository: str, reference: str) -> None:
+    if not _REFERENCE.match(reference):
+        raise RegistryError(
+            f"registry {host}: {repository}: {reference!r} is not a tag or sha256 digest")
+
+
+def _scope(repository: str, method: str) -> str:
+    return f"repository:{repository}:{'pull' if method in ('GET', 'HEAD') else 'pull,push'}"
+
+
+def _basic(username: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+def _sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _next_page(link: str | None) -> str | None:
+    """The path of a `Link: </v2/...?last=x&n=y>; rel="next"` header, if any."""
+    if not link:
+        return None
+    m = re.match(r'\s*<([^>]+)>\s*;\s*rel="?next"?', link)
+    if not m:
+        return None
+    url = urllib.parse.urlsplit(m.group(1))
+    return f"{url.path}?{url.query}" if url.query else url.path
+
+
+def _registry_message(body: bytes) -> str:
+    """`: CODE message` from a registry error body, when it has one."""
+    try:
+        errors = json.loads(body).get("errors") or []
+        first = errors[0]
+        return f": {first.get('code', '')} {first.get('message', '')}".rstrip()
+    except (ValueError, AttributeError, IndexError, TypeError):
+        return ""

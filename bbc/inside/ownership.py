@@ -1,0 +1,136 @@
+"""Which image of the hierarchy introduced each package of a built image.
+
+bbc knows each build's exact parent build (the label bbc.parent.id), so an image's own layers
+are exactly those after its parent's. A package belongs to the image owning the layer where it
+appeared at its current version: a child that upgrades its parent's package owns the new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bbc.model import labels, refs
+from bbc.inside import layers
+from bbc.adapters.engine import Engine
+from bbc.errors import BbcError
+from bbc.model.hierarchy import Hierarchy
+from bbc.inside.layers import Content, Package
+
+
+@dataclass(frozen=True)
+class Build:
+    """One build of the lineage, root first."""
+
+    image: str  # name in bbc.yaml
+    image_id: str
+    diff_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Owned:
+    package: Package
+    image: str  # the image that introduced it at this version
+    layer: int  # index among the inspected image's layers
+    diff_id: str
+    step: str  # the Dockerfile instruction of that layer
+    replaces: str = ""  # the version below it, when this image changed the version
+
+
+@dataclass(frozen=True)
+class Inside:
+    """A built image, its lineage and who owns what in it."""
+
+    image: str
+    ref: str
+    content: Content
+    lineage: tuple[Build, ...]
+    owners: tuple[str, ...]  # the owning image of each layer
+    packages: tuple[Owned, ...]
+
+    def own_layers(self) -> list[int]:
+        return [i for i, owner in enumerate(self.owners) if owner == self.image]
+
+
+def built_ref(hierarchy: Hierarchy, name: str) -> str:
+    """The local tag of `name`'s current build: X.Y.Z, X.Y.Z-arm64 for one platform's build
+    (`static@arm64`, in a hierarchy of units); a multi-platform image's own name is its build
+    for this machine."""
+    return refs.ref(hierarchy.config.ref(name), hierarchy[name].version, name)
+
+
+def inside(engine: Engine, hierarchy: Hierarchy, name: str, root: Path | None = None) -> Inside:
+    """Read image `name`'s current build (its X.Y.Z tag) and attribute its layers and packages."""
+    ref = built_ref(hierarchy, name)
+    if engine.inspect(ref) is None:
+        raise BbcError(f"{name} is not built: no {ref} on the engine at {engine.address}",
+                       tip=f"build it first: bbc build {name}")
+    return of_build(engine, name, ref, root)
+
+
+def of_build(engine: Engine, name: str, ref: str, root: Path | None = None) -> Inside:
+    content = layers.read(engine, ref, root)
+    chain = lineage(engine, name, content.image_id)
+    ids = tuple(l.diff_id for l in content.layers)
+    owners = tuple(_owner(chain, ids, i) for i in range(len(ids)))
+    return Inside(name, ref, content, chain, owners, attribute(content, owners))
+
+
+def lineage(engine: Engine, name: str, image_id: str) -> tuple[Build, ...]:
+    """The builds from the root down to `image_id`, following bbc.parent.id."""
+    chain: list[Build] = []
+    current: str | None = image_id
+    seen: set[str] = set()
+    while current and current not in seen:
+        seen.add(current)
+        info = engine.inspect(current)
+        if info is None:  # a parent build removed from the engine: its layers count as the child's
+            break
+        chain.append(Build(info.labels.get(labels.IMAGE) or (name if current == image_id else "?"),
+                           info.id, engine.diff_ids(info.id)))
+        current = info.labels.get(labels.PARENT_ID)
+    return tuple(reversed(chain))
+
+
+def _owner(chain: tuple[Build, ...], ids: tuple[str, ...], i: int) -> str:
+    # the first build, root first, whose layers start exactly as these up to layer i (a
+    # multi-stage child ending `FROM scratch` shares none and owns all of its own)
+    for build in chain:
+        if build.diff_ids[:i + 1] == ids[:i + 1]:
+            return build.image
+    return chain[-1].image if chain else "?"
+
+
+def attribute(content: Content, owners: tuple[str, ...]) -> tuple[Owned, ...]:
+    """Apply the layers bottom up (a package database rewritten replaces the one below, a
+    whiteout removes); each package keeps the layer where it appeared at its final version."""
+    sources: dict[str, tuple[Package, ...]] = {}
+    introduced: dict[tuple[str, str, str], Owned] = {}
+    gone: dict[tuple[str, str, str], str] = {}
+    for i, layer in enumerate(content.layers):
+        for path in layer.deleted:
+            _drop(sources, path)
+        for folder in layer.opaque:
+            _drop(sources, folder, keep_self=True)
+        sources.update(layer.sources)
+        present: dict[tuple[str, str, str], Package] = {}
+        for packages in sources.values():
+            for p in packages:
+                present[p.key] = p
+        for key in list(introduced):
+            if key not in present:  # removed; remembered, as a later layer may put another version
+                gone[key] = introduced.pop(key).package.version
+        for key, p in present.items():
+            before = introduced.get(key)
+            if before is None or before.package.version != p.version:
+                old = before.package.version if before is not None else gone.get(key, "")
+                introduced[key] = Owned(p, owners[i], i, layer.diff_id, layer.created_by, old if old != p.version else "")
+            elif before.package != p:  # same version, rewritten database: keep the first layer
+                introduced[key] = Owned(p, before.image, before.layer, before.diff_id, before.step, before.replaces)
+    return tuple(sorted(introduced.values(), key=lambda o: (o.package.kind, o.package.name.lower(), o.package.source)))
+
+
+def _drop(sources: dict[str, tuple[Package, ...]], path: str, keep_self: bool = False) -> None:
+    prefix = path.rstrip("/") + "/"
+    for source in [s for s in sources if s.startswith(prefix) or (s == path and not keep_self)]:
+        del sources[source]

@@ -1,0 +1,214 @@
+"""External bases: the images an image's Dockerfile builds FROM that bbc does not build (an
+upstream OS image, a builder image), each resolved to the digest its build will use.
+
+A pinned reference (`name:tag@sha256:...`) names its digest. An unpinned tag is asked of its
+registry (credentials from the Docker config, as for releases) or, when the registry cannot
+answer, of the local engine (the digest it last pulled). The digest enters the image's
+fingerprint, so a tag that moved upstream is a change like any edit; the build is sent a
+Dockerfile pinned to exactly that digest, so what was fingerprinted is what was built.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bbc.model import dockerfile
+from bbc.errors import BbcError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from bbc.config import ImageSpec
+    from bbc.adapters.engine import Engine
+    from bbc.plan.fingerprint import FileHashes
+    from bbc.errors import RegistryError
+    from bbc.model.hierarchy import Hierarchy
+
+# Every FROM's image word; when all are the parent arg or scratch (most images of a
+# hierarchy), the Dockerfile is not parsed at all.
+_FROM = re.compile(rb"^[ \t]*FROM[ \t]+(?:--\S+[ \t]+)*(\S+)", re.IGNORECASE | re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Found:
+    """One external base of one image: where it is written and what it names."""
+
+    image: str  # the bbc image whose Dockerfile names it
+    where: str  # `images/root/os/Dockerfile:3`
+    base: dockerfile.Base
+    final: bool  # the base of the stage the image is built from (its OCI base labels)
+
+    @property
+    def ref(self) -> str:
+        return self.base.image
+
+    @property
+    def pinned(self) -> bool:
+        return "@" in self.base.image
+
+
+_SPEC = "spec"  # of(): the parent arg is the spec's own (a test layer passes its part's)
+
+
+def of(spec: ImageSpec, root: Path, entry: str | None = None, memo: FileHashes | None = None,
+       parent_arg: str | None = _SPEC) -> tuple[Found, ...]:
+    """The external bases of `spec`'s Dockerfile, every stage, in order. With the Dockerfile's
+    content `entry` (its fingerprint entry) and a `memo`, a Dockerfile whose FROM lines name
+    only the parent or scratch is not read again."""
+    known = memo.froms.get(entry) if memo is not None and entry else None
+    data: bytes | None = None
+    if known is None:
+        try:
+            data = (spec.path / spec.dockerfile).read_bytes()
+        except OSError:
+            return ()  # validation reports a missing Dockerfile
+        known = tuple(_FROM.findall(data))
+        if memo is not None and entry:
+            memo.remember_froms(entry, known)
+    words = known
+    parent = (spec.parent_arg if spec.parent else None) if parent_arg == _SPEC else parent_arg
+    parent_ref = spec.parent_ref if parent else None
+    plain = {f"${{{parent}}}".encode(), f"${parent}".encode()} if parent else set()
+    if parent_ref:
+        plain.add(parent_ref.encode())
+    if all(word in plain or word.lower() == b"scratch" for word in words):
+        return ()
+    path = spec.path / spec.dockerfile
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return ()
+    text = data.decode("utf-8", errors="replace")
+    found = dockerfile.external_bases(text, parent_arg=parent, parent_ref=parent_ref, build_args=spec.build_args)
+    stages = dockerfile.stages(text, spec.build_args)
+    final = _final_stage(stages, spec.target)
+    try:
+        rel = path.relative_to(root).as_posix()
+    except ValueError:
+        rel = str(path)
+    return tuple(Found(spec.name, f"{rel}:{b.line}", b, b.stage == final) for b in found)
+
+
+def unpinned(hierarchy: Hierarchy) -> list[Found]:
+    """Every external base written without a digest, image by image, parents first."""
+    root = hierarchy.config.root
+    return [f for name in hierarchy.order for f in of(hierarchy[name], root) if not f.pinned]
+
+
+def _final_stage(stages: list[dockerfile.Stage], target: str | None) -> int:
+    """The stage the image is: `target`'s, else the last; through `FROM <earlier stage>` to the
+    stage whose FROM names an image."""
+    index = len(stages) - 1
+    if target:
+        index = next((s.index for s in stages if s.alias == target.lower()), index)
+    while index >= 0 and stages[index].from_stage is not None:
+        index = stages[index].from_stage  # type: ignore[assignment]
+    return index
+
+
+class Resolver:
+    """Digests of external bases, asked once per reference and run."""
+
+    def __init__(self, engine: Engine | None = None) -> None:
+        self.engine = engine
+        self.answers: dict[str, str] = {}
+        self.offline: list[str] = []  # references answered by the engine because the registry could not
+
+    def digest(self, found: Found) -> str:
+        ref = dockerfile.parse_reference(found.ref) if _valid(found.ref) else None
+        if ref is None:
+            raise BbcError(f"{found.where}: FROM {found.base.raw}: {found.ref!r} is not an image reference")
+        if ref.digest:
+            return ref.digest
+        key = str(ref)
+        if key not in self.answers:
+            self.answers[key] = self._ask(found, ref)
+        return self.answers[key]
+
+    def _ask(self, found: Found, ref: dockerfile.Reference) -> str:
+        from bbc.errors import RegistryError
+        from bbc.adapters.registry.client import Registry, split_image_name
+
+        tag = ref.tag or "latest"
+        why = ""
+        try:
+            host, repository = split_image_name(ref.name)
+            api_host = "registry-1.docker.io" if host == "docker.io" else host
+            manifest = Registry(api_host, timeout=5.0).manifest(repository, tag)
+            if manifest is not None:
+                return manifest.digest
+            why = f"the registry {host} has no tag {tag}"
+        except RegistryError as exc:
+            why = exc.message
+        local = self._local(ref)
+        if local is not None:
+            self.offline.append(f"{found.ref} (registry: {why})")
+            return local
+        raise BbcError(f"{found.where}: base {found.ref}: {why}, and the engine holds no copy of it",
+                       tip="start its registry, pull it, or pin it as name:tag@sha256:...")
+
+    def _local(self, ref: dockerfile.Reference) -> str | None:
+        if self.engine is None:
+            return None
+        info = self.engine.inspect(f"{ref.name}:{ref.tag or 'latest'}")
+        if info is None:
+            return None
+        for entry in info.digests:
+            name, _, digest = entry.partition("@")
+            if name == ref.name or name.endswith("/" + ref.name):
+                return digest
+        return None
+
+
+def _valid(ref: str) -> bool:
+    try:
+        dockerfile.parse_reference(ref)
+    except ValueError:
+        return False
+    return True
+
+
+def pinned_text(spec: ImageSpec, resolved: tuple[tuple[Found, str], ...]) -> tuple[str | None, list[str]]:
+    """`spec`'s Dockerfile with every unpinned external base pinned to the digest it was
+    fingerprinted with (None: nothing to pin), and the bases that could not be pinned (a
+    reference put together from several variables)."""
+    todo = [(f, d) for f, d in resolved if not f.pinned]
+    if not todo:
+        return None, []
+    text = spec.dockerfile_path.read_text(encoding="utf-8")
+    unpinned: list[str] = []
+    for found, digest in todo:
+        try:
+            text = dockerfile.pin_text(text, found.base, digest)
+        except ValueError:
+            unpinned.append(f"{found.where} ({found.ref})")
+    return text, unpinned
+
+
+def current_digest(ref: str) -> str | RegistryError:
+    """The digest `ref`'s tag names in its registry now (never the engine's copy: that is what
+    `outdated` and `refresh` compare against), or the registry's error."""
+    from bbc.errors import RegistryError
+    from bbc.adapters.registry.client import Registry, split_image_name
+
+    parsed = dockerfile.parse_reference(ref)
+    tag = parsed.tag or "latest"
+    try:
+        host, repository = split_image_name(parsed.name)
+        manifest = Registry("registry-1.docker.io" if host == "docker.io" else host, timeout=5.0).manifest(
+            repository, tag)
+    except RegistryError as exc:
+        return exc
+    if manifest is None:
+        return RegistryError(f"{host} has no tag {tag} in {repository}")
+    return manifest.digest
+
+
+def pinned_only(found: Found) -> str:
+    """Without a resolver (a plan made without an engine): pinned references only."""
+    if found.pinned:
+        return found.ref.rpartition("@")[2]
+    raise BbcError(f"{found.where}: base {found.ref} is not pinned and no registry was asked for its digest")

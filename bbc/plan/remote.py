@@ -1,0 +1,39 @@
+"""The registry side of builds and releases: where an image lives, and which builds the
+registry already holds (pulled instead of rebuilt: a fresh CI machine does not rebuild the world)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bbc.model import labels, refs
+from bbc.model.platforms import is_unit
+from bbc.errors import RegistryError
+from bbc.model.hierarchy import Hierarchy
+from bbc.adapters.registry.protocol import RegistryAPI
+from bbc.adapters.registry.client import Registry as HttpRegistry, split_image_name
+
+
+def registry_for(hierarchy: Hierarchy, registry: RegistryAPI | None = None) -> tuple[RegistryAPI, Callable[[str], str]]:
+    """A client for the hierarchy's registry, and image name -> repository path on it."""
+    host, _ = split_image_name(hierarchy.config.ref(hierarchy.order[0]))
+    client = registry or HttpRegistry(host)
+    return client, lambda name: split_image_name(hierarchy.config.ref(name))[1]
+
+
+def holds(reg: RegistryAPI, repo_of: Callable[[str], str]) -> Callable[[str, str, str], str | None]:
+    """For the planner: the registry tag (X.Y.Z or the candidate) holding the build of `image`
+    with fingerprint `fp`, or None. An unreachable registry holds nothing: build it."""
+
+    def lookup(image: str, version: str, fp: str) -> str | None:
+        # one platform's build (`image@arm64`): its candidate tag; X.Y.Z names the index of all
+        tags = (refs.candidate_tag(fp),) if is_unit(image) else (refs.version_tag(version), refs.candidate_tag(fp))
+        for tag in tags:
+            try:
+                found = reg.labels_if_present(repo_of(image), tag) or {}
+            except RegistryError:
+                return None
+            if found.get(labels.FINGERPRINT) == fp:
+                return tag
+        return None
+
+    return lookup

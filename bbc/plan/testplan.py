@@ -1,0 +1,135 @@
+"""The test steps of one image in the plan: the sandwich's builds (test layer, test image) and
+the run of its own and inherited tests, with the key under which a pass is remembered.
+
+A pass is recorded in `.bbc/tests/<image>.json` with its key; a later plan whose key is the
+same reuses it ("passed before: same image, same tests") and needs no test image at all.
+Failures and timeouts are never recorded. The key covers the release build (its ID and
+fingerprint), every test image's fingerprint, and every test that applies: command, mounts
+(the content of the mounted folders), expect checks, timeout, network, and the skips.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from bbc.plan import bases, fingerprint, sandwich, testing
+from bbc.model import labels, refs
+from bbc.adapters import state
+from bbc.model.hierarchy import Hierarchy
+from bbc.plan.steps import BUILD, CACHED, REUSE, RUN, UP_TO_DATE, Build, Index, RunTest, Scope, Step, TestPart
+
+
+def testable(hierarchy: Hierarchy, name: str) -> bool:
+    return bool(testing.checks_for(hierarchy, name)[0])
+
+
+def record_path(root: Path, image: str) -> Path:
+    return state.bbc_dir(root) / "tests" / f"{image}.json"
+
+
+def steps(hierarchy: Hierarchy, name: str, index: Index, builds: dict[str, Build], scope: Scope,
+          digests: dict[tuple[str, str], fingerprint.ContextDigest], *, selected: bool) -> list[Step]:
+    """The sandwich parts of `name` (unless a recorded pass makes them unnecessary) and its run-test."""
+    spec = hierarchy[name]
+    recipe = sandwich.recipe(hierarchy, name)
+    own = builds[name]
+    base = builds[recipe.base]
+    parts: list[TestPart] = []
+    below: Step = base
+    below_fp, below_id = base.fingerprint, base.existing.id if base.existing else None
+    for part in recipe.parts:
+        scratch = part.arg is None
+        if scratch:
+            below_fp, below_id = None, None
+        where = (str(part.spec.path), part.spec.dockerfile)
+        ctx = digests.get(where) or digests.setdefault(where, fingerprint.digest_context(
+            part.spec.path, part.spec.dockerfile, fingerprint.file_hashes(hierarchy.config.root)))
+        memo = fingerprint.file_hashes(hierarchy.config.root)
+        resolve = scope.bases or bases.pinned_only
+        external = tuple((f, resolve(f)) for f in bases.of(part.spec, hierarchy.config.root,
+                                                           ctx.files.get(part.spec.dockerfile), memo, part.arg))
+        fp = fingerprint.compute(part.spec, ctx, below_fp, variant=part.variant,
+                                 bases=[(f.ref, d) for f, d in external]) if (scratch or below_fp) else ""
+        repository, tag = sandwich.test_ref(hierarchy, name, part.suffix)
+        ref = f"{repository}:{tag}"
+        # Only the image carrying this test tag counts: the builder stages of a multi-stage
+        # Dockerfile inherit the labels (fingerprint too) of the image they start from.
+        current = index.by_tag.get(ref)
+        reusable = (current is not None and fp and current.labels.get(labels.FINGERPRINT) == fp
+                    and (scratch or (below_id is not None and current.labels.get(labels.PARENT_ID) == below_id)))
+        step = TestPart(image=name, version=spec.version, action=REUSE if reusable else BUILD,
+                        reasons=(part.what,) if reusable else (part.what, _why_part(current, fp, below)),
+                        needs=() if scratch else (below.id,), selected=selected, variant=part.variant, part=part,
+                        fingerprint=fp, ref=ref, existing=current if reusable else None,
+                        below=None if scratch else below.id, bases=external)
+        parts.append(step)
+        below, below_fp, below_id = step, fp or None, current.id if reusable and current else None
+    known = own.action == UP_TO_DATE and own.existing is not None and all(p.fingerprint for p in parts)
+    key = run_key(hierarchy, name, own.existing.id, own.fingerprint or "",
+                  [p.fingerprint for p in parts]) if known and own.existing else None
+    record = state.read_json(record_path(hierarchy.config.root, name)) if key else None
+    cached = bool(key and not scope.rerun and record and record.get("key") == key and record.get("passed"))
+    names = [c.name for c in testing.checks_for(hierarchy, name)[0]]
+    if cached:
+        reasons: tuple[str, ...] = ("passed before: same image, same tests",)
+    elif own.action != UP_TO_DATE:
+        reasons = (f"{name} is being built",)
+    elif scope.rerun and record:
+        reasons = ("--rerun",)
+    elif record and not record.get("passed"):
+        reasons = ("failed last time",)
+    else:
+        reasons = ("not run on this image with these tests yet",)
+    test_image = parts[-1].id if parts else own.id
+    run = RunTest(image=name, version=spec.version, action=CACHED if cached else RUN,
+                  reasons=(f"tests: {', '.join(names)}", *reasons),
+                  needs=(own.id,) if cached else tuple(dict.fromkeys((own.id, test_image))), selected=selected,
+                  key=key, test_image=test_image, release=own.id)
+    return [run] if cached else [*parts, run]
+
+
+def _why_part(current: Any, fp: str, below: Step) -> str:
+    if below.action not in (UP_TO_DATE, REUSE):
+        return f"{below.kind} {below.image} is being built"
+    if current is None:
+        return "not built yet"
+    return "changed"
+
+
+def run_key(hierarchy: Hierarchy, name: str, image_id: str, fp: str, part_fps: list[str]) -> str:
+    """The key a pass of `name`'s tests on the release build `image_id` is remembered under."""
+    checks, skipped = testing.checks_for(hierarchy, name)
+    payload = {
+        "image": image_id,
+        "fingerprint": fp,
+        "parts": part_fps,
+        "checks": [{
+            "name": c.name,
+            "command": list(c.command) if c.command else None,
+            "expect": repr(c.expect),
+            "timeout": c.timeout,
+            "network": c.network,
+            "mounts": [[m.target, _folder_digest(m.source)] for m in c.mounts],
+        } for c in checks],
+        "skipped": skipped,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _folder_digest(path: Path) -> str:
+    if path.is_file():
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    if not path.exists():
+        return "missing"
+    return fingerprint.digest_context(path, "").digest
+
+
+def remember(root: Path, image: str, key: str, *, passed: bool) -> None:
+    """Record a pass under its key; a failure clears any recorded pass."""
+    state.write_json(record_path(root, image), {"key": key, "passed": passed})
+
+
+__all__ = ["testable", "steps", "run_key", "remember", "RUN", "CACHED"]

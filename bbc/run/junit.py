@@ -1,0 +1,64 @@
+"""JUnit XML for CI dashboards: one testsuite per image, one testcase per test (own and
+inherited), a failure with the reason and the command's output."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from bbc.plan.testing import FAILED, SKIPPED, ImageResult
+
+
+def document(results: list[ImageResult]) -> ET.Element:
+    top = ET.Element("testsuites", name="bbc test")
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    seconds = 0.0
+    for result in results:
+        suite = ET.SubElement(top, "testsuite", name=result.image)
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        if result.status == FAILED and not any(c.status == FAILED for c in result.checks):
+            # the test image could not be built (or its release build failed): no test ran
+            case = ET.SubElement(suite, "testcase", classname=result.image, name="build", time="0")
+            head, _, rest = result.message.partition("\n")
+            error = ET.SubElement(case, "error", message=head)
+            error.text = rest
+            counts["tests"] += 1
+            counts["errors"] += 1
+        for check in result.checks:
+            name = check.name + (" (own)" if check.own else "")
+            case = ET.SubElement(suite, "testcase", classname=result.image, name=name, time=f"{check.seconds:.3f}")
+            counts["tests"] += 1
+            if check.status == FAILED:
+                failure = ET.SubElement(case, "failure", message=check.message)
+                failure.text = check.output
+                counts["failures"] += 1
+            elif check.status == SKIPPED:
+                ET.SubElement(case, "skipped", message=check.message)
+                counts["skipped"] += 1
+        for key, value in counts.items():
+            suite.set(key, str(value))
+            totals[key] += value
+        suite.set("time", f"{result.seconds:.3f}")
+        seconds += result.seconds
+    for key, value in totals.items():
+        top.set(key, str(value))
+    top.set("time", f"{seconds:.3f}")
+    return top
+
+
+def write(results: list[ImageResult], path: Path) -> None:
+    """Write through a temp file and os.replace, so a reader never sees half a report."""
+    tree = ET.ElementTree(document(results))
+    ET.indent(tree)
+    path = path.resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            tree.write(f, encoding="utf-8", xml_declaration=True)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

@@ -1,0 +1,93 @@
+"""Drift between bbc.yaml and the Dockerfiles it names (`bbc check`): a FROM whose default now
+names another image of the hierarchy than `parent`, a root whose FROM names one, a link the
+repository's build files contradict and an image read by repository:tag without a link
+(bbc/upkeep/adopt/agree.py), and Dockerfiles in the tree that no image covers (templates and
+test fixtures no build file builds aside). An image whose folder vanished never gets this far:
+validation refuses it, located.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+
+from bbc.model.hierarchy import Hierarchy
+from bbc.upkeep import adopt
+from bbc.upkeep.adopt import agree
+
+CONFLICT = "conflict"  # bbc builds something other than the Dockerfile says: exit 1
+NOTE = "note"
+
+
+@dataclass(frozen=True)
+class Drift:
+    level: str
+    where: str  # file:line
+    message: str
+
+
+def find(hierarchy: Hierarchy) -> list[Drift]:
+    config = hierarchy.config
+    root = config.root
+    matcher = adopt.Matcher({name: _rel(hierarchy, name) for name in hierarchy.order}, config.registry)
+    report = agree.check(hierarchy)
+    out = [Drift(d.level, d.where, d.message) for d in report.disagreements]
+    said = {d.where for d in report.disagreements}
+    for name in hierarchy.order:
+        spec = hierarchy[name]
+        file = f"{_rel(hierarchy, name)}/{spec.dockerfile}".removeprefix("./")
+        try:
+            text = spec.dockerfile_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue  # validation said so
+        shipped = adopt.shipped_from(text, spec.target)
+        if shipped is None or not shipped.image or spec.parent_ref:
+            continue  # parent_ref: validation holds the FROM to it
+        where = f"{file}:{shipped.line}"
+        if where in said:
+            continue  # the build files said more than a name can
+        m = matcher.match(shipped.image, exclude=name)
+        if m is None or m.pinned or m.image is None:
+            continue
+        if spec.parent is not None and shipped.arg == spec.parent_arg and m.image != spec.parent:
+            out.append(Drift(CONFLICT, where, (
+                f"FROM {shipped.raw} defaults to {shipped.image}, which is image {m.image}, but "
+                f"{config.where('images', name, 'parent')} is {spec.parent}: bbc builds {name} on {spec.parent}; "
+                f"make the two agree")))
+        elif spec.parent is None:
+            out.append(Drift(NOTE, where, (
+                f"{name} is a root, but FROM {shipped.raw} names {shipped.image}, image {m.image} of this "
+                f"hierarchy: it builds on whatever that tag holds, not on bbc's build of {m.image} "
+                f"(give it `parent: {m.image}` if that is meant)")))
+    covered = _covered(hierarchy)
+    watches = _watches(hierarchy)
+    for rel in adopt.find(root):
+        if rel not in report.built and (adopt.is_template(rel) or adopt.is_fixture(rel)):
+            continue  # not an image: bbc init says so
+        if rel not in covered and not any(fnmatch.fnmatch(rel, w) for w in watches):
+            out.append(Drift(NOTE, rel, "a Dockerfile no image covers (`bbc init --print` shows how it would be read)"))
+    return out
+
+
+def _rel(hierarchy: Hierarchy, name: str) -> str:
+    return hierarchy[name].rel_path.rstrip("/").removeprefix("./") or "."
+
+
+def _covered(hierarchy: Hierarchy) -> set[str]:
+    out: set[str] = set()
+    root = hierarchy.config.root
+    for name in hierarchy.order:
+        spec = hierarchy[name]
+        files = [spec.dockerfile]
+        if spec.test and spec.test.layer:
+            files.append(spec.test.layer)
+        for file in files:
+            try:
+                out.add((spec.path / file).relative_to(root).as_posix())
+            except ValueError:
+                pass  # outside the tree bbc.yaml lives in
+    return out
+
+
+def _watches(hierarchy: Hierarchy) -> list[str]:
+    return [w for name in hierarchy.order for w in hierarchy[name].watch]
