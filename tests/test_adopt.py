@@ -1,4 +1,4 @@
-"""`bbc init`'s reading of trees the tests write (bbc/adopt.py), as large public hierarchies and
+"""`bbc init`'s reading of trees the tests write (bbc/upkeep/adopt), as large public hierarchies and
 legacy repositories lay them out; no engine needed to decide."""
 
 from __future__ import annotations

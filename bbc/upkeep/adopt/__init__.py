@@ -1,7 +1,7 @@
 """Reading an image tree bbc did not write (`bbc init`): every Dockerfile below a folder, what
 the repository's own build files say each one produces (repository *and tag*), what each builds
 on, and the bbc.yaml decisions that follow, with a reason for each that was not certain.
-`bbc check` (bbc/drift.py) asks the same readers whether bbc.yaml still agrees.
+`bbc check` (bbc/upkeep/drift.py) asks the same readers whether bbc.yaml still agrees.
 
 The run, one module each:
     tree.scan ─► sources.read (makefile, shell, bake, compose, bashbrew: Builds, Aliases)

@@ -1,4 +1,4 @@
-"""Whether bbc.yaml agrees with the repository's own build files (`bbc check`, bbc/drift.py):
+"""Whether bbc.yaml agrees with the repository's own build files (`bbc check`, bbc/upkeep/drift.py):
 a link contradicting what the build files say produces a FROM's repository:tag, a root (or an
 image read by a builder stage or `COPY --from`) naming by repository:tag an image the tree
 builds without bbc.yaml linking them."""
