@@ -1,4 +1,4 @@
-"""`bbc init`'s reading of trees the tests write (bbc/adopt.py), as large public hierarchies and
+"""`bbc init`'s reading of trees the tests write (bbc/upkeep/adopt), as large public hierarchies and
 legacy repositories lay them out; no engine needed to decide."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bbc import adopt
+from bbc.upkeep import adopt
 from bbc.errors import BbcError
 from tests.helpers import write
 
@@ -69,7 +69,7 @@ def test_an_arg_default_chain_links_every_image_through_its_arg(tmp_path: Path) 
     assert all(not doubts(i) for i in images.values())
     assert any("variant in a subfolder of pytorch-notebook" in n for n in images["pytorch-notebook-cuda12"].notes)
     assert got.registry_guess == "quay.io/jupyter"
-    assert got.messages == []
+    assert got.messages == ()
 
 
 def test_fixed_references_link_by_repository_path_and_say_when_by_name_alone(tmp_path: Path) -> None:
@@ -137,7 +137,7 @@ def test_variants_in_subfolders_become_images_or_watches_and_say_why(tmp_path: P
     got = adopt.adopt(tmp_path)
     assert sorted(got.images) == ["python", "python-gpu", "python-slim"]
     python = got.images["python"]
-    assert python.watch == ["python/conf/Dockerfile"] and python.test_layer == "Dockerfile.test"
+    assert python.watch == ("python/conf/Dockerfile",) and python.test_layer == "Dockerfile.test"
     assert got.messages[0] == ("python/conf/Dockerfile: part of python's build (python/Dockerfile copies "
                                "conf/): a watch of python, not an image")
     assert (got.images["python-slim"].parent, got.images["python-slim"].path) == ("python", "python/slim")
@@ -155,8 +155,8 @@ def test_a_docs_example_on_a_published_pinned_image_is_a_root(tmp_path: Path) ->
     got = adopt.adopt(tmp_path)
     doc = got.images["docs-python"]
     assert doc.parent is None and doc.base == f"acme/python:1@{DIGEST}"
-    assert doc.notes[-1:] == ["a root on a published, pinned image (docs/python/Dockerfile:1), not a child of "
-                         "images-python"]
+    assert doc.notes[-1:] == ("a root on a published, pinned image (docs/python/Dockerfile:1), not a child of "
+                         "images-python",)
     # two folders named python: named by their paths; the docs one is never a parent
     assert "docs/python/Dockerfile: 2 Dockerfiles would get the name 'python' (docs/python/Dockerfile, " \
            "images/python/Dockerfile); named docs-python, images-python instead" in got.messages

@@ -1,5 +1,5 @@
 """`bbc check`: bbc.yaml and every Dockerfile it names, validated without an engine; drift
-between them (bbc/drift.py: exit 1 for a FROM naming another parent, notes otherwise); the
+between them (bbc/upkeep/drift.py: exit 1 for a FROM naming another parent, notes otherwise); the
 external bases not pinned by digest, held to `policy.pinned_bases`."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`bbc init`: a commented bbc.yaml for an existing tree of Dockerfiles (bbc/adopt.py decides).
+"""`bbc init`: a commented bbc.yaml for an existing tree of Dockerfiles (bbc/upkeep/adopt decides).
 
 The file is checked as bbc itself loads it before it takes the name bbc.yaml, so what init
 writes passes `bbc check` as written; an existing bbc.yaml is never overwritten without
@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bbc import adopt as adopt_mod
+from bbc.upkeep import adopt as adopt_mod
 from bbc.errors import BbcError
 from bbc.model.specs import CONFIG_NAME
 
@@ -38,6 +38,7 @@ def init(folder: Path, *, registry: str | None = None, to_stdout: bool = False, 
         raise BbcError(f"{folder}: no Dockerfile below it (Dockerfile, Dockerfile.*, *.Dockerfile)")
     for message in adoption.messages:
         print(f"bbc init: {message}", file=sys.stderr)
+    print(f"bbc init: {adoption.summary}", file=sys.stderr)
     text = render(adoption)
     _check(folder, text)
     if to_stdout:
@@ -67,7 +68,7 @@ def render(adoption: adopt_mod.Adoption) -> str:
         lines.append(f"# ? no --registry given: the namespace the tree's FROM lines name each other in\n"
                      f"registry: {_scalar(adoption.registry_guess)}\n")
     else:
-        guess = adopt_mod._sanitize(adoption.root.resolve().name)
+        guess = adopt_mod.sanitize(adoption.root.resolve().name)
         lines.append(f"# ? no --registry given and no FROM line names one: where bbc pushes, set it\n"
                      f"registry: localhost:5000/{guess}\n")
     lines.append("\nimages:\n")
@@ -91,6 +92,12 @@ def render(adoption: adopt_mod.Adoption) -> str:
             lines.append(f"    parent_ref: {_scalar(img.parent_ref)}   # the FROM reference bbc replaces with the parent's build\n")
         if img.target:
             lines.append(f"    target: {_scalar(img.target)}\n")
+        if img.build_args:
+            lines.append("    build_args:   # as the build files pass them\n")
+            lines.extend(f"      {_scalar(k)}: {_scalar(v)}\n" for k, v in img.build_args.items())
+        if img.uses:
+            used = ", ".join(f"{k}: {v}" for k, v in img.uses.items())
+            lines.append(f"    # uses: {{{used}}}  (needs uses: support)\n")
         version = f"    version: {_scalar(img.version)}"
         lines.append(version + (f"   # {img.version_from}\n" if img.version_from else "\n"))
         if img.watch:

@@ -1,7 +1,9 @@
 """Drift between bbc.yaml and the Dockerfiles it names (`bbc check`): a FROM whose default now
-names another image of the hierarchy than `parent`, a root whose FROM names one, and
-Dockerfiles in the tree that no image covers. An image whose folder vanished never gets this
-far: validation refuses it, located.
+names another image of the hierarchy than `parent`, a root whose FROM names one, a link the
+repository's build files contradict and an image read by repository:tag without a link
+(bbc/upkeep/adopt/agree.py), and Dockerfiles in the tree that no image covers (templates and
+test fixtures no build file builds aside). An image whose folder vanished never gets this far:
+validation refuses it, located.
 """
 
 from __future__ import annotations
@@ -9,8 +11,9 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 
-from bbc import adopt
 from bbc.model.hierarchy import Hierarchy
+from bbc.upkeep import adopt
+from bbc.upkeep.adopt import agree
 
 CONFLICT = "conflict"  # bbc builds something other than the Dockerfile says: exit 1
 NOTE = "note"
@@ -27,7 +30,9 @@ def find(hierarchy: Hierarchy) -> list[Drift]:
     config = hierarchy.config
     root = config.root
     matcher = adopt.Matcher({name: _rel(hierarchy, name) for name in hierarchy.order}, config.registry)
-    out: list[Drift] = []
+    report = agree.check(hierarchy)
+    out = [Drift(d.level, d.where, d.message) for d in report.disagreements]
+    said = {d.where for d in report.disagreements}
     for name in hierarchy.order:
         spec = hierarchy[name]
         file = f"{_rel(hierarchy, name)}/{spec.dockerfile}".removeprefix("./")
@@ -39,6 +44,8 @@ def find(hierarchy: Hierarchy) -> list[Drift]:
         if shipped is None or not shipped.image or spec.parent_ref:
             continue  # parent_ref: validation holds the FROM to it
         where = f"{file}:{shipped.line}"
+        if where in said:
+            continue  # the build files said more than a name can
         m = matcher.match(shipped.image, exclude=name)
         if m is None or m.pinned or m.image is None:
             continue
@@ -55,6 +62,8 @@ def find(hierarchy: Hierarchy) -> list[Drift]:
     covered = _covered(hierarchy)
     watches = _watches(hierarchy)
     for rel in adopt.find(root):
+        if rel not in report.built and (adopt.is_template(rel) or adopt.is_fixture(rel)):
+            continue  # not an image: bbc init says so
         if rel not in covered and not any(fnmatch.fnmatch(rel, w) for w in watches):
             out.append(Drift(NOTE, rel, "a Dockerfile no image covers (`bbc init --print` shows how it would be read)"))
     return out
