@@ -15,6 +15,7 @@ from bbc import bases, fingerprint, labels, planner, platforms, prepare, refs, r
 from collections.abc import Sequence
 
 from bbc.engine import Engine
+from bbc.errors import RegistryError
 from bbc.executor import Executor, ImageLock, Result, Slot
 from bbc.hierarchy import Hierarchy
 from bbc.planner import Plan, Scope, Selection
@@ -80,7 +81,7 @@ def make_plan(hierarchy: Hierarchy, engine: Engine, sel: Selection, scope: Scope
     label-filtered listing of every bbc image (test images and older builds included)."""
     digests = {} if digests is None else digests
     if scope.bases is None:
-        scope = replace(scope, bases=bases.Resolver(engine).digest)
+        scope = replace(scope, bases=bases.Resolver(engine, hierarchy.config.mirrors).digest)
     hierarchy, sel = units(hierarchy, sel)
     chosen, needed = planner.select(hierarchy, sel)
     if len(chosen | needed) <= INSPECT_AT_MOST:
@@ -106,7 +107,7 @@ def execute(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report
     hierarchy, sel = units(hierarchy, sel)
     digests: dict[tuple[str, str], fingerprint.ContextDigest] = {}  # contexts are read once a run
     if scope.bases is None:
-        scope = replace(scope, bases=bases.Resolver(engine).digest)  # one resolver: one answer per base a run
+        scope = replace(scope, bases=bases.Resolver(engine, hierarchy.config.mirrors).digest)  # one resolver: one answer per base a run
     plan = make_plan(hierarchy, engine, sel, scope, digests, [s.engine for s in (pool or [])[1:]])
     found = plan.index
     reg: Registry | None = registry
@@ -116,7 +117,11 @@ def execute(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report
 
         reg, repo_of = remote.registry_for(hierarchy, registry)
     if scope.release and reg is not None and repo_of is not None:
-        already = promote.write_once(hierarchy, {b.image: b.fingerprint for b in plan.builds}, reg, repo_of)
+        try:
+            already = promote.write_once(hierarchy, {b.image: b.fingerprint for b in plan.builds}, reg, repo_of)
+        except RegistryError as exc:  # wrong or missing credentials, an untrusted certificate: said before any build
+            raise RegistryError(exc.message, tip=f"{exc.tip}; nothing was pushed" if exc.tip else "nothing was pushed"
+                                ) from None
         scope = replace(scope, released=already)
     if pull and repo_of is not None and reg is not None:
         plan = planner.plan(hierarchy, sel, found, replace(scope, pull=remote.holds(reg, repo_of)), digests)

@@ -151,7 +151,7 @@ def test_timeout_is_a_registry_error() -> None:
             Registry(f"127.0.0.1:{port}", timeout=0.3).tags("acme/python")
     assert str(exc.value) == (
         f"registry 127.0.0.1:{port}: acme/python: GET http://127.0.0.1:{port}"
-        "/v2/acme/python/tags/list failed: timed out"
+        "/v2/acme/python/tags/list failed: timed out (5 tries)"  # issue 22: retried, and says how often
     )
 
 
