@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import shutil
 import socket
 import ssl
@@ -181,15 +182,16 @@ class TokenServer:
 
 
 class FaultyProxy:
-    """A TCP proxy to `upstream` that spoils one connection in three, in turn: reset, 503,
-    429 with Retry-After, slow (every byte it forwards held back a little). Deterministic:
-    connection n is spoiled when n % 3 == 1, by kind (n // 3) % 4."""
+    """A TCP proxy to `upstream` that spoils a third of the connections (at random, from a
+    seed: the same seed, the same faults for the same sequence of connections), each by one of
+    reset, 503, 429 with Retry-After, slow (every chunk it forwards held back a little)."""
 
     KINDS = ("reset", "503", "429", "slow")
 
-    def __init__(self, upstream: str, *, every: int = 3) -> None:
+    def __init__(self, upstream: str, *, rate: float = 1 / 3, seed: int = 22) -> None:
         self.upstream = upstream.rsplit(":", 1)[0], int(upstream.rsplit(":", 1)[1])
-        self.every = every
+        self.rate = rate
+        self.random = random.Random(seed)
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -218,7 +220,8 @@ class FaultyProxy:
                 return
             n = self.connections
             self.connections += 1
-            kind = self.KINDS[(n // self.every) % len(self.KINDS)] if self.enabled and n % self.every == 1 else None
+            spoil = self.random.random() < self.rate
+            kind = self.random.choice(self.KINDS) if spoil and self.enabled else None
             if kind is not None:
                 self.faults[kind] += 1
             threading.Thread(target=self._serve, args=(client, kind), daemon=True).start()

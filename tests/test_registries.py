@@ -163,21 +163,33 @@ def test_a_multi_platform_release_and_its_sboms_through_a_faulty_network(
     two_platform_hierarchy(root, prefix)
     direct = Client(server.addr)  # the registry itself, behind the proxy
     repository = prefix.partition("/")[2]
+    release = ("release", "--no-test", "-j", "2", "--format", "json")
     try:
-        runs = [bbc(root, "release", "--no-test", "-j", "2", "--format", "json", timeout=1500)]
-        if runs[0].code != 0:
-            # all or nothing: no release tag moved, and a second run finishes the job
+        # everything through a network that spoils a third of the connections: dockerd's pushes
+        # (8 to 27 connections each, none retried inside dockerd but its layer uploads) rarely
+        # get through even tried three times; whatever happens, no release tag moves
+        first = bbc(root, *release, timeout=1500)
+        assert "Traceback" not in first.out + first.err, first.out + first.err
+        if first.code != 0:
+            assert "no release tag was moved" in first.err, first.err
             for name in ("base", "app"):
-                assert not {"1.0.0", "0.1.0", "latest"} & set(direct.tags(f"{repository}/{name}")), runs[0].out
-            runs.append(bbc(root, "release", "--no-test", "-j", "2", "--format", "json", timeout=1500))
-        for run in runs:
-            assert "Traceback" not in run.out + run.err, run.out + run.err
-        assert runs[-1].code == 0, runs[-1].out + runs[-1].err
-        assert released(runs[-1]) == {"base": "released", "app": "released"}
-        assert sum(faulty.faults.values()) >= 4 and all(faulty.faults.values()), faulty.faults
+                assert not {"1.0.0", "0.1.0", "1", "0", "latest"} & set(direct.tags(f"{repository}/{name}"))
+            # the candidates pushed while the network holds; then write-once checks, the
+            # indexes, the floating tags and every SBOM through the faulty network again
+            faulty.enabled = False
+            ok(bbc(root, *release, "--candidates", timeout=1500))
+            faulty.enabled = True
+            spoiled = sum(faulty.faults.values())
+            second = bbc(root, *release, timeout=1500)
+            assert "Traceback" not in second.out + second.err, second.out + second.err
+            assert second.code == 0, second.out + second.err
+            assert sum(faulty.faults.values()) > spoiled, faulty.faults  # it was faulty for this run too
+            first = second
+        assert released(first) == {"base": "released", "app": "released"}
         for name, version in (("base", "1.0.0"), ("app", "0.1.0")):
             index = direct.manifest(f"{repository}/{name}", version)
             assert index is not None and index.media_type == OCI_INDEX
+            assert direct.digest(f"{repository}/{name}", "latest") == index.digest
             sboms = [t for t in direct.tags(f"{repository}/{name}") if t.endswith(".sbom")]
             assert sorted(sboms) == sorted(e["digest"].replace(":", "-") + ".sbom"
                                            for e in index.json()["manifests"])
