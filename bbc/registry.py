@@ -154,7 +154,7 @@ class Registry:
         return self._scheme or transport.scheme_of(self.host, self.timeout)
 
     def __repr__(self) -> str:
-        return f"Registry({self.host!r}, scheme={self.scheme!r})"
+        return f"Registry({self.host!r}, scheme={self._scheme or 'as the port speaks'!r})"  # no probe from repr
 
     # -- public API ---------------------------------------------------------------
 

@@ -258,3 +258,13 @@ def test_docker_auth_config_comes_before_the_config_file(tmp_path: Path, monkeyp
     monkeypatch.setenv("DOCKER_AUTH_CONFIG", "{not json")
     with pytest.raises(RegistryError, match="DOCKER_AUTH_CONFIG is not JSON"):
         auth.credentials("reg.acme:5000")
+
+
+def test_the_engines_registry_mirrors_are_read_from_its_info(monkeypatch: pytest.MonkeyPatch) -> None:
+    import bbc.registry as registry_mod
+
+    monkeypatch.setattr(registry_mod, "_ENGINE_REGISTRY_CONFIG",
+                        {"Mirrors": ["https://mirror.gcr.io/", "http://127.0.0.1:5001/"]})
+    assert mirrors.engine_mirrors() == ("mirror.gcr.io", "127.0.0.1:5001")
+    assert [s.host for s in mirrors.sources("ubuntu", None, mirrors.engine_mirrors())] == [
+        "mirror.gcr.io", "127.0.0.1:5001", "registry-1.docker.io"]
