@@ -96,7 +96,7 @@ BAD = [
       "description, owner"]),
     ("unknown top key", GOOD.replace("registry:", "registy:"),
      ["bbc.yaml:1: registy: unknown key (did you mean 'registry'?); allowed: registry, defaults, images, projects, "
-      "policy, engines, signing",
+      "policy, engines, signing, mirrors, mirrors_only",
       "bbc.yaml:1: missing required key 'registry'"]),
     ("wrong type", GOOD.replace("build_args: {PY: 3.10}", "build_args: [PY]"),
      ["bbc.yaml:11: images.python.build_args: must be a mapping of names to strings, not a list"]),

@@ -41,7 +41,7 @@ def test_the_docker_sdk_is_imported_in_three_known_places() -> None:
                    if any(m == "docker" or m.startswith("docker.") for m in imports(p)))
     # the engine; the SDK's .dockerignore matcher, so a context is read exactly as Docker
     # reads it; the SDK's reader of the Docker config (credential helpers) for registry auth
-    assert users == ["adapters/docker/context.py", "adapters/docker/engine.py", "adapters/registry/client.py"]
+    assert users == ["adapters/docker/context.py", "adapters/docker/engine.py", "adapters/registry/auth.py"]
 
 
 def _modules() -> dict[str, Path]:

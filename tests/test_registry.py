@@ -151,7 +151,7 @@ def test_timeout_is_a_registry_error() -> None:
             Registry(f"127.0.0.1:{port}", timeout=0.3).tags("acme/python")
     assert str(exc.value) == (
         f"registry 127.0.0.1:{port}: acme/python: GET http://127.0.0.1:{port}"
-        "/v2/acme/python/tags/list failed: timed out"
+        "/v2/acme/python/tags/list failed: timed out (5 tries)"  # issue 22: retried, and says how often
     )
 
 
@@ -297,7 +297,7 @@ def test_no_credentials_says_docker_login(
 
 
 def test_plain_http_only_where_the_engine_allows_it() -> None:
-    from bbc.adapters.registry.client import insecure
+    from bbc.adapters.registry.engine_view import insecure
 
     config = {"InsecureRegistryCIDRs": ["127.0.0.0/8", "10.9.0.0/16"],
               "IndexConfigs": {"registry.corp:5000": {"Name": "registry.corp:5000", "Secure": False},
@@ -312,7 +312,7 @@ def test_plain_http_only_where_the_engine_allows_it() -> None:
 @pytest.mark.docker
 def test_a_registry_the_engine_lists_as_insecure_is_spoken_to_over_http(docker_client: Any,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    import bbc.adapters.registry.client as registry_mod
+    import bbc.adapters.registry.engine_view as registry_mod
 
     # the test engine runs with dockerd's default insecure-registries: 127.0.0.0/8
     cidrs = docker_client.info()["RegistryConfig"]["InsecureRegistryCIDRs"]

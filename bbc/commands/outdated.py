@@ -80,7 +80,7 @@ def outdated(hierarchy: Hierarchy, names: tuple[str, ...] = (), *, fmt: str = "t
         for found in bases.of(hierarchy[name], root):
             tag_ref = found.ref.partition("@")[0]
             if tag_ref not in latest:
-                latest[tag_ref] = bases.current_digest(tag_ref)
+                latest[tag_ref] = bases.current_digest(tag_ref, hierarchy.config.mirrors)
             now = latest[tag_ref]
             in_use = found.ref.partition("@")[2] if found.pinned else recorded.get(found.ref)
             if isinstance(now, RegistryError):

@@ -22,7 +22,7 @@ def pin(hierarchy: Hierarchy, names: tuple[str, ...], engine: Engine | None, *, 
             print(f"{found.where}: base {found.ref} is not pinned by digest")
         print("every external base is pinned" if not loose else f"{len(loose)} unpinned; `bbc pin` pins them")
         return 1 if loose else 0
-    resolver = bases.Resolver(engine)
+    resolver = bases.Resolver(engine, hierarchy.config.mirrors)
     by_file: dict[Path, list[tuple[bases.Found, str]]] = {}
     for found in loose:  # every digest first: a registry that does not answer changes no file
         by_file.setdefault(hierarchy[found.image].dockerfile_path, []).append((found, resolver.digest(found)))

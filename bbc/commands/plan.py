@@ -16,7 +16,7 @@ def plan(hierarchy: Hierarchy, engine: Engine, sel: Selection, *, fmt: str = "ta
          release: bool = False, rerun: bool = False, registry: RegistryAPI | None = None) -> int:
     hierarchy, sel = pipeline.units(hierarchy, sel)  # a step per platform of a multi-platform image
     digests: dict[tuple[str, str], fingerprint.ContextDigest] = {}
-    resolve = bases.Resolver(engine).digest  # each external base asked once
+    resolve = bases.Resolver(engine, hierarchy.config.mirrors).digest  # each external base asked once
     plan = pipeline.make_plan(hierarchy, engine, sel, Scope(test=test, rerun=rerun, bases=resolve), digests)
     if release:
         reg, repo_of = remote.registry_for(hierarchy, registry)

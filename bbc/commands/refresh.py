@@ -170,7 +170,7 @@ def _base_changes(hierarchy: Hierarchy, names: tuple[str, ...]) -> list[Change]:
         recorded = (state.read_json(state.manifest_path(root, name)) or {}).get("bases") or {}
         for found in bases.of(spec, root):
             tag_ref = found.ref.partition("@")[0]
-            now = bases.current_digest(tag_ref)
+            now = bases.current_digest(tag_ref, hierarchy.config.mirrors)
             if isinstance(now, RegistryError):
                 raise BbcError(f"{found.where}: base {tag_ref}: {now.message}; nothing was changed")
             old = found.ref.partition("@")[2] if found.pinned else recorded.get(found.ref)

@@ -73,8 +73,19 @@ def release(
             return _finish(out, fmt, 1)
         sboms = _publish_sboms(hierarchy, engine, list(promoted.released), registry, events)
     finally:
+        _say_retries(events)
         report.close(events)
     return _finish(list(promoted.released), fmt, 0, sboms)
+
+
+def _say_retries(events: report.Events) -> None:
+    """How many of bbc's registry requests had to be sent again (a faulty network, a throttling
+    registry): said once, at the end."""
+    from bbc.adapters.registry.transport import RETRIES
+
+    for host, count in sorted(RETRIES.items()):
+        if count:
+            events.message(f"registry {host}: {count} request(s) retried (connection errors, 5xx, 429)")
 
 
 def _publish_sboms(hierarchy: Hierarchy, engine: Engine, released: list[Released], registry: RegistryAPI | None,

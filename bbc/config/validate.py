@@ -18,11 +18,15 @@ from bbc.model import dockerfile as dockerfile_mod
 from bbc.model import hierarchy
 from bbc.model import platforms as platforms_mod
 from bbc.errors import ConfigError, did_you_mean
-from bbc.model.specs import (CASCADES, DEFAULT_KEYS, ENGINE_KEYS, EXPECT_KEYS, IMAGE_KEYS, NETWORKS, POLICY_KEYS, POLICY_LEVELS,
-                       PREPARE_KEYS, PROJECT_KEYS, SIGNING_KEYS, TEST_KEYS, TOP_KEYS, Config, Expect, ImageSpec, Policy,
-                       PrepareSpec, ProjectSpec, SigningSpec, TestSpec, EngineSpec)
+from bbc.model.specs import (CASCADES, DEFAULT_KEYS, ENGINE_KEYS, EXPECT_KEYS, IMAGE_KEYS, NETWORKS, POLICY_KEYS,
+                             POLICY_LEVELS, PREPARE_KEYS, PROJECT_KEYS, SIGNING_KEYS, TEST_KEYS, TOP_KEYS, Config,
+                             EngineSpec, Expect, ImageSpec, MirrorSpec, Policy, PrepareSpec, ProjectSpec, SigningSpec,
+                             TestSpec)
 
 _NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+_REGISTRY_HOST = re.compile(r"^(?:[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?$")
+_MIRROR = re.compile(r"^(?:[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
+                     r"(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 _REGISTRY = re.compile(r"^[a-zA-Z0-9.-]+(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$|^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 
 
@@ -149,13 +153,14 @@ class _Validator:
         policy = self.policy(top.get("policy"))
         engines = self.engines(top.get("engines")) if "engines" in top else ()
         signing = self.signing(top.get("signing"))
+        mirrors = self.mirrors(top.get("mirrors"), top.get("mirrors_only", False))
         if self.problems:
             self.problems = sorted(dict.fromkeys(self.problems), key=lambda p: p[0])  # a bad default: once
             raise ConfigError(
                 [f"{self.path.name}:{line}: {msg}" if line else f"{self.path.name}: {msg}" for line, msg in self.problems],
                 tip="nothing was built; fix bbc.yaml and run again",
             )
-        return Config(self.path, registry, images, projects, self.lines, policy, engines, signing)
+        return Config(self.path, registry, images, projects, self.lines, policy, engines, signing, mirrors)
 
     def signing(self, node: Any) -> SigningSpec:
         """`signing: {key: PATH or env:NAME, public_keys: [PEM files]}` (issue 23)."""
@@ -172,6 +177,30 @@ class _Validator:
                                                                  "(`bbc keys generate DIR` writes DIR/bbc.pub)")
             found.append(path)
         return SigningSpec(key, tuple(found))
+
+    def mirrors(self, node: Any, only: Any) -> MirrorSpec:
+        """`mirrors: {docker.io: [mirror.acme.internal, 127.0.0.1:5001/hub]}` and `mirrors_only`."""
+        if not isinstance(only, bool):
+            self.problem(("mirrors_only",), f"must be true or false, not {_kind(only)}")
+            only = False
+        hosts: dict[str, tuple[str, ...]] = {}
+        for registry in self.mapping(node, ("mirrors",), tuple(node) if isinstance(node, dict) else ()) or {}:
+            keys = ("mirrors", str(registry))
+            if not isinstance(registry, str) or not _REGISTRY_HOST.match(registry):
+                self.problem(keys, "is not a registry host (e.g. docker.io, ghcr.io, registry.acme.com:5000)")
+                continue
+            entries = self.str_list(node, ("mirrors",), registry)
+            if not entries:
+                self.problem(keys, "must list its mirrors, e.g. [mirror.acme.internal, 127.0.0.1:5001]")
+                continue
+            for i, entry in enumerate(entries):
+                if not _MIRROR.match(entry):
+                    self.problem(keys + (str(i),), f"'{entry}' is not a mirror: host[:port][/path], without "
+                                                   "https:// (e.g. mirror.acme.internal or 127.0.0.1:5001/hub)")
+            hosts["docker.io" if registry in ("index.docker.io", "registry-1.docker.io") else registry] = entries
+        if only and not hosts:
+            self.problem(("mirrors_only",), "names no mirror to use instead: add `mirrors:`")
+        return MirrorSpec(hosts, only)
 
     def engines(self, node: Any) -> tuple[EngineSpec, ...]:
         """`engines:` a list of URLs / context names, or {host, jobs} mappings."""

@@ -325,16 +325,16 @@ def parse_reference(ref: str) -> Reference:
     return Reference(rest, tag, digest or None)
 
 
-def pin_text(text: str, base: Base, digest: str) -> str:
+def pin_text(text: str, base: Base, digest: str, instead: str | None = None) -> str:
     """`text` with `base` pinned to `name:tag@digest` (tag kept for readers, a digest already
     there replaced), changing only the reference's characters: in the FROM line when it is
     written there, else in the global ARG default it comes from (`base.via_arg`). Pinning
-    again to the same digest changes nothing. ValueError, saying why, when the reference
-    cannot be located safely."""
+    again to the same digest changes nothing. `instead`: the reference to write (a mirror's
+    `name@digest`). ValueError, saying why, when the reference cannot be located safely."""
     if not _DIGEST.match(digest):
         raise ValueError(f"{digest!r} is not a sha256 digest")
     ref = parse_reference(base.image)
-    pinned = str(Reference(ref.name, ref.tag, digest))
+    pinned = instead or str(Reference(ref.name, ref.tag, digest))
     escape = escape_char(text)
     words = _words(text, base.line, escape)
     while len(words) > 1 and _joined(words[1]).startswith("--"):

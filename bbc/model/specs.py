@@ -15,7 +15,8 @@ CONFIG_NAME = "bbc.yaml"
 NETWORKS = ("host", "none", "default")
 CASCADES = ("patch", "follow-major", "none")
 
-TOP_KEYS = ("registry", "defaults", "images", "projects", "policy", "engines", "signing")
+TOP_KEYS = ("registry", "defaults", "images", "projects", "policy", "engines", "signing",
+            "mirrors", "mirrors_only")  # issue 22: where images of a registry are also asked
 ENGINE_KEYS = ("host", "jobs")
 SIGNING_KEYS = ("key", "public_keys")  # issue 23: bbc/release/signing/
 POLICY_KEYS = ("pinned_bases",
@@ -160,6 +161,16 @@ class SigningSpec:
 
 
 @dataclass(frozen=True)
+class MirrorSpec:
+    """Where the images of a registry are also found (`mirrors:` in bbc.yaml): a pull-through
+    cache, an internal mirror of Docker Hub. Asked in order, the registry itself last."""
+
+    # registry (`docker.io`, `ghcr.io`) -> its mirrors, `host[:port][/path prefix]`, in order
+    hosts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    only: bool = False  # `mirrors_only`: never ask a registry that has mirrors (an air-gapped site)
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path  # the bbc.yaml file
     registry: str
@@ -169,6 +180,7 @@ class Config:
     policy: Policy = field(default_factory=Policy)
     engines: tuple[EngineSpec, ...] = ()  # empty: the one engine the environment names
     signing: SigningSpec = field(default_factory=SigningSpec)
+    mirrors: MirrorSpec = field(default_factory=MirrorSpec)
 
     @cached_property
     def root(self) -> Path:

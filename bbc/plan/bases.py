@@ -2,8 +2,9 @@
 upstream OS image, a builder image), each resolved to the digest its build will use.
 
 A pinned reference (`name:tag@sha256:...`) names its digest. An unpinned tag is asked of its
-registry (credentials from the Docker config, as for releases) or, when the registry cannot
-answer, of the local engine (the digest it last pulled). The digest enters the image's
+registry's mirrors and then the registry (bbc/adapters/registry/mirrors.py; credentials from the
+Docker config, as for releases) or, when none can answer, of the local engine (the digest it
+last pulled). The digest enters the image's
 fingerprint, so a tag that moved upstream is a change like any edit; the build is sent a
 Dockerfile pinned to exactly that digest, so what was fingerprinted is what was built.
 """
@@ -11,6 +12,7 @@ Dockerfile pinned to exactly that digest, so what was fingerprinted is what was 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 
     from bbc.config import ImageSpec
     from bbc.adapters.engine import Engine
+    from bbc.model.specs import MirrorSpec
     from bbc.plan.fingerprint import FileHashes
     from bbc.errors import RegistryError
     from bbc.model.hierarchy import Hierarchy
@@ -112,8 +115,9 @@ def _final_stage(stages: list[dockerfile.Stage], target: str | None) -> int:
 class Resolver:
     """Digests of external bases, asked once per reference and run."""
 
-    def __init__(self, engine: Engine | None = None) -> None:
+    def __init__(self, engine: Engine | None = None, mirrors: MirrorSpec | None = None) -> None:
         self.engine = engine
+        self.mirrors = mirrors  # bbc.yaml's `mirrors:` (the engine's own are asked too)
         self.answers: dict[str, str] = {}
         self.offline: list[str] = []  # references answered by the engine because the registry could not
 
@@ -129,18 +133,16 @@ class Resolver:
         return self.answers[key]
 
     def _ask(self, found: Found, ref: dockerfile.Reference) -> str:
+        from bbc.adapters.registry import mirrors
         from bbc.errors import RegistryError
-        from bbc.adapters.registry.client import Registry, split_image_name
 
         tag = ref.tag or "latest"
         why = ""
         try:
-            host, repository = split_image_name(ref.name)
-            api_host = "registry-1.docker.io" if host == "docker.io" else host
-            manifest = Registry(api_host, timeout=5.0).manifest(repository, tag)
-            if manifest is not None:
-                return manifest.digest
-            why = f"the registry {host} has no tag {tag}"
+            digest, _, tried = mirrors.resolve(ref.name, tag, self.mirrors)
+            if digest is not None:
+                return digest
+            why = "; ".join(tried)
         except RegistryError as exc:
             why = exc.message
         local = self._local(ref)
@@ -171,40 +173,61 @@ def _valid(ref: str) -> bool:
     return True
 
 
-def pinned_text(spec: ImageSpec, resolved: tuple[tuple[Found, str], ...]) -> tuple[str | None, list[str]]:
+def pinned_text(spec: ImageSpec, resolved: tuple[tuple[Found, str], ...],
+                placed: dict[str, str] | None = None) -> tuple[str | None, list[str]]:
     """`spec`'s Dockerfile with every unpinned external base pinned to the digest it was
     fingerprinted with (None: nothing to pin), and the bases that could not be pinned (a
-    reference put together from several variables)."""
-    todo = [(f, d) for f, d in resolved if not f.pinned]
+    reference put together from several variables). A base in `placed` (reference -> the
+    mirror's `name@digest` the engine holds, see `placed()`) is written as that reference."""
+    placed = placed or {}
+    todo = [(f, d) for f, d in resolved if not f.pinned or f.ref in placed]
     if not todo:
         return None, []
     text = spec.dockerfile_path.read_text(encoding="utf-8")
     unpinned: list[str] = []
     for found, digest in todo:
         try:
-            text = dockerfile.pin_text(text, found.base, digest)
+            text = dockerfile.pin_text(text, found.base, digest, placed.get(found.ref))
         except ValueError:
             unpinned.append(f"{found.where} ({found.ref})")
     return text, unpinned
 
 
-def current_digest(ref: str) -> str | RegistryError:
-    """The digest `ref`'s tag names in its registry now (never the engine's copy: that is what
-    `outdated` and `refresh` compare against), or the registry's error."""
+def current_digest(ref: str, mirrors: MirrorSpec | None = None) -> str | RegistryError:
+    """The digest `ref`'s tag names in its registry (through its mirrors, as for a build) now
+    (never the engine's copy: that is what `outdated` and `refresh` compare against), or where
+    bbc looked and what each place said."""
+    from bbc.adapters.registry import mirrors as mirrors_mod
     from bbc.errors import RegistryError
-    from bbc.adapters.registry.client import Registry, split_image_name
 
     parsed = dockerfile.parse_reference(ref)
     tag = parsed.tag or "latest"
     try:
-        host, repository = split_image_name(parsed.name)
-        manifest = Registry("registry-1.docker.io" if host == "docker.io" else host, timeout=5.0).manifest(
-            repository, tag)
+        digest, _, tried = mirrors_mod.resolve(parsed.name, tag, mirrors)
     except RegistryError as exc:
         return exc
-    if manifest is None:
-        return RegistryError(f"{host} has no tag {tag} in {repository}")
-    return manifest.digest
+    if digest is None:
+        return RegistryError("; ".join(tried))
+    return digest
+
+
+def placed(engine: Engine, mirrors: MirrorSpec | None, resolved: tuple[tuple[Found, str], ...],
+           on_message: Callable[[str], None]) -> dict[str, str]:
+    """For a build: each external base that a bbc.yaml mirror holds, given to the engine from
+    there (pulled by digest, tagged under its own name); reference -> what the build names."""
+    from bbc.adapters.registry import mirrors as mirrors_mod
+
+    out: dict[str, str] = {}
+    if mirrors is None or not mirrors.hosts:
+        return out
+    for found, digest in resolved:
+        if found.ref in out or not _valid(found.ref):
+            continue
+        ref = dockerfile.parse_reference(found.ref)
+        where = mirrors_mod.place(engine, ref.name, ref.tag, digest, mirrors, on_message)
+        if where is not None:
+            out[found.ref] = where
+    return out
 
 
 def pinned_only(found: Found) -> str:

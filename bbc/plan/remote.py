@@ -16,7 +16,7 @@ from bbc.adapters.registry.client import Registry as HttpRegistry, split_image_n
 def registry_for(hierarchy: Hierarchy, registry: RegistryAPI | None = None) -> tuple[RegistryAPI, Callable[[str], str]]:
     """A client for the hierarchy's registry, and image name -> repository path on it."""
     host, _ = split_image_name(hierarchy.config.ref(hierarchy.order[0]))
-    client = registry or HttpRegistry(host)
+    client = registry or HttpRegistry(host, cache=hierarchy.config.root / ".bbc/cache/registry")
     return client, lambda name: split_image_name(hierarchy.config.ref(name))[1]
 
 

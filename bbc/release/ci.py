@@ -43,7 +43,7 @@ def jobs(hierarchy: Hierarchy, sel: Selection, engine: Engine | None = None) -> 
     """The images a fresh runner would have to build (parents first): not held by the registry
     under their version or candidate tag with this exact fingerprint."""
     reg, repo_of = remote.registry_for(hierarchy)
-    scope = Scope(pull=remote.holds(reg, repo_of), bases=bases.Resolver(engine).digest)
+    scope = Scope(pull=remote.holds(reg, repo_of), bases=bases.Resolver(engine, hierarchy.config.mirrors).digest)
     plan = planner.plan(hierarchy, sel, steps.Index.of([]), scope)
     building = {b.image: b for b in plan.builds if b.action == steps.BUILD}
     out = []

@@ -444,7 +444,10 @@ class Executor:
         """The Dockerfile to send (None: the file as it is): external bases pinned to the digests
         the plan fingerprinted, and a parent written out as `parent_ref` replaced by the exact
         build below."""
-        text, loose = bases.pinned_text(spec, resolved)
+        # a base a bbc.yaml mirror holds: the engine gets it from there (issue 22)
+        placed = bases.placed(self.here, self.hierarchy.config.mirrors, resolved,
+                              lambda line: self.events.message(f"[{image}] {line}"))
+        text, loose = bases.pinned_text(spec, resolved, placed)
         for where in loose:
             self.events.message(f"[{image}] warning: base at {where} is put together from variables; "
                                 "built from its tag, not pinned to the digest it was fingerprinted with")

@@ -18,6 +18,7 @@ from bbc.run import report
 from collections.abc import Sequence
 
 from bbc.adapters.engine import Engine
+from bbc.errors import RegistryError
 from bbc.run.executor import Executor, ImageLock, Result, Slot
 from bbc.model.hierarchy import Hierarchy
 from bbc.plan.steps import Plan, Scope, Selection
@@ -83,7 +84,7 @@ def make_plan(hierarchy: Hierarchy, engine: Engine, sel: Selection, scope: Scope
     label-filtered listing of every bbc image (test images and older builds included)."""
     digests = {} if digests is None else digests
     if scope.bases is None:
-        scope = replace(scope, bases=bases.Resolver(engine).digest)
+        scope = replace(scope, bases=bases.Resolver(engine, hierarchy.config.mirrors).digest)
     hierarchy, sel = units(hierarchy, sel)
     chosen, needed = planner.select(hierarchy, sel)
     if len(chosen | needed) <= INSPECT_AT_MOST:
@@ -109,7 +110,7 @@ def execute(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report
     hierarchy, sel = units(hierarchy, sel)
     digests: dict[tuple[str, str], fingerprint.ContextDigest] = {}  # contexts are read once a run
     if scope.bases is None:
-        scope = replace(scope, bases=bases.Resolver(engine).digest)  # one resolver: one answer per base a run
+        scope = replace(scope, bases=bases.Resolver(engine, hierarchy.config.mirrors).digest)  # one resolver: one answer per base a run
     plan = make_plan(hierarchy, engine, sel, scope, digests, [s.engine for s in (pool or [])[1:]])
     found = plan.index
     reg: RegistryAPI | None = registry
@@ -120,7 +121,11 @@ def execute(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report
 
         reg, repo_of = remote.registry_for(hierarchy, registry)
     if scope.release and reg is not None and repo_of is not None:
-        already = promote.write_once(hierarchy, {b.image: b.fingerprint for b in plan.builds}, reg, repo_of)
+        try:
+            already = promote.write_once(hierarchy, {b.image: b.fingerprint for b in plan.builds}, reg, repo_of)
+        except RegistryError as exc:  # wrong or missing credentials, an untrusted certificate: said before any build
+            raise RegistryError(exc.message, tip=f"{exc.tip}; nothing was pushed" if exc.tip else "nothing was pushed"
+                                ) from None
         scope = replace(scope, released=already)
     if pull and repo_of is not None and reg is not None:
         plan = planner.plan(hierarchy, sel, found, replace(scope, pull=remote.holds(reg, repo_of)), digests)

@@ -39,7 +39,11 @@ class _UnixConnection(http.client.HTTPConnection):
     def connect(self) -> None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self.timeout)
-        sock.connect(self.socket_path)
+        try:
+            sock.connect(self.socket_path)
+        except OSError:
+            sock.close()  # no engine there: not a socket left for the collector
+            raise
         self.sock = sock
 
 
@@ -98,8 +102,15 @@ class Socket:
 def post_build(api: Any, params: Mapping[str, Any], archive: IO[bytes]) -> Iterator[dict[str, Any]]:
     """POST /build with BuildKit (`version=2`), the registry credentials the SDK would send for
     FROM, and the SDK's JSON stream decoder."""
+    import base64
+    import json
+
+    from bbc.adapters.registry import auth
+
     headers = {"Content-Type": "application/x-tar"}
-    api._set_auth_headers(headers)
+    found = auth.all_credentials()  # the credentials bbc's own requests use (DOCKER_AUTH_CONFIG too)
+    if found:
+        headers["X-Registry-Config"] = base64.urlsafe_b64encode(json.dumps(found).encode()).decode()
     response = api._post(api._url("/build"), params=dict(params), data=archive, headers=headers, stream=True)
     api._raise_for_status(response)
     yield from api._stream_helper(response, decode=True)

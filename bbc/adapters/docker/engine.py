@@ -17,6 +17,7 @@ from bbc.adapters.engine import BuildRequest, ImageInfo, Mount, RunResult, strea
 from bbc.errors import BbcError, BuildError, EngineError, EngineLost
 
 DEFAULT_TIMEOUT = 3600  # seconds a silent build step may take before the HTTP read gives up
+ENGINE_TRIES = max(1, int(os.environ.get("BBC_REGISTRY_TRIES", "5")) // 2 + 1)  # pushes, in all (3 by default)
 TEST_LABEL = "bbc.test-container"
 _IMAGE_ID = re.compile(r"sha256:[0-9a-f]{64}")
 _PUSHED_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64}) size: \d+")
@@ -63,6 +64,18 @@ class _BuildLog:
         message = message.strip()
         self.emit(message)
         return BuildError(message.splitlines()[-1] if message else "build failed", log_tail=self.tail[-20:])
+
+
+def _registry_of(repository: str) -> str:
+    """The registry host of an image name, as docker reads it (`docker.io` without one)."""
+    first, _, rest = repository.partition("/")
+    return first if rest and ("." in first or ":" in first or first == "localhost") else "docker.io"
+
+
+def _refused(message: str) -> bool:
+    """A registry's no to these credentials: asking again changes nothing."""
+    lowered = message.lower()
+    return any(word in lowered for word in ("unauthorized", "authentication required", "denied", "no basic auth"))
 
 
 def _address() -> str:
@@ -371,9 +384,30 @@ class DockerEngine:
 
     # -- registry --------------------------------------------------------------------
     def push(self, repository: str, tag: str, on_line: Callable[[str], None]) -> str:
+        """Push, tried again (a push of the same image is idempotent) when the registry or the
+        network failed it: ENGINE_TRIES in all, a refusal of the credentials only once."""
+        import time
+
+        for attempt in range(1, ENGINE_TRIES + 1):
+            try:
+                return self._push(repository, tag, on_line)
+            except EngineLost:
+                raise
+            except EngineError as exc:
+                if attempt == ENGINE_TRIES or _refused(exc.message):
+                    raise EngineError(f"{exc.message}{f' ({attempt} tries)' if attempt > 1 else ''}",
+                                      tip=exc.tip) from None
+                on_line(f"push failed ({exc.message}); trying again ({attempt + 1} of {ENGINE_TRIES})")
+                time.sleep(attempt)
+        raise EngineError(f"push {repository}:{tag}: not tried")  # unreachable: the loop returns or raises
+
+    def _push(self, repository: str, tag: str, on_line: Callable[[str], None]) -> str:
+        from bbc.adapters.registry import auth
+
         digest = ""
         try:
-            for chunk in self.api.push(repository, tag=tag, stream=True, decode=True):
+            for chunk in self.api.push(repository, tag=tag, stream=True, decode=True,
+                                       auth_config=auth.engine_auth(_registry_of(repository))):
                 if "error" in chunk:
                     raise EngineError(f"push {repository}:{tag} failed: {chunk['error']}",
                                       tip="is the registry running and are you logged in (`docker login`)?")
@@ -396,9 +430,12 @@ class DockerEngine:
         return digest
 
     def pull(self, repository: str, reference: str) -> ImageInfo:
+        from bbc.adapters.registry import auth
+
         ref = f"{repository}@{reference}" if reference.startswith("sha256:") else f"{repository}:{reference}"
         try:
-            for chunk in self.api.pull(repository, tag=reference, stream=True, decode=True):
+            for chunk in self.api.pull(repository, tag=reference, stream=True, decode=True,
+                                       auth_config=auth.engine_auth(_registry_of(repository))):
                 if "error" in chunk:
                     raise EngineError(f"pull {ref} failed: {chunk['error']}")
         except EngineError:

@@ -2,25 +2,24 @@
 
 Retagging is done registry-side (PUT the same manifest bytes under a new tag), so a
 release never pulls or pushes layers. Credentials come from the Docker config exactly as
-`docker login` stored them (credsStore / credHelpers included) and never appear in
-messages.
+`docker login` stored them (credsStore / credHelpers included, bbc/adapters/registry/auth.py)
+and never appear in messages. Requests go through bbc/adapters/registry/transport.py (TLS as
+docker checks it, timeouts, retries, a bounded number in flight); answers named by digest can
+be kept on disk (`cache`), since they never change.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import re
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from email.message import Message
-from http.client import HTTPException
+from pathlib import Path
 from typing import Any
 
+from bbc.adapters.registry import auth, cache, tls, transport
 from bbc.errors import RegistryError
 
 DEFAULT_TIMEOUT = 10.0
@@ -30,11 +29,9 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 MANIFEST_TYPES = (OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST)
 INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
-LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 _REPOSITORY = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*\Z")
 _REFERENCE = re.compile(r"[\w][\w.-]{0,127}\Z|sha256:[0-9a-f]{64}\Z")
-_CHALLENGE_PARAM = re.compile(r'(\w+)=(?:"([^"]*)"|([^\s,]*))')
 _TIP = "is the registry running? `scripts/engine up`"
 
 
@@ -72,61 +69,14 @@ def split_image_name(name: str) -> tuple[str, str]:
     return host, repository
 
 
-def insecure(host: str, registry_config: Mapping[str, Any]) -> bool:
-    """Whether an engine with this `RegistryConfig` (its /info) talks plain HTTP to `host`:
-    listed in IndexConfigs as not secure, or an address in InsecureRegistryCIDRs (the
-    engine's `insecure-registries`; 127.0.0.0/8 by default), as dockerd decides it."""
-    import ipaddress
-    import socket
-
-    index = (registry_config.get("IndexConfigs") or {}).get(host) or {}
-    if index.get("Secure") is False:
-        return True
-    cidrs = [ipaddress.ip_network(c, strict=False) for c in registry_config.get("InsecureRegistryCIDRs") or ()]
-    if not cidrs:
-        return False
-    name = host[1:host.index("]")] if host.startswith("[") else host.rsplit(":", 1)[0]
-    try:
-        addresses = {ipaddress.ip_address(name)}
-    except ValueError:
-        try:
-            addresses = {ipaddress.ip_address(str(a[4][0]).split("%")[0]) for a in socket.getaddrinfo(name, None)}
-        except OSError:
-            return False
-    return any(a in net for a in addresses for net in cidrs)
-
-
-_ENGINE_REGISTRY_CONFIG: dict[str, Any] | None = None
-
-
-def engine_allows_http(host: str) -> bool:
-    """`insecure()` against the engine DOCKER_HOST names (asked once per process, over its unix
-    socket; no engine, or one that does not say: https)."""
-    global _ENGINE_REGISTRY_CONFIG
-    if _ENGINE_REGISTRY_CONFIG is None:
-        _ENGINE_REGISTRY_CONFIG = {}
-        import os
-
-        from bbc.adapters.docker import api as docker_api
-
-        path = docker_api.socket_path(os.environ.get("DOCKER_HOST"))
-        if path is not None:
-            try:
-                status, body = docker_api.Socket(path, timeout=5).get("/info")
-                if status == 200:
-                    _ENGINE_REGISTRY_CONFIG = dict(json.loads(body).get("RegistryConfig") or {})
-            except Exception:  # no engine to ask: https, as for any registry
-                pass
-    return insecure(host, _ENGINE_REGISTRY_CONFIG)
-
-
 class Registry:
     """One registry host, e.g. `Registry("127.0.0.1:5000")`.
 
-    `scheme` defaults to http for localhost / 127.0.0.1 and for what the engine lists as an
-    insecure registry (its `insecure-registries`), https otherwise. `auth`
-    overrides the Docker config (keys `username`/`password` or `identitytoken`, any case);
-    by default it is read from the Docker config on the first 401 only.
+    `scheme` defaults to https; for localhost / 127.0.0.1 and what the engine lists as an
+    insecure registry (its `insecure-registries`) to what the port speaks, https first, as
+    dockerd does. `auth` overrides the Docker config (keys `username`/`password` or
+    `identitytoken`, any case); by default it is read from the Docker config on the first 401
+    only. `cache`: a folder keeping manifests and blobs fetched by digest across runs.
     """
 
     def __init__(
@@ -136,17 +86,21 @@ class Registry:
         scheme: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         auth: Mapping[str, str] | None = None,
+        cache: Path | None = None,
     ) -> None:
         self.host = host
-        hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        self.scheme = scheme or ("http" if hostname in LOCAL_HOSTS or engine_allows_http(host) else "https")
+        self._scheme = scheme
         self.timeout = timeout
         self._auth = {k.lower(): v for k, v in auth.items()} if auth is not None else None
-        self._tokens: dict[str, str] = {}  # scope -> bearer token
         self._basic = False  # the registry asked for Basic auth once: send it up front
+        self.cache = cache
+
+    @property
+    def scheme(self) -> str:
+        return self._scheme or transport.scheme_of(self.host, self.timeout)
 
     def __repr__(self) -> str:
-        return f"Registry({self.host!r}, scheme={self.scheme!r})"
+        return f"Registry({self.host!r}, scheme={self._scheme or 'as the port speaks'!r})"  # no probe from repr
 
     # -- public API ---------------------------------------------------------------
 
@@ -168,6 +122,9 @@ class Registry:
         """The manifest (or index) for a tag or digest; None when it does not exist."""
         _check_repository(self.host, repository)
         _check_reference(self.host, repository, reference)
+        kept = cache.read(self.cache, "manifests", reference)
+        if kept is not None:
+            return Manifest(digest=reference, media_type=kept[0], raw=kept[1])
         status, headers, body = self._request(
             "GET",
             f"/v2/{repository}/manifests/{reference}",
@@ -182,7 +139,25 @@ class Registry:
         if not media_type:
             media_type = str(self._json(body, repository, reference).get("mediaType", ""))
         digest = headers.get("Docker-Content-Digest") or _sha256(body)
+        if reference.startswith("sha256:"):
+            cache.write(self.cache, "manifests", reference, body, media_type)
         return Manifest(digest=digest, media_type=media_type, raw=body)
+
+    def digest(self, repository: str, reference: str) -> str | None:
+        """The digest a tag names now, by HEAD (Docker Hub counts a manifest GET as a pull);
+        None when there is no such tag. A registry that sends no digest on HEAD is asked by GET."""
+        _check_repository(self.host, repository)
+        _check_reference(self.host, repository, reference)
+        status, headers, body = self._request("HEAD", f"/v2/{repository}/manifests/{reference}", repository,
+                                              reference, headers={"Accept": ", ".join(MANIFEST_TYPES)})
+        if status == 404:
+            return None
+        self._expect(status, (200,), body, repository, reference)
+        found = headers.get("Docker-Content-Digest")
+        if found:
+            return found
+        manifest = self.manifest(repository, reference)
+        return manifest.digest if manifest is not None else None
 
     def config_labels(self, repository: str, reference: str) -> dict[str, str]:
         """The image config's Labels for a tag or digest (linux/amd64 of an index)."""
@@ -211,11 +186,15 @@ class Registry:
         digest = config.get("digest") if isinstance(config, dict) else None
         if not isinstance(digest, str):
             raise self._error(repository, reference, "manifest has no config digest")
-        status, _, body = self._request("GET", f"/v2/{repository}/blobs/{digest}",
-                                        repository, reference)
-        self._expect(status, (200,), body, repository, reference)
-        if _sha256(body) != digest:
-            raise self._error(repository, reference, f"config blob does not match {digest}")
+        kept = cache.read(self.cache, "blobs", digest)
+        if kept is not None:
+            body = kept[1]
+        else:
+            status, _, body = self._request("GET", f"/v2/{repository}/blobs/{digest}", repository, reference)
+            self._expect(status, (200,), body, repository, reference)
+            if _sha256(body) != digest:
+                raise self._error(repository, reference, f"config blob does not match {digest}")
+            cache.write(self.cache, "blobs", digest, body)
         labels = (self._json(body, repository, reference).get("config") or {}).get("Labels")
         return {str(k): str(v) for k, v in (labels or {}).items()}
 
@@ -236,7 +215,8 @@ class Registry:
         status, _, _ = self._request("HEAD", f"/v2/{repository}/blobs/{digest}", repository, digest)
         if status == 200:
             return digest
-        status, headers, body = self._request("POST", f"/v2/{repository}/blobs/uploads/", repository, "")
+        status, headers, body = self._request("POST", f"/v2/{repository}/blobs/uploads/", repository, "",
+                                              idempotent=True)  # a second upload started is only unused
         self._expect(status, (202,), body, repository, "")
         location = headers.get("Location") or ""
         if location.startswith("/"):
@@ -245,6 +225,9 @@ class Registry:
         path += ("&" if "?" in path else "?") + urllib.parse.urlencode({"digest": digest})
         status, _, body = self._request("PUT", path, repository, digest,
                                         headers={"Content-Type": "application/octet-stream"}, body=data)
+        if status == 404:  # a retried PUT of an upload its first try completed: the blob is there
+            status = 201 if self._request("HEAD", f"/v2/{repository}/blobs/{digest}", repository,
+                                          digest)[0] == 200 else status
         self._expect(status, (201,), body, repository, digest)
         return digest
 
@@ -322,15 +305,16 @@ class Registry:
         *,
         headers: Mapping[str, str] | None = None,
         body: bytes | None = None,
-    ) -> tuple[int, Message, bytes]:
+        idempotent: bool = False,
+    ) -> tuple[int, Mapping[str, str], bytes]:
         """Send a request, answering one auth challenge; 4xx/5xx are returned, not raised."""
         url = f"{self.scheme}://{self.host}{path}"
-        auth = self._authorization(repository, method)
-        status, got, data = self._send(method, url, headers, body, auth, repository, reference)
+        auth_header = self._authorization(repository, method)
+        status, got, data = self._send(method, url, headers, body, auth_header, repository, reference, idempotent)
         if status == 401 and "WWW-Authenticate" in got:
-            auth = self._answer(got["WWW-Authenticate"], repository, reference)
-            status, got, data = self._send(method, url, headers, body, auth, repository,
-                                           reference)
+            auth_header = self._answer(got["WWW-Authenticate"], repository, reference)
+            status, got, data = self._send(method, url, headers, body, auth_header, repository, reference,
+                                           idempotent)
         if status == 401:
             raise self._error(repository, reference, "authentication failed (401)",
                               tip=f"run `docker login {self.host}`")
@@ -339,56 +323,48 @@ class Registry:
                               tip=f"check your permissions on {self.host}/{repository}")
         return status, got, data
 
-    def _send(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str] | None,
-        body: bytes | None,
-        auth: str | None,
-        repository: str,
-        reference: str,
-    ) -> tuple[int, Message, bytes]:
-        request = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
-        if auth:
-            # Unredirected: blob GETs may redirect to storage that must not see it.
-            request.add_unredirected_header("Authorization", auth)
+    def _send(self, method: str, url: str, headers: Mapping[str, str] | None, body: bytes | None,
+              auth_header: str | None, repository: str, reference: str,
+              idempotent: bool = False) -> tuple[int, Mapping[str, str], bytes]:
+        sent = dict(headers or {})
+        if auth_header:
+            sent["Authorization"] = auth_header  # urllib3 drops it on a redirect to another host
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return response.status, response.headers, response.read()
-        except urllib.error.HTTPError as exc:
-            with exc:
-                return exc.code, exc.headers, exc.read()
-        except (OSError, HTTPException) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise self._error(repository, reference, f"{method} {url} failed: {reason}",
+            answer = transport.request(self.host, method, url, headers=sent, body=body, timeout=self.timeout,
+                                       idempotent=idempotent)
+        except transport.Unreachable as exc:
+            if exc.certificate:
+                raise tls.untrusted(self.host, exc.reason) from None
+            tries = f" ({exc.tries} tries)" if exc.tries > 1 else ""
+            raise self._error(repository, reference, f"{method} {url} failed: {exc.reason}{tries}",
                               tip=_TIP) from None
+        if answer.status in transport.STATUSES and answer.tries > 1:
+            raise self._error(repository, reference, f"HTTP {answer.status}{_registry_message(answer.body)} "
+                              f"after {answer.tries} tries", tip="the registry is failing or throttling; "
+                              "run bbc again later (BBC_REGISTRY_TRIES sets how many tries)")
+        return answer.status, answer.headers, answer.body
 
     def _authorization(self, repository: str, method: str) -> str | None:
-        scope = _scope(repository, method)
-        if scope in self._tokens:
-            return f"Bearer {self._tokens[scope]}"
+        token = auth.cached_token(self.host, auth.scope(repository, method))
+        if token is not None:
+            return f"Bearer {token}"
         if self._basic:
             return self._basic_header(repository)
         return None
 
     def _answer(self, challenge: str, repository: str, reference: str) -> str:
-        scheme, _, rest = challenge.strip().partition(" ")
-        params = {k.lower(): a or b for k, a, b in _CHALLENGE_PARAM.findall(rest)}
-        if scheme.lower() == "basic":
+        scheme, params = auth.challenge(challenge)
+        if scheme == "basic":
             self._basic = True
             return self._basic_header(repository, reference)
-        if scheme.lower() != "bearer" or "realm" not in params:
-            raise self._error(repository, reference,
-                              f"unsupported auth challenge {scheme!r}")
-        scope = params.get("scope") or _scope(repository, "GET")
-        token = self._fetch_token(params["realm"], params.get("service"), scope,
-                                  repository, reference)
-        self._tokens[scope] = token
-        return f"Bearer {token}"
+        if scheme != "bearer" or "realm" not in params:
+            raise self._error(repository, reference, f"unsupported auth challenge {scheme!r}")
+        scope = params.get("scope") or auth.scope(repository, "GET")
+        answer = self._fetch_token(params["realm"], params.get("service"), scope, repository, reference)
+        return f"Bearer {auth.keep_token(self.host, scope, answer)}"
 
     def _fetch_token(self, realm: str, service: str | None, scope: str,
-                     repository: str, reference: str) -> str:
+                     repository: str, reference: str) -> dict[str, Any]:
         creds = self._credentials(repository, reference)
         query = {k: v for k, v in (("service", service), ("scope", scope)) if v}
         headers: dict[str, str] = {}
@@ -401,44 +377,35 @@ class Registry:
         else:
             method, url, body = "GET", f"{realm}?{urllib.parse.urlencode(query)}", None
             if "username" in creds:
-                headers["Authorization"] = _basic(creds["username"], creds.get("password", ""))
-        request = urllib.request.Request(url, data=body, method=method, headers=headers)
+                headers["Authorization"] = auth.basic(creds["username"], creds.get("password", ""))
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                data = json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            raise self._error(repository, reference,
-                              f"token request to {realm} refused ({exc.code})",
-                              tip=f"run `docker login {self.host}`") from None
-        except (OSError, HTTPException, ValueError) as exc:
-            raise self._error(repository, reference,
-                              f"token request to {realm} failed: {getattr(exc, 'reason', exc)}"
-                              ) from None
-        token = data.get("token") or data.get("access_token") if isinstance(data, dict) else None
-        if not isinstance(token, str) or not token:
+            answer = transport.request(self.host, method, url, headers=headers, body=body, timeout=self.timeout,
+                                       idempotent=True)  # a token request changes nothing
+        except transport.Unreachable as exc:
+            if exc.certificate:
+                raise tls.untrusted(urllib.parse.urlsplit(realm).netloc, exc.reason) from None
+            raise self._error(repository, reference, f"token request to {realm} failed: {exc.reason}") from None
+        if answer.status != 200:
+            raise self._error(repository, reference, f"token request to {realm} refused ({answer.status})",
+                              tip=f"run `docker login {self.host}`")
+        try:
+            data = json.loads(answer.body)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
             raise self._error(repository, reference, f"token server {realm} sent no token")
-        return token
+        return data
 
     def _basic_header(self, repository: str, reference: str = "") -> str:
         creds = self._credentials(repository, reference)
         if "username" not in creds:
             raise self._error(repository, reference, "authentication required, no credentials",
                               tip=f"run `docker login {self.host}`")
-        return _basic(creds["username"], creds.get("password", ""))
+        return auth.basic(creds["username"], creds.get("password", ""))
 
     def _credentials(self, repository: str, reference: str) -> dict[str, str]:
         if self._auth is None:
-            import docker.auth
-            import docker.errors
-
-            try:
-                found = docker.auth.resolve_authconfig(docker.auth.load_config(), self.host)
-            except docker.errors.DockerException as exc:
-                # Messages from credential helpers name the helper, never the secret.
-                raise self._error(repository, reference, f"reading Docker credentials: {exc}",
-                                  tip=f"run `docker login {self.host}`") from None
-            self._auth = {str(k).lower(): str(v) for k, v in (found or {}).items() if v}
+            self._auth = auth.credentials(self.host)
         return self._auth
 
     def _expect(self, status: int, ok: tuple[int, ...], body: bytes,
@@ -473,14 +440,6 @@ def _check_reference(host: str, repository: str, reference: str) -> None:
     if not _REFERENCE.match(reference):
         raise RegistryError(
             f"registry {host}: {repository}: {reference!r} is not a tag or sha256 digest")
-
-
-def _scope(repository: str, method: str) -> str:
-    return f"repository:{repository}:{'pull' if method in ('GET', 'HEAD') else 'pull,push'}"
-
-
-def _basic(username: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
 def _sha256(data: bytes) -> str:
