@@ -87,9 +87,10 @@ def of_plan(hierarchy: Hierarchy, made: Plan) -> dict[str, Local]:
 
 
 def _own_size(root: Path, info: ImageInfo | None, parent: ImageInfo | None) -> int | None:
-    """Its own layers' bytes: exact from the layers read at build time (.bbc/cache/contents),
-    else the difference to the parent build's size (an image that does not start from its
-    parent's layers, FROM scratch at the end, is all its own)."""
+    """Its own layers' bytes, as the engine counts sizes: the image's size less its parent
+    build's. An image that does not start from its parent's layers (one assembled FROM scratch)
+    is all its own: the layers read at build time (.bbc/cache/contents) say so, else a size
+    below the parent's does."""
     if info is None:
         return None
     if parent is None:
@@ -99,8 +100,8 @@ def _own_size(root: Path, info: ImageInfo | None, parent: ImageInfo | None) -> i
     if content is not None and below is not None:
         ids = [layer.diff_id for layer in content.layers]
         theirs = [layer.diff_id for layer in below.layers]
-        start = len(theirs) if ids[:len(theirs)] == theirs else 0
-        return sum(layer.size for layer in content.layers[start:])
+        if ids[:len(theirs)] != theirs:
+            return info.size
     own = info.size - parent.size
     return own if own >= 0 else info.size
 
