@@ -15,7 +15,7 @@ from bbc.adapters.engine import Engine, ImageInfo
 from bbc.inside import layers
 from bbc.model import labels, refs
 from bbc.model.hierarchy import Hierarchy
-from bbc.page.model import Tests
+from bbc.page.model import LastTest
 from bbc.plan import bases, testplan
 from bbc.plan.steps import CACHED, PULL, UP_TO_DATE, Build, Plan, RunTest, Scope, Selection
 from bbc.run import pipeline
@@ -32,7 +32,7 @@ class Local:
     fingerprint: str | None
     info: ImageInfo | None  # the local build X.Y.Z names (the current one when up to date)
     own_size: int | None
-    tests: Tests
+    tests: LastTest
     base_moved: bool  # the plan rebuilds it because an external base's tag moved
 
 
@@ -106,20 +106,20 @@ def _own_size(root: Path, info: ImageInfo | None, parent: ImageInfo | None) -> i
     return own if own >= 0 else info.size
 
 
-def _tests(root: Path, build: Build, run: RunTest | None) -> Tests:
+def _tests(root: Path, build: Build, run: RunTest | None) -> LastTest:
     if run is None:
-        return Tests("no tests")
+        return LastTest("no tests")
     path = testplan.record_path(root, build.image)
     record = state.read_json(path)
     when = _mtime(path) if record is not None else None
     if run.action == CACHED:
-        return Tests("passed", when, "on this build, with these tests")
+        return LastTest("passed", when, "on this build, with these tests")
     if record is None:
-        return Tests("not run", None, run.reasons[-1] if run.reasons else "")
+        return LastTest("not run", None, run.reasons[-1] if run.reasons else "")
     passed = bool(record.get("passed"))
     if run.key is not None and record.get("key") == run.key:
-        return Tests("passed" if passed else "failed", when, "on this build, with these tests")
-    return Tests(f"{'passed' if passed else 'failed'} on an earlier build", when,
+        return LastTest("passed" if passed else "failed", when, "on this build, with these tests")
+    return LastTest(f"{'passed' if passed else 'failed'} on an earlier build", when,
                  "the build or its tests changed since" if build.action == UP_TO_DATE else run.reasons[-1])
 
 

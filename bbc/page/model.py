@@ -74,7 +74,7 @@ class Package:
 
 
 @dataclass(frozen=True)
-class Tests:
+class LastTest:
     status: str  # passed | failed | passed on an earlier build | failed on an earlier build | not run | no tests
     when: str | None = None  # when the result was recorded (ISO 8601, UTC)
     detail: str = ""
@@ -107,7 +107,7 @@ class Image:
     release: Release
     bases: tuple[Base, ...]
     packages: tuple[Package, ...]
-    tests: Tests
+    tests: LastTest
     signature: Signature | None  # None: no `signing:` in bbc.yaml
     findings: tuple[tuple[str, int], ...]  # (severity, count) of scan findings this image owns
     states: tuple[State, ...]  # every state that holds, worst first

@@ -182,3 +182,26 @@ def test_the_page_and_the_json_hold_the_same_states(tree: Tree) -> None:
         assert f'data-unit="{unit}" data-state="{state}"' in text
         assert f'<tr id="image-{unit}" data-unit="{unit}">' in text
     assert "CVE-2026-0001" in text and "mid-team@acme.example" in text
+
+
+def test_the_page_in_chromium_shows_every_node_and_row_with_the_network_off(tree: Tree, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    from tests.browser import chromium, fetched, open_page
+
+    page = tmp_path / "report.html"
+    ok(bbc(tree.root, "report", "--html", "-o", str(page), "--packages", "off", "--scan", str(tree.scan)))
+    states = {u: i["state"] for u, i in by_unit(report(tree, "--scan", str(tree.scan))).items()}
+    with chromium() as driver:
+        open_page(driver, page)
+        assert driver.title.startswith("bbc report")
+        for unit, state in states.items():
+            node = driver.find_element(By.ID, f"node-{unit}")
+            assert node.is_displayed() and node.get_attribute("data-state") == state
+            assert unit in node.text
+            assert driver.find_element(By.ID, f"image-{unit}").is_displayed()
+        # a box links to its row
+        driver.find_element(By.CSS_SELECTOR, '[id="node-a1"] a').click()
+        assert driver.execute_script("return location.hash") == "#image-a1"
+        assert fetched(driver) == []  # nothing but the file itself
+        assert "CVE-2026-0001" in driver.find_element(By.ID, "findings").text
