@@ -43,7 +43,7 @@ def collect(hierarchy: Hierarchy, engine: Engine, options: Options = Options()) 
         unknown.append("--offline: the registry and the package index were not asked: release state, released "
                        "digests, signatures, whether external bases moved and newer packages are unknown")
     else:
-        rel = released.releases(units, {u: made[u].fingerprint for u in units.order}, client)
+        rel = released.releases(units, {u: (made[u].fingerprint, made[u].info) for u in units.order}, client)
     signing = bool(hierarchy.config.signing.public_keys)
     signatures: dict[str, Signature] = {}
     if signing and client is not None:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from bbc.adapters.engine import ImageInfo
 from bbc.adapters.registry.client import INDEX_TYPES, Registry, split_image_name
 from bbc.errors import BbcError
 from bbc.model import labels, platforms, refs
@@ -21,16 +22,18 @@ DIFFERS = "differs (bump the version)"
 UNKNOWN = "unknown"
 
 
-def releases(hierarchy: Hierarchy, fingerprints: dict[str, str | None],
+def releases(hierarchy: Hierarchy, builds: dict[str, tuple[str | None, ImageInfo | None]],
              client: Callable[[str], Registry]) -> dict[str, Release]:
-    """{unit: Release} for every unit of `hierarchy` (a hierarchy of units); `client(host)`."""
+    """{unit: Release} for every unit of `hierarchy` (a hierarchy of units); `builds`: each
+    unit's fingerprint and local build; `client(host)`."""
 
     def one(unit: str) -> Release:
         host, repository = split_image_name(hierarchy.config.ref(unit))
         platform = hierarchy[unit].platform if platforms.is_unit(unit) else None
+        fingerprint, info = builds.get(unit, (None, None))
         try:
             return _release(client(host), repository, refs.version_tag(hierarchy[unit].version), platform,
-                            fingerprints.get(unit))
+                            fingerprint, info)
         except BbcError as exc:
             return Release(UNKNOWN, detail=exc.message)
 
@@ -39,23 +42,39 @@ def releases(hierarchy: Hierarchy, fingerprints: dict[str, str | None],
         return dict(zip(units, pool.map(one, units)))
 
 
-def _release(reg: Registry, repository: str, tag: str, platform: str | None, fingerprint: str | None) -> Release:
+def _release(reg: Registry, repository: str, tag: str, platform: str | None, fingerprint: str | None,
+             info: ImageInfo | None) -> Release:
     top = reg.manifest(repository, tag)
     if top is None:
         return Release(NOT_RELEASED)
-    manifest = top
+    digest = top.digest
     if top.media_type in INDEX_TYPES:
         wanted = platform or platforms.native()
         entry = next((e for e in top.json().get("manifests") or []
                       if platforms.matches(platforms.of_oci(e.get("platform") or {}), wanted)), None)
-        found = reg.manifest(repository, str(entry.get("digest"))) if entry else None
-        if found is None:
+        if entry is None:
             return Release(DIFFERS, top.digest, detail=f"{tag} holds no {wanted} image")
-        manifest = found
+        digest = str(entry.get("digest"))
+    # the local build was pushed (or pulled) as this very manifest: one request answers it
+    if info is not None and any(d.partition("@")[2] == digest for d in info.digests) \
+            and info.labels.get(labels.FINGERPRINT) == fingerprint:
+        return Release(RELEASED, top.digest, _when(info.created))
+    manifest = reg.manifest(repository, digest) if digest != top.digest else top
+    if manifest is None:
+        return Release(DIFFERS, top.digest, detail=f"{tag} names {digest}, which the registry lacks")
     config = _config(reg, repository, manifest.json())
     there = ((config.get("config") or {}).get("Labels") or {}).get(labels.FINGERPRINT)
     state = RELEASED if fingerprint is not None and there == fingerprint else DIFFERS
     return Release(state, top.digest, str(config.get("created") or "") or None)
+
+
+def _when(created: str) -> str | None:
+    """An image's creation time as ISO 8601: the engine's listing gives seconds since 1970."""
+    if created.isdigit():
+        from datetime import datetime, timezone
+
+        return datetime.fromtimestamp(int(created), timezone.utc).isoformat(timespec="seconds")
+    return created or None
 
 
 def _config(reg: Registry, repository: str, manifest: dict[str, Any]) -> dict[str, Any]:
