@@ -6,7 +6,7 @@ version), findings routed to an owner, a project pinning an older version, signa
 from __future__ import annotations
 
 import json
-import textwrap
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -205,3 +205,7 @@ def test_the_page_in_chromium_shows_every_node_and_row_with_the_network_off(tree
         assert driver.execute_script("return location.hash") == "#image-a1"
         assert fetched(driver) == []  # nothing but the file itself
         assert "CVE-2026-0001" in driver.find_element(By.ID, "findings").text
+        if os.environ.get("BBC_SCREENSHOTS"):  # docs/: `BBC_SCREENSHOTS=docs pytest -k chromium`
+            driver.set_window_size(1400, 1500)
+            open_page(driver, page)
+            driver.save_screenshot(str(Path(os.environ["BBC_SCREENSHOTS"]) / "report-busybox.png"))
