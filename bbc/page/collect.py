@@ -60,11 +60,14 @@ def collect(hierarchy: Hierarchy, engine: Engine, options: Options = Options()) 
         spec, here = units[unit], made[unit]
         parts = (here, base_rows.get(unit, ()), owned.get(image, ()))
         images.append(Image(
-            unit, image, spec.platform if platforms.is_unit(unit) else None, spec.version, hierarchy.kind(image),
-            units.parent(unit), spec.owner or None, spec.description, here.fingerprint, here.build, here.why,
-            here.info.id if here.info else None, here.info.size if here.info else None, here.own_size, rel[unit],
-            base_rows.get(unit, ()), package_rows.get(image, ()), here.tests,
-            signatures.get(image) if signing else None, owned.get(image, ()), _states(*parts)))
+            unit=unit, image=image, platform=spec.platform if platforms.is_unit(unit) else None,
+            version=spec.version, kind=hierarchy.kind(image), parent=units.parent(unit), owner=spec.owner or None,
+            description=spec.description, fingerprint=here.fingerprint, build=here.build, why=here.why,
+            image_id=here.info.id if here.info else None, size=here.info.size if here.info else None,
+            own_size=here.own_size, release=rel[unit], bases=base_rows.get(unit, ()),
+            packages=package_rows.get(image, ()), tests=here.tests,
+            signature=signatures.get(image) if signing else None, findings=owned.get(image, ()),
+            states=_states(*parts)))
     edges = tuple(Edge(EdgeKind.PARENT, str(units.parent(u)), u) for u in units.order if units.parent(u))
     return Report(hierarchy.config.registry, datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   options.offline, signing, tuple(images), edges, projects.pins_of(hierarchy, engine, client),

@@ -56,7 +56,7 @@ def _project(hierarchy: Hierarchy, project: ProjectSpec, engine: Engine,
             continue
         pin = found[0]
         chain, detail = _ancestry(config.ref(image), pin.tag, pin.digest, engine, client)
-        levels = chain or (Level(image, refs.version_of_tag(pin.tag) and str(refs.version_of_tag(pin.tag)) or pin.tag),)
+        levels = chain or (Level(image, pin.tag.replace("_", "+")),)  # unknown ancestry: the pin alone
         out.append(ProjectPin(project.name, project.repo, f"{project.file}:{pin.line}", image, pin.tag, pin.digest,
                               hierarchy[image].version, _behind(hierarchy, levels), chain, detail))
     return out

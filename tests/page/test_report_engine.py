@@ -209,3 +209,17 @@ def test_the_page_in_chromium_shows_every_node_and_row_with_the_network_off(tree
             driver.set_window_size(1400, 1500)
             open_page(driver, page)
             driver.save_screenshot(str(Path(os.environ["BBC_SCREENSHOTS"]) / "report-busybox.png"))
+
+
+def test_bad_input_is_refused_in_one_located_line_and_nothing_is_written(tree: Tree, tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    run = bbc(tree.root, "report", "--html")
+    assert run.code == 1 and "--html needs -o FILE" in run.err
+    run = bbc(tree.root, "report", "--html", "-o", str(page), "--scan", f"nope={tree.scan}")
+    assert run.code == 1 and "unknown image 'nope'" in run.err
+    osv = write(tmp_path / "osv.json", json.dumps([{"id": "OSV-1", "affected": [{"package": {"name": "libfoo"}}]}]))
+    run = bbc(tree.root, "report", "--html", "-o", str(page), "--scan", str(osv))
+    assert run.code == 1 and "names no image of the hierarchy" in run.err and f"--scan IMAGE={osv}" in run.err
+    assert not page.exists()
+    data = report(tree, "--offline", "--scan", f"mid={osv}")  # named: routed like any other
+    assert [(f["id"], f["image"]) for f in data["findings"]] == [("OSV-1", "mid")]
