@@ -250,6 +250,33 @@ def status(obj: Ctx, offline: bool, fmt: str) -> None:
                      pool=[(s.name, s.engine) for s in pool or ()]))
 
 
+@cli.command("report")
+@click.option("--html", "as_html", is_flag=True, help="Write the self-contained HTML page (same as --format html).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Write here instead of standard output (needed for --html).")
+@click.option("--offline", is_flag=True, help="Ask no registry or package index; say what is unknown.")
+@click.option("--scan", "scans", multiple=True, metavar="[IMAGE=]FILE",
+              help="A scanner's JSON report (trivy, grype, OSV) to route to owners (repeatable; the image "
+                   "is read from trivy's and grype's reports when not named).")
+@click.option("--packages", "level", type=click.Choice(["patch", "minor", "major", "off"]), default="minor",
+              show_default=True, help="How far a pinned Python package may move to count as outdated.")
+@click.option("--index-url", default=None, help="Package index to ask (default: pip's configuration).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "html"]), default="table", show_default=True)
+@pass_ctx
+def report_command(obj: Ctx, as_html: bool, output: Path | None, offline: bool, scans: tuple[str, ...], level: str,
+                   index_url: str | None, fmt: str) -> None:
+    """The hierarchy's state in one page: a graph coloured by state, a table per image (release,
+    sizes, owner, outdated bases and packages, tests, signatures), downstream projects' pins
+    and scan findings by owner."""
+    from bbc.commands import report as cmd
+    from bbc.page import findings
+    from bbc.page.collect import Options
+
+    options = Options(offline=offline, scans=tuple(findings.parse_option(s) for s in scans),
+                      level=None if level == "off" else level, index_url=index_url)
+    _exit(cmd.report(obj.hierarchy, obj.engine(), fmt="html" if as_html else fmt, output=output, options=options))
+
+
 @cli.command()
 @click.argument("image")
 @click.option("--transitive", is_flag=True, help="All descendants, not only the children.")

@@ -29,6 +29,7 @@ AUTH = ('if [ -n "${DOCKER_AUTH_CONFIG:-}" ]; then mkdir -p "$HOME/.docker" && '
         'printf "%s" "$DOCKER_AUTH_CONFIG" > "$HOME/.docker/config.json"; fi')
 # GitLab refuses a child pipeline without jobs: an empty plan still gets one
 NOOP = "bbc: nothing to build"
+REPORT = "bbc-report.html"  # the release job's artifact: `bbc report`'s page (issue 25)
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,8 @@ def gitlab(found: Sequence[Job], *, install: Sequence[str] = DEFAULT_INSTALL, co
     doc["release"] = {
         "stage": "release",
         "needs": [_job_id(j.image) for j in found],
-        "script": [f"bbc{c} release --no-test " + " ".join(j.image for j in found)],
+        "script": [f"bbc{c} release --no-test " + " ".join(j.image for j in found), f"bbc{c} report --html -o {REPORT}"],
+        "artifacts": {"paths": [REPORT], "when": "always"},
     }
     return doc
 
@@ -109,5 +111,7 @@ def github(found: Sequence[Job], *, install: Sequence[str] = DEFAULT_INSTALL, co
         }
     if found:
         out["release"] = {"runs-on": "ubuntu-latest", "needs": [_github_id(j.image) for j in found],
-                          "env": env, "steps": steps(f"bbc{c} release --no-test " + " ".join(j.image for j in found))}
+                          "env": env, "steps": steps(f"bbc{c} release --no-test " + " ".join(j.image for j in found)
+                                                     + f"\nbbc{c} report --html -o {REPORT}")
+                          + [{"uses": "actions/upload-artifact@v4", "with": {"name": "bbc-report", "path": REPORT}}]}
     return {"name": "bbc", "on": {"push": {"branches": ["main"]}, "workflow_dispatch": {}}, "jobs": out}

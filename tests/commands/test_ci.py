@@ -113,6 +113,8 @@ def test_the_gitlab_pipeline_builds_tests_and_releases_what_bbc_build_would(proj
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     for job in ("build-base", "build-mid", "build-a1", "build-a2", "build-b1", "release"):
         assert f"PASS  {job}" in run.stdout, run.stdout[-4000:]
+    pages = list((root / ".gitlab-ci-local").rglob("bbc-report.html"))  # the release job's artifact
+    assert pages and 'id="node-a1"' in pages[0].read_text(), run.stdout[-4000:]
     # the same fingerprints as bbc build: nothing left to build here, everything released
     assert "all 5 images up to date" in ok(bbc(root, "build")).out
     assert sorted(released(registry_addr, prefix, "a1")) == ["0", "0.1", "0.1.0", "latest"]
