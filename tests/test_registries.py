@@ -170,25 +170,22 @@ def test_a_multi_platform_release_and_its_sboms_through_a_faulty_network(
     release = ("release", "--no-test", "-j", "2", "--format", "json")
     try:
         # everything through a network that spoils a third of the connections: dockerd's pushes
-        # (8 to 27 connections each, none retried inside dockerd but its layer uploads) rarely
-        # get through even tried three times; whatever happens, no release tag moves
+        # (8 to 27 connections each, none retried inside dockerd but its layer uploads) need 5 to
+        # 13 tries, bbc's own calls their retries; whatever happens, no release tag moves, and a
+        # second run (the network as faulty) finishes the release
         first = bbc(root, *release, timeout=1500)
         assert "Traceback" not in first.out + first.err, first.out + first.err
         if first.code != 0:
             assert "no release tag was moved" in first.err, first.err
             for name in ("base", "app"):
                 assert not {"1.0.0", "0.1.0", "1", "0", "latest"} & set(direct.tags(f"{repository}/{name}"))
-            # the candidates pushed while the network holds; then write-once checks, the
-            # indexes, the floating tags and every SBOM through the faulty network again
-            faulty.enabled = False
-            ok(bbc(root, *release, "--candidates", timeout=1500))
-            faulty.enabled = True
             spoiled = sum(faulty.faults.values())
             second = bbc(root, *release, timeout=1500)
             assert "Traceback" not in second.out + second.err, second.out + second.err
             assert second.code == 0, second.out + second.err
             assert sum(faulty.faults.values()) > spoiled, faulty.faults  # it was faulty for this run too
             first = second
+        assert sum(faulty.faults.values()) > 0, faulty.faults  # the network did spoil connections
         assert released(first) == {"base": "released", "app": "released"}
         for name, version in (("base", "1.0.0"), ("app", "0.1.0")):
             index = direct.manifest(f"{repository}/{name}", version)

@@ -17,7 +17,10 @@ from bbc.adapters.engine import BuildRequest, ImageInfo, Mount, RunResult, strea
 from bbc.errors import BbcError, BuildError, EngineError, EngineLost
 
 DEFAULT_TIMEOUT = 3600  # seconds a silent build step may take before the HTTP read gives up
-ENGINE_TRIES = max(1, int(os.environ.get("BBC_REGISTRY_TRIES", "5")) // 2 + 1)  # pushes, in all (3 by default)
+# An engine push opens 8 to 27 connections and retries only layer uploads inside dockerd; each
+# of bbc's tries keeps what the last one sent (layers already there are not sent again), so a
+# push through a network that spoils a third of its connections gets there in 5 to 13 tries.
+ENGINE_TRIES = max(1, int(os.environ.get("BBC_PUSH_TRIES", "12")))
 TEST_LABEL = "bbc.test-container"
 _IMAGE_ID = re.compile(r"sha256:[0-9a-f]{64}")
 _PUSHED_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64}) size: \d+")
@@ -398,7 +401,7 @@ class DockerEngine:
                     raise EngineError(f"{exc.message}{f' ({attempt} tries)' if attempt > 1 else ''}",
                                       tip=exc.tip) from None
                 on_line(f"push failed ({exc.message}); trying again ({attempt + 1} of {ENGINE_TRIES})")
-                time.sleep(attempt)
+                time.sleep(min(attempt, 4) * 0.5)
         raise EngineError(f"push {repository}:{tag}: not tried")  # unreachable: the loop returns or raises
 
     def _push(self, repository: str, tag: str, on_line: Callable[[str], None]) -> str:
