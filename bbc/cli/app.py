@@ -49,7 +49,7 @@ class Ctx:
         """The pool of engines (--engine, else bbc.yaml `engines:`), every one answering before
         anything starts; None: the one engine the environment names."""
         from bbc.adapters.docker.engine import connect
-        from bbc.run.executor import Slot
+        from bbc.run.pool import Slot
 
         specs = [(host, 1) for host in override] or [(e.host, e.jobs) for e in self.hierarchy.config.engines]
         if not specs:

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
-from bbc.run import executor, pipeline, view as planview, report
+from bbc.run import pipeline, view as planview, report
 from bbc.adapters.engine import Engine
-from bbc.run.executor import Result
+from bbc.run.options import ImageLock
+from bbc.run.pool import Slot
+from bbc.run.results import Result, Status
 from bbc.model.hierarchy import Hierarchy
+from bbc.plan.kinds import Kind
 from bbc.plan.steps import Scope, Selection
 
 
@@ -23,8 +26,8 @@ def build(
     fmt: str = "table",
     verbose: bool = False,
     pull: bool = True,
-    image_lock: executor.ImageLock | None = None,
-    pool: list[executor.Slot] | None = None,
+    image_lock: ImageLock | None = None,
+    pool: list[Slot] | None = None,
 ) -> int:
     if dry_run:
         plan = pipeline.make_plan(hierarchy, engine, sel, Scope(gate=test, rerun=rerun))
@@ -44,19 +47,22 @@ def build(
         print(f"all {len(images)} images up to date")
         return 0
     summarize(images, fmt, engines=pool is not None and len(pool) > 1)
-    return 1 if any(r.status in (executor.FAILED, executor.SKIPPED) for r in images) else 0
+    return 1 if any(r.status in (Status.FAILED, Status.SKIPPED) for r in images) else 0
+
+
+# the steps after an image's build whose failure stops it from being released
+_STOPS = (Kind.TEST_LAYER, Kind.TEST_IMAGE, Kind.RUN_TEST, Kind.TAG)
 
 
 def by_image(results: list[Result]) -> list[Result]:
     """One result per image: its build, or the failure of its tests or tags that stopped it."""
     out: dict[str, Result] = {}
     for r in results:
-        if r.kind == "build":
+        if r.kind == Kind.BUILD:
             out[r.image] = r
-        elif r.image in out and out[r.image].ok and not r.ok and r.kind in ("test-layer", "test-image", "run-test",
-                                                                             "tag"):
-            what = "tests failed" if r.kind == "run-test" else f"{r.kind.replace('-', ' ')} {r.status}"
-            out[r.image] = Result(r.step, r.kind, r.image, r.version, executor.FAILED, r.seconds,
+        elif r.image in out and out[r.image].ok and not r.ok and r.kind in _STOPS:
+            what = "tests failed" if r.kind == Kind.RUN_TEST else f"{r.kind.replace('-', ' ')} {r.status}"
+            out[r.image] = Result(r.step, r.kind, r.image, r.version, Status.FAILED, r.seconds,
                                   message=f"{what}: {r.message}", log=r.log)
     return list(out.values())
 
@@ -73,6 +79,6 @@ def summarize(results: list[Result], fmt: str, *, engines: bool = False) -> None
     rows = [(r.image, r.version, r.status, f"{r.seconds:.1f}s" if r.seconds else "-", report.human_size(r.size))
             + ((r.engine or "-",) if engines else ()) for r in results]
     report.table(("image", "version", "result", "time", "size") + (("engine",) if engines else ()), rows)
-    failed = [r.image for r in results if r.status == executor.FAILED]
+    failed = [r.image for r in results if r.status == Status.FAILED]
     if failed:
         print(f"failed: {', '.join(failed)}")

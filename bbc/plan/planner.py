@@ -20,8 +20,8 @@ from bbc.model import labels, refs
 from bbc.adapters import state
 from bbc.errors import BbcError
 from bbc.adapters.engine import ImageInfo
-from bbc.plan.steps import (BUILD, CACHED, IDLE, PULL, REUSE, RUN, UP_TO_DATE, Build, Index, Plan, Prepare, Promote,
-                            Push, RunTest, Scope, Selection, Step, Tag)
+from bbc.plan.kinds import Action
+from bbc.plan.steps import Build, Index, Plan, Prepare, Promote, Push, RunTest, Scope, Selection, Step, Tag
 from bbc.model.hierarchy import Hierarchy
 
 
@@ -61,7 +61,7 @@ def plan(hierarchy: Hierarchy, selection: Selection, index: Index, scope: Scope 
             steps.append(prep)
         build = _build_step(hierarchy, name, selection, chosen, needed, index, builds, digests, scope, warnings,
                             prep, tagged_by, remembered, hashes)
-        gated = scope.gate and build.action != UP_TO_DATE and testplan.testable(hierarchy, name)
+        gated = scope.gate and build.action != Action.UP_TO_DATE and testplan.testable(hierarchy, name)
         if gated:
             build = _replace(build, gated=True)
         builds[name] = build
@@ -70,7 +70,7 @@ def plan(hierarchy: Hierarchy, selection: Selection, index: Index, scope: Scope 
         if gated:
             test_steps = testplan.steps(hierarchy, name, index, builds, scope, digests, selected=name in chosen)
             steps.extend(test_steps)
-            tag = Tag(image=name, version=spec.version, action=RUN, reasons=("after its tests pass",),
+            tag = Tag(image=name, version=spec.version, action=Action.RUN, reasons=("after its tests pass",),
                       needs=(test_steps[-1].id,), selected=name in chosen)
             steps.append(tag)
             tagged_by[name] = tag.id
@@ -99,7 +99,7 @@ def _prepare_step(hierarchy: Hierarchy, name: str, selected: bool) -> Prepare | 
     if why is None:
         return None
     command = spec.prepare.command if spec.prepare else ""
-    return Prepare(image=name, version=spec.version, action=RUN, selected=selected,
+    return Prepare(image=name, version=spec.version, action=Action.RUN, selected=selected,
                    reasons=(why, f"runs {command if isinstance(command, str) else ' '.join(command)}"))
 
 
@@ -132,7 +132,7 @@ def _build_step(hierarchy: Hierarchy, name: str, selection: Selection, chosen: s
     forced = name in chosen and selection.force
     if forced:
         reasons.append("forced")
-    parent_moves = parent_step is not None and parent_step.action != UP_TO_DATE
+    parent_moves = parent_step is not None and parent_step.action != Action.UP_TO_DATE
     if parent_moves:
         reasons.append(f"parent {spec.parent} rebuilt")
     if fp is not None and existing is None:
@@ -142,9 +142,9 @@ def _build_step(hierarchy: Hierarchy, name: str, selection: Selection, chosen: s
             reasons.extend(_what_changed(config.root, name, spec, files, parent_fp, remembered, external))
     if selection.changed and name in selection.changed:
         reasons.insert(0, "changed: " + _few(selection.changed[name]))
-    action = BUILD if (existing is None or forced or parent_moves) else UP_TO_DATE
+    action = Action.BUILD if (existing is None or forced or parent_moves) else Action.UP_TO_DATE
     pull_ref = ""
-    if action == UP_TO_DATE:
+    if action == Action.UP_TO_DATE:
         reasons = [r for r in reasons if r.startswith("changed: ")] + ["up to date"]
     else:
         if name not in chosen:
@@ -158,11 +158,11 @@ def _build_step(hierarchy: Hierarchy, name: str, selection: Selection, chosen: s
             if scope.pull is not None and not forced:
                 pull_ref = scope.pull(name, spec.version, fp) or ""
                 if pull_ref:
-                    action = PULL
+                    action = Action.PULL
                     reasons.append(f"the registry holds this exact build ({pull_ref})")
     needs = tuple(x for x in ((prep.id if prep else None), tagged_by.get(spec.parent) if spec.parent else None) if x)
     return Build(image=name, version=spec.version, action=action, reasons=tuple(reasons), needs=needs,
-                 selected=name in chosen, fingerprint=fp, existing=existing if action == UP_TO_DATE else None,
+                 selected=name in chosen, fingerprint=fp, existing=existing if action == Action.UP_TO_DATE else None,
                  files=files, file_list=file_list, parent_fingerprint=parent_fp, pull_ref=pull_ref, bases=external)
 
 
@@ -175,13 +175,13 @@ def _release_steps(hierarchy: Hierarchy, wanted: set[str], builds: dict[str, Bui
         if name in scope.released:
             continue
         needs = (build.id, *((tested[name],) if name in tested else ()))
-        out.append(Push(image=name, version=build.version, action=RUN, needs=needs, selected=build.selected,
+        out.append(Push(image=name, version=build.version, action=Action.RUN, needs=needs, selected=build.selected,
                         fingerprint=build.fingerprint or "",
                         reasons=(f"to {refs.candidate_tag(build.fingerprint or '')}",)))
     if not scope.promote:
         return out
     names = tuple(hierarchy.sort(wanted))
-    out.append(Promote(image="*", version="", action=RUN, needs=tuple(s.id for s in out) or
+    out.append(Promote(image="*", version="", action=Action.RUN, needs=tuple(s.id for s in out) or
                        tuple(builds[n].id for n in names), images=names, released=scope.released,
                        reasons=("every candidate pushed: X.Y.Z (write-once), then X.Y, X, latest",)))
     return out

@@ -19,7 +19,8 @@ from bbc.plan import bases, fingerprint, sandwich, testing
 from bbc.model import labels, refs
 from bbc.adapters import state
 from bbc.model.hierarchy import Hierarchy
-from bbc.plan.steps import BUILD, CACHED, REUSE, RUN, UP_TO_DATE, Build, Index, RunTest, Scope, Step, TestPart
+from bbc.plan.kinds import Action
+from bbc.plan.steps import Build, Index, RunTest, Scope, Step, TestPart
 
 
 def testable(hierarchy: Hierarchy, name: str) -> bool:
@@ -60,14 +61,14 @@ def steps(hierarchy: Hierarchy, name: str, index: Index, builds: dict[str, Build
         current = index.by_tag.get(ref)
         reusable = (current is not None and fp and current.labels.get(labels.FINGERPRINT) == fp
                     and (scratch or (below_id is not None and current.labels.get(labels.PARENT_ID) == below_id)))
-        step = TestPart(image=name, version=spec.version, action=REUSE if reusable else BUILD,
+        step = TestPart(image=name, version=spec.version, action=Action.REUSE if reusable else Action.BUILD,
                         reasons=(part.what,) if reusable else (part.what, _why_part(current, fp, below)),
                         needs=() if scratch else (below.id,), selected=selected, variant=part.variant, part=part,
                         fingerprint=fp, ref=ref, existing=current if reusable else None,
                         below=None if scratch else below.id, bases=external)
         parts.append(step)
         below, below_fp, below_id = step, fp or None, current.id if reusable and current else None
-    known = own.action == UP_TO_DATE and own.existing is not None and all(p.fingerprint for p in parts)
+    known = own.action == Action.UP_TO_DATE and own.existing is not None and all(p.fingerprint for p in parts)
     key = run_key(hierarchy, name, own.existing.id, own.fingerprint or "",
                   [p.fingerprint for p in parts]) if known and own.existing else None
     record = state.read_json(record_path(hierarchy.config.root, name)) if key else None
@@ -75,7 +76,7 @@ def steps(hierarchy: Hierarchy, name: str, index: Index, builds: dict[str, Build
     names = [c.name for c in testing.checks_for(hierarchy, name)[0]]
     if cached:
         reasons: tuple[str, ...] = ("passed before: same image, same tests",)
-    elif own.action != UP_TO_DATE:
+    elif own.action != Action.UP_TO_DATE:
         reasons = (f"{name} is being built",)
     elif scope.rerun and record:
         reasons = ("--rerun",)
@@ -84,7 +85,7 @@ def steps(hierarchy: Hierarchy, name: str, index: Index, builds: dict[str, Build
     else:
         reasons = ("not run on this image with these tests yet",)
     test_image = parts[-1].id if parts else own.id
-    run = RunTest(image=name, version=spec.version, action=CACHED if cached else RUN,
+    run = RunTest(image=name, version=spec.version, action=Action.CACHED if cached else Action.RUN,
                   reasons=(f"tests: {', '.join(names)}", *reasons),
                   needs=(own.id,) if cached else tuple(dict.fromkeys((own.id, test_image))), selected=selected,
                   key=key, test_image=test_image, release=own.id)
@@ -92,7 +93,7 @@ def steps(hierarchy: Hierarchy, name: str, index: Index, builds: dict[str, Build
 
 
 def _why_part(current: Any, fp: str, below: Step) -> str:
-    if below.action not in (UP_TO_DATE, REUSE):
+    if below.action not in (Action.UP_TO_DATE, Action.REUSE):
         return f"{below.kind} {below.image} is being built"
     if current is None:
         return "not built yet"
@@ -132,4 +133,4 @@ def remember(root: Path, image: str, key: str, *, passed: bool) -> None:
     state.write_json(record_path(root, image), {"key": key, "passed": passed})
 
 
-__all__ = ["testable", "steps", "run_key", "remember", "RUN", "CACHED"]
+__all__ = ["testable", "steps", "run_key", "remember"]

@@ -18,12 +18,17 @@ from bbc.run import report
 from collections.abc import Sequence
 
 from bbc.adapters.engine import Engine
-from bbc.run.executor import Executor, ImageLock, Result, Slot
+from bbc.run.executor import Executor
+from bbc.run.options import ImageLock, RunOptions
+from bbc.run.pool import Slot
+from bbc.run.results import Result
 from bbc.model.hierarchy import Hierarchy
+from bbc.plan.kinds import Kind
 from bbc.plan.steps import Plan, Scope, Selection
 
 if TYPE_CHECKING:
     from bbc.adapters.registry.protocol import RegistryAPI
+    from bbc.plan.remote import Remote
 
 
 def selection(hierarchy: Hierarchy, names: tuple[str, ...], *, changed: bool = False, since: str | None = None,
@@ -112,18 +117,19 @@ def execute(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report
         scope = replace(scope, bases=bases.Resolver(engine).digest)  # one resolver: one answer per base a run
     plan = make_plan(hierarchy, engine, sel, scope, digests, [s.engine for s in (pool or [])[1:]])
     found = plan.index
-    reg: RegistryAPI | None = registry
-    repo_of = None
+    where: Remote | None = None
     if scope.release or (pull and plan.to_build) or (pool is not None and len(pool) > 1 and plan.busy):
         from bbc.release import promote
         from bbc.plan import remote  # the registry is asked only when something would build
 
-        reg, repo_of = remote.registry_for(hierarchy, registry)
-    if scope.release and reg is not None and repo_of is not None:
-        already = promote.write_once(hierarchy, {b.image: b.fingerprint for b in plan.builds}, reg, repo_of)
+        where = remote.Remote(*remote.registry_for(hierarchy, registry))
+    if scope.release and where is not None:
+        already = promote.write_once(hierarchy, {b.image: b.fingerprint for b in plan.builds}, where.client,
+                                     where.repo_of)
         scope = replace(scope, released=already)
-    if pull and repo_of is not None and reg is not None:
-        plan = planner.plan(hierarchy, sel, found, replace(scope, pull=remote.holds(reg, repo_of)), digests)
+    if pull and where is not None:
+        plan = planner.plan(hierarchy, sel, found, replace(scope, pull=remote.holds(where.client, where.repo_of)),
+                            digests)
     elif scope.release:
         plan = planner.plan(hierarchy, sel, found, scope, digests)
     _can_emulate(hierarchy, plan, engine)
@@ -133,8 +139,8 @@ def execute(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report
         events = report.Quiet()
     if pool is not None and len(pool) > 1:
         jobs = min(jobs, sum(s.jobs for s in pool))
-    return plan, Executor(engine, hierarchy, events, jobs=jobs, fail_fast=fail_fast, keep=keep, registry=reg, pool=pool,
-                          repo_of=repo_of, image_lock=image_lock).run(plan)
+    options = RunOptions(jobs=jobs, fail_fast=fail_fast, keep=keep, image_lock=image_lock, pool=tuple(pool or ()))
+    return plan, Executor(engine, hierarchy, events, options, where).run(plan)
 
 
 def _can_emulate(hierarchy: Hierarchy, plan: Plan, engine: Engine) -> None:
@@ -143,7 +149,7 @@ def _can_emulate(hierarchy: Hierarchy, plan: Plan, engine: Engine) -> None:
     if engine.address and not engine.address.startswith("unix://"):
         return
     # what runs the image's code (a push or a promotion does not)
-    runs = ("build", "test-layer", "test-image", "run-test")
+    runs = (Kind.BUILD, Kind.TEST_LAYER, Kind.TEST_IMAGE, Kind.RUN_TEST)
     wanted = {hierarchy[s.image].platform for s in plan.busy if s.kind in runs and s.image in hierarchy.config.images}
     problems = [p for p in map(platforms.emulation_problem, sorted(w for w in wanted if w)) if p]
     if problems:
