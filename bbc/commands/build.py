@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from bbc.run import pipeline, view as planview, report
 from bbc.adapters.engine import Engine
-from bbc.run.options import ImageLock
-from bbc.run.pool import Slot
+from bbc.run.options import RunOptions
 from bbc.run.results import Result, Status
 from bbc.model.hierarchy import Hierarchy
 from bbc.plan.kinds import Kind
@@ -17,28 +16,21 @@ def build(
     hierarchy: Hierarchy,
     engine: Engine,
     sel: Selection,
+    options: RunOptions = RunOptions(),
     *,
-    jobs: int = 1,
-    fail_fast: bool = False,
     dry_run: bool = False,
     test: bool = False,
-    rerun: bool = False,
-    fmt: str = "table",
-    verbose: bool = False,
-    pull: bool = True,
-    image_lock: ImageLock | None = None,
-    pool: list[Slot] | None = None,
 ) -> int:
+    """Build the selection; with `test`, each built image's tests gate its release tags."""
+    scope = Scope(gate=test, rerun=options.rerun)
     if dry_run:
-        plan = pipeline.make_plan(hierarchy, engine, sel, Scope(gate=test, rerun=rerun))
-        planview.show(hierarchy, plan, fmt)
+        planview.show(hierarchy, pipeline.make_plan(hierarchy, engine, sel, scope), options.fmt)
         return 0
-    events = report.make_events(json_mode=fmt == "json", verbose=verbose)
-    quiet = fmt != "json" and not verbose
+    events = report.make_events(json_mode=options.fmt == "json", verbose=options.verbose)
+    quiet = options.fmt != "json" and not options.verbose
     try:
-        plan, results = pipeline.execute(hierarchy, engine, sel, events, scope=Scope(gate=test, rerun=rerun),
-                                         jobs=jobs, fail_fast=fail_fast, pull=pull, image_lock=image_lock,
-                                         quiet_when_idle=quiet, pool=pool)
+        plan, results = pipeline.execute(hierarchy, engine, sel, events, scope=scope, options=options,
+                                         quiet_when_idle=quiet)
     finally:
         report.close(events)
     images = by_image(results)
@@ -46,7 +38,7 @@ def build(
         # the fast path: nothing to do is one line, not a table of 40 "up to date"
         print(f"all {len(images)} images up to date")
         return 0
-    summarize(images, fmt, engines=pool is not None and len(pool) > 1)
+    summarize(images, options.fmt, engines=len(options.pool) > 1)
     return 1 if any(r.status in (Status.FAILED, Status.SKIPPED) for r in images) else 0
 
 

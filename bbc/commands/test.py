@@ -10,7 +10,7 @@ from pathlib import Path
 from bbc.run import junit, pipeline, report
 from bbc.plan import planner, testing
 from bbc.adapters.engine import Engine
-from bbc.run.pool import Slot
+from bbc.run.options import RunOptions
 from bbc.run.results import Result, Status
 from bbc.model.hierarchy import Hierarchy
 from bbc.plan.kinds import Kind
@@ -22,21 +22,17 @@ def test(
     hierarchy: Hierarchy,
     engine: Engine,
     sel: Selection,
+    options: RunOptions = RunOptions(),
     *,
-    jobs: int = 1,
-    keep: bool = False,
-    rerun: bool = False,
     junit_xml: Path | None = None,
-    fmt: str = "table",
-    verbose: bool = False,
-    pool: list[Slot] | None = None,
 ) -> int:
     """Test the selected images; 1 when any failed."""
-    events = report.make_events(json_mode=fmt == "json", verbose=verbose)
+    fmt = options.fmt
+    events = report.make_events(json_mode=fmt == "json", verbose=options.verbose)
     try:
         # no line per up-to-date release build; builds the registry holds are pulled
         _, results = pipeline.execute(hierarchy, engine, sel, report.BuildsOnly(events),
-                                      scope=Scope(test=True, rerun=rerun), jobs=jobs, keep=keep, pool=pool)
+                                      scope=Scope(test=True, rerun=options.rerun), options=options)
     finally:
         report.close(events)
     hierarchy, sel = pipeline.units(hierarchy, sel)  # a result per platform: JUnit names it
@@ -45,7 +41,7 @@ def test(
     if junit_xml is not None:
         junit.write(images, junit_xml)
     summarize(images, fmt)
-    if keep and any(r.status == CheckStatus.FAILED for r in images) and fmt != "json":
+    if options.keep and any(r.status == CheckStatus.FAILED for r in images) and fmt != "json":
         print("kept the containers of failed tests: docker ps -a --filter label=bbc.test-container")
     return 1 if any(r.status == CheckStatus.FAILED for r in images) else 0
 
