@@ -71,8 +71,8 @@ def per_image(hierarchy: Hierarchy, names: list[str], results: list[Result]) -> 
             out.append(ImageResult(name, spec.version, CheckStatus.PASSED, checks=(*remembered, *skips), reused=True))
             continue
         if run.status == Status.FAILED:
-            out.append(ImageResult(name, spec.version, CheckStatus.FAILED, run.seconds, run.checks, run.message, run.log,
-                                   run.image_id))
+            out.append(ImageResult(name, spec.version, CheckStatus.FAILED, run.seconds, run.checks, run.message,
+                                   run.log, run.image_id))
             continue
         cause = _cause(by_step, run)
         if cause.kind in (Kind.TEST_LAYER, Kind.TEST_IMAGE):

@@ -138,7 +138,7 @@ def failure_message(results: list[CheckResult]) -> str:
 
 @dataclass(frozen=True)
 class ImageResult:
-    """The tests of one image; reads like an executor Result for report.event_line."""
+    """The tests of one image; reads like a run Result (bbc/run/results.py) for report.event_line."""
 
     image: str
     version: str
