@@ -34,5 +34,3 @@ class Action(StrEnum):
 
 # The plan found these already done: they finish at once, without a thread or an engine call.
 IDLE = frozenset({Action.UP_TO_DATE, Action.REUSE, Action.CACHED})
-# bbc/upkeep/rollout.py (being reworked on another branch while this lands) imports it from steps.
-RUN = Action.RUN

@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from bbc.model import labels
 from bbc.plan.kinds import IDLE, Action, Kind
-from bbc.plan.kinds import RUN as RUN  # bbc/upkeep/rollout.py imports it from here
 from bbc.adapters.engine import ImageInfo
 
 if TYPE_CHECKING:
     from bbc.model.hierarchy import Hierarchy
     from bbc.plan import bases
+
+# bbc/upkeep/rollout.py imports it from here (it is being reworked on another branch meanwhile)
+RUN = Action.RUN
 
 
 @dataclass(frozen=True, kw_only=True)
