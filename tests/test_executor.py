@@ -10,6 +10,7 @@ from bbc import config
 from bbc.plan import planner
 from bbc.plan import steps
 from bbc.run.executor import Executor
+from bbc.run.options import RunOptions
 from bbc.model.hierarchy import Hierarchy
 from bbc.run.report import PlainEvents
 from tests.fakes import FakeEngine
@@ -23,7 +24,7 @@ def h(tmp_path: Path) -> Hierarchy:
 
 def run(h: Hierarchy, engine: FakeEngine, *, jobs: int = 1, fail_fast: bool = False) -> dict[str, str]:
     plan = planner.plan(h, steps.Selection(), steps.Index.of(engine.images_with_label("bbc.fingerprint")))
-    results = Executor(engine, h, PlainEvents(), jobs=jobs, fail_fast=fail_fast).run(plan)
+    results = Executor(engine, h, PlainEvents(), RunOptions(jobs=jobs, fail_fast=fail_fast)).run(plan)
     return {r.image: r.status for r in results}
 
 

@@ -9,8 +9,11 @@ import pytest
 
 from bbc import config
 from bbc.run import executor, pipeline
+from bbc.run.options import RunOptions
+from bbc.run.results import Status
 from bbc.plan import planner
 from bbc.plan import steps
+from bbc.plan.kinds import Action
 from bbc.model import refs
 from bbc.adapters.engine import ImageInfo
 from bbc.model.hierarchy import Hierarchy
@@ -60,7 +63,7 @@ def plan(h: Hierarchy, engine: FakeEngine, scope: Scope = Scope(), *names: str) 
 
 
 def run(h: Hierarchy, engine: FakeEngine, scope: Scope = Scope(), *names: str) -> dict[str, str]:
-    results = executor.Executor(engine, h, PlainEvents(), jobs=2).run(plan(h, engine, scope, *names))
+    results = executor.Executor(engine, h, PlainEvents(), RunOptions(jobs=2)).run(plan(h, engine, scope, *names))
     return {r.step: r.status for r in results}
 
 
@@ -94,28 +97,28 @@ def test_build_scope_holds_builds_only_and_test_scope_only_the_selected_tests(h:
 def test_tests_run_after_builds_and_a_pass_is_reused(h: Hierarchy) -> None:
     engine = FakeEngine()
     first = run(h, engine, Scope(test=True))
-    assert first["run-test:a1"] == first["run-test:base"] == executor.PASSED
-    assert first["test-layer:a1"] == executor.BUILT
+    assert first["run-test:a1"] == first["run-test:base"] == Status.PASSED
+    assert first["test-layer:a1"] == Status.BUILT
     engine.events.clear()
     second = plan(h, engine, Scope(test=True))
     # base's test is inherited by every image: five runs, no test image needed any more
     assert [s.id for s in second.steps if s.kind != "build"] == [f"run-test:{n}" for n in h.order]
-    assert all(s.action == steps.CACHED for s in second.steps if s.kind == "run-test")
-    assert {r for r in run(h, engine, Scope(test=True)).values()} == {executor.UP_TO_DATE, executor.CACHED}
+    assert all(s.action == Action.CACHED for s in second.steps if s.kind == "run-test")
+    assert {r for r in run(h, engine, Scope(test=True)).values()} == {Status.UP_TO_DATE, Status.CACHED}
     assert engine.started() == []
     # --rerun: the tests run again on the test images already built
     rerun = run(h, engine, Scope(test=True, rerun=True))
-    assert rerun["run-test:a1"] == executor.PASSED and rerun["test-layer:a1"] == executor.REUSED
+    assert rerun["run-test:a1"] == Status.PASSED and rerun["test-layer:a1"] == Status.REUSED
     assert engine.started() == []
 
 
 def test_a_failed_build_skips_its_tests_pushes_and_the_promotion(h: Hierarchy) -> None:
     engine = FakeEngine(fail={"mid"})
     results = run(h, engine, Scope(test=True, release=True))
-    assert results["build:mid"] == executor.FAILED
-    assert results["test-layer:a1"] == results["run-test:a1"] == results["push-candidate:a1"] == executor.SKIPPED
-    assert results["push-candidate:b1"] == executor.PUSHED  # an independent branch goes on
-    assert results["promote"] == executor.SKIPPED  # all or nothing
+    assert results["build:mid"] == Status.FAILED
+    assert results["test-layer:a1"] == results["run-test:a1"] == results["push-candidate:a1"] == Status.SKIPPED
+    assert results["push-candidate:b1"] == Status.PUSHED  # an independent branch goes on
+    assert results["promote"] == Status.SKIPPED  # all or nothing
 
 
 def test_gate_tags_only_after_the_tests(h: Hierarchy) -> None:
@@ -125,7 +128,7 @@ def test_gate_tags_only_after_the_tests(h: Hierarchy) -> None:
     assert "tag:base" in p["build:mid"].needs  # children start on a tested parent
     assert p["build:b1"].needs == ("tag:base",)
     statuses = run(h, engine, Scope(gate=True))
-    assert statuses["tag:base"] == executor.TAGGED
+    assert statuses["tag:base"] == Status.TAGGED
     assert engine.tags["localhost:5000/t/mid:1.2.0_b7"] == engine.tags["localhost:5000/t/mid:1.2"]
 
 
@@ -161,7 +164,7 @@ def test_an_up_to_date_plan_asks_for_the_release_tags_by_name_and_lists_nothing(
     engine = CountingEngine()
     first = pipeline.make_plan(h, engine, Selection())
     assert len(first.to_build) == 5 and engine.listings == 1  # busy: one listing finds what can be reused
-    executor.Executor(engine, h, PlainEvents(), jobs=2).run(first)
+    executor.Executor(engine, h, PlainEvents(), RunOptions(jobs=2)).run(first)
     engine.listings, engine.by_name = 0, []
     assert pipeline.make_plan(h, engine, Selection()).to_build == []
     assert engine.listings == 0 and "localhost:5000/t/mid:1.2.0_b7" in engine.by_name and len(engine.by_name) == 5
@@ -172,7 +175,7 @@ def test_an_up_to_date_plan_asks_for_the_release_tags_by_name_and_lists_nothing(
     engine.tag(engine.tags["localhost:5000/t/base:1.0.0"], "localhost:5000/t/mid", "1.2.0_b7")
     moved = pipeline.make_plan(h, engine, Selection())
     assert moved.to_build == [] and engine.listings == 1
-    executor.Executor(engine, h, PlainEvents(), jobs=2).run(moved)
+    executor.Executor(engine, h, PlainEvents(), RunOptions(jobs=2)).run(moved)
     assert engine.tags["localhost:5000/t/mid:1.2.0_b7"] == mid and engine.started() == []
     # past INSPECT_AT_MOST images the listing is cheaper than the names
     engine.listings, engine.by_name = 0, []

@@ -90,12 +90,12 @@ def test_root_users() -> None:
 
 
 def test_junit_counts() -> None:
-    ok = testing.CheckResult("base", False, testing.PASSED, 0.5)
-    bad = testing.CheckResult("app", True, testing.FAILED, 1.0, "exit code 2", 2, "boom")
-    skip = testing.CheckResult("mid", False, testing.SKIPPED, message="skipped by app's test.skip")
+    ok = testing.CheckResult("base", False, testing.CheckStatus.PASSED, 0.5)
+    bad = testing.CheckResult("app", True, testing.CheckStatus.FAILED, 1.0, "exit code 2", 2, "boom")
+    skip = testing.CheckResult("mid", False, testing.CheckStatus.SKIPPED, message="skipped by app's test.skip")
     results = [
-        testing.ImageResult("app", "0.1.0", testing.FAILED, 2.0, (ok, bad, skip), "1 of 2 tests failed"),
-        testing.ImageResult("web", "1.0.0", testing.FAILED, 0.1, (), "test image build failed: no space\nlog"),
+        testing.ImageResult("app", "0.1.0", testing.CheckStatus.FAILED, 2.0, (ok, bad, skip), "1 of 2 tests failed"),
+        testing.ImageResult("web", "1.0.0", testing.CheckStatus.FAILED, 0.1, (), "test image build failed: no space\nlog"),
     ]
     top = junit.document(results)
     assert [top.get(k) for k in ("tests", "failures", "errors", "skipped")] == ["4", "1", "1", "1"]

@@ -49,7 +49,7 @@ class Ctx:
         """The pool of engines (--engine, else bbc.yaml `engines:`), every one answering before
         anything starts; None: the one engine the environment names."""
         from bbc.adapters.docker.engine import connect
-        from bbc.run.executor import Slot
+        from bbc.run.pool import Slot
 
         specs = [(host, 1) for host in override] or [(e.host, e.jobs) for e in self.hierarchy.config.engines]
         if not specs:
@@ -116,14 +116,15 @@ def build(obj: Ctx, images: tuple[str, ...], changed: bool, since: str | None, w
           engines: tuple[str, ...], fmt: str, verbose: bool) -> None:
     """Build IMAGES (default: all) and anything above them that is missing or out of date."""
     from bbc.run import pipeline
+    from bbc.run.options import RunOptions
     from bbc.commands import build as cmd
 
     h = obj.hierarchy
     sel = pipeline.selection(h, images, changed=changed, since=since, with_dependents=with_dependents, force=force)
     pool = obj.pool(engines)
-    _exit(cmd.build(h, pool[0].engine if pool else obj.engine(), sel, jobs=jobs, fail_fast=fail_fast,
-                    dry_run=dry_run, test=run_tests, rerun=rerun, fmt=fmt, verbose=verbose, pull=not no_pull,
-                    image_lock=obj.image_lock(), pool=pool))
+    options = RunOptions(jobs=jobs, fail_fast=fail_fast, pull=not no_pull, rerun=rerun, verbose=verbose, fmt=fmt,
+                         image_lock=obj.image_lock(), pool=tuple(pool or ()))
+    _exit(cmd.build(h, pool[0].engine if pool else obj.engine(), sel, options, dry_run=dry_run, test=run_tests))
 
 
 @cli.command()
@@ -189,13 +190,14 @@ def test(obj: Ctx, images: tuple[str, ...], changed: bool, since: str | None, jo
     Exit 1 if any failed.
     """
     from bbc.run import pipeline
+    from bbc.run.options import RunOptions
     from bbc.commands import test as cmd
 
     h = obj.hierarchy
     sel = pipeline.selection(h, images, changed=changed, since=since)
     pool = obj.pool(engines)
-    _exit(cmd.test(h, pool[0].engine if pool else obj.engine(), sel, jobs=jobs, keep=keep, rerun=rerun,
-                   junit_xml=junit_xml, fmt=fmt, verbose=verbose, pool=pool))
+    options = RunOptions(jobs=jobs, keep=keep, rerun=rerun, verbose=verbose, fmt=fmt, pool=tuple(pool or ()))
+    _exit(cmd.test(h, pool[0].engine if pool else obj.engine(), sel, options, junit_xml=junit_xml))
 
 
 @cli.command()
@@ -228,13 +230,15 @@ def release(obj: Ctx, images: tuple[str, ...], changed: bool, since: str | None,
             rerun: bool, engines: tuple[str, ...], candidates: bool, fmt: str) -> None:
     """Build, test, push under candidate tags, then promote X.Y.Z (write-once), X.Y, X, latest."""
     from bbc.run import pipeline
+    from bbc.run.options import RunOptions
     from bbc.commands import release as cmd
 
     h = obj.hierarchy
     sel = pipeline.selection(h, images, changed=changed, since=since)
     pool = obj.pool(engines)
-    _exit(cmd.release(h, pool[0].engine if pool else obj.engine(), sel, jobs=jobs, test=not no_test, rerun=rerun,
-                      fmt=fmt, image_lock=obj.image_lock(), candidates=candidates, pool=pool))
+    options = RunOptions(jobs=jobs, rerun=rerun, fmt=fmt, image_lock=obj.image_lock(), pool=tuple(pool or ()))
+    _exit(cmd.release(h, pool[0].engine if pool else obj.engine(), sel, options, test=not no_test,
+                      candidates=candidates))
 
 
 @cli.command()

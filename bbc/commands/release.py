@@ -18,12 +18,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from bbc.run import executor, pipeline, report
+from bbc.run import pipeline, report
+from bbc.run.options import RunOptions
+from bbc.run.results import Result, Status
 from bbc.model import platforms
 from bbc.inside import policy
 from bbc.adapters.engine import Engine
 from bbc.errors import BbcError
 from bbc.model.hierarchy import Hierarchy
+from bbc.plan.kinds import Kind
 from bbc.plan.steps import Scope, Selection
 from bbc.adapters.registry.protocol import RegistryAPI
 from bbc.release.promote import Released
@@ -34,36 +37,31 @@ def release(
     hierarchy: Hierarchy,
     engine: Engine,
     sel: Selection,
+    options: RunOptions = RunOptions(),
     *,
-    jobs: int = 1,
     test: bool = True,
-    rerun: bool = False,
-    fmt: str = "table",
     registry: RegistryAPI | None = None,
-    image_lock: executor.ImageLock | None = None,
     candidates: bool = False,
-    pool: list[executor.Slot] | None = None,
 ) -> int:
     alone = [n for n in sel.names if platforms.is_unit(n)]
     if alone and not candidates:
         image = platforms.image_of(alone[0])
         raise BbcError(f"{alone[0]}: a release holds every platform of {image} (one OCI index per version, "
                        f"write-once); release {image}", tip="nothing was built or pushed")
+    fmt = options.fmt
     events = report.make_events(json_mode=fmt == "json")
     try:
         if policy.any_gate(hierarchy):
-            refused = _policy_gate(hierarchy, engine, sel, events, jobs=jobs, test=test, rerun=rerun,
-                                   image_lock=image_lock, pool=pool)
+            refused = _policy_gate(hierarchy, engine, sel, events, options, test=test)
             if refused is not None:
                 return _finish(refused, fmt, 1)
         plan, results = pipeline.execute(hierarchy, engine, sel, events, scope=Scope(
-            test=test, release=True, rerun=rerun, promote=not candidates), jobs=jobs, registry=registry,
-            image_lock=image_lock, pool=pool)
+            test=test, release=True, rerun=options.rerun, promote=not candidates), options=options, registry=registry)
         if candidates:
             return _candidates(plan.builds, results, fmt, events)
-        promoted = next((r for r in results if r.kind == "promote"), None)
+        promoted = next((r for r in results if r.kind == Kind.PROMOTE), None)
         if promoted is None or not promoted.ok:
-            failed = [r for r in results if r.status == executor.FAILED]
+            failed = [r for r in results if r.status == Status.FAILED]
             events.message("release stopped: " + (", ".join(f"{r.image} ({r.kind})" for r in failed) or "promote")
                            + " failed; no release tag was moved (run `bbc release` again to finish)")
             first = {r.image: r for r in reversed(failed)}
@@ -139,14 +137,13 @@ def _publish_sboms(hierarchy: Hierarchy, engine: Engine, released: list[Released
     return out
 
 
-def _policy_gate(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report.Events, *, jobs: int,
-                 test: bool, rerun: bool, image_lock: executor.ImageLock | None,
-                 pool: list[executor.Slot] | None) -> list[Released] | None:
+def _policy_gate(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report.Events, options: RunOptions, *,
+                 test: bool) -> list[Released] | None:
     """Build (and test) what the release needs, then hold every image to the policy; the rows
     of a refused release, or None to go on and push."""
-    plan, results = pipeline.execute(hierarchy, engine, sel, events, scope=Scope(test=test, gate=test, rerun=rerun),
-                                     jobs=jobs, image_lock=image_lock, pool=pool)
-    failed = {r.image: r for r in reversed(results) if r.status == executor.FAILED}
+    plan, results = pipeline.execute(hierarchy, engine, sel, events, options=options,
+                                     scope=Scope(test=test, gate=test, rerun=options.rerun))
+    failed = {r.image: r for r in reversed(results) if r.status == Status.FAILED}
     if failed:
         events.message("release stopped: " + ", ".join(f"{r.image} ({r.kind})" for r in failed.values())
                        + " failed; nothing was pushed")
@@ -166,10 +163,10 @@ def _policy_gate(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: r
             for b in plan.builds]
 
 
-def _candidates(builds: Any, results: list[executor.Result], fmt: str, events: report.Events) -> int:
+def _candidates(builds: Any, results: list[Result], fmt: str, events: report.Events) -> int:
     """The outcome of `--candidates`: each image's candidate tag and digest, or why not."""
-    pushed = {r.image: r for r in results if r.kind == "push-candidate" and r.ok}
-    failed = {r.image: r for r in reversed(results) if r.status == executor.FAILED}
+    pushed = {r.image: r for r in results if r.kind == Kind.PUSH and r.ok}
+    failed = {r.image: r for r in reversed(results) if r.status == Status.FAILED}
     out = []
     for b in builds:
         if b.image in pushed:

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from bbc.model import labels, platforms, refs
 from bbc.run import pipeline, report
 from bbc.plan import planner
-from bbc.plan import steps
 from bbc.adapters.engine import Engine
 from bbc.errors import RegistryError
 from bbc.model.hierarchy import Hierarchy
+from bbc.plan.kinds import Action
 from bbc.plan.steps import Build, Index, Selection
 from bbc.adapters.registry.protocol import RegistryAPI
 from bbc.plan.remote import registry_for
@@ -21,7 +21,7 @@ from bbc.plan.remote import registry_for
 def local_state(hierarchy: Hierarchy, index: Index, step: Build, parent_state: str | None) -> str:
     """current | missing | stale (built on an older build of its parent, or below such an image)
     | out of date."""
-    if step.action == steps.UP_TO_DATE:
+    if step.action == Action.UP_TO_DATE:
         return "current"
     config = hierarchy.config
     tagged = index.by_tag.get(refs.ref(config.ref(step.image), step.version, step.image))

@@ -17,7 +17,8 @@ from bbc.model import labels, refs
 from bbc.model.hierarchy import Hierarchy
 from bbc.page.model import LastTest
 from bbc.plan import bases, testplan
-from bbc.plan.steps import CACHED, PULL, UP_TO_DATE, Build, Plan, RunTest, Scope, Selection
+from bbc.plan.kinds import Action
+from bbc.plan.steps import Build, Plan, RunTest, Scope, Selection
 from bbc.run import pipeline
 
 UP = "up to date"
@@ -74,7 +75,7 @@ def of_plan(hierarchy: Hierarchy, made: Plan) -> dict[str, Local]:
         if tagged is not None:
             by_id.setdefault(tagged.id, tagged)
         why = tuple(r for r in step.reasons if r != "up to date")
-        if step.action in (UP_TO_DATE, PULL):
+        if step.action in (Action.UP_TO_DATE, Action.PULL):
             build = UP
         else:
             build = REBUILD if tagged is not None else NOT_BUILT
@@ -112,7 +113,7 @@ def _tests(root: Path, build: Build, run: RunTest | None) -> LastTest:
     path = testplan.record_path(root, build.image)
     record = state.read_json(path)
     when = _mtime(path) if record is not None else None
-    if run.action == CACHED:
+    if run.action == Action.CACHED:
         return LastTest("passed", when, "on this build, with these tests")
     if record is None:
         return LastTest("not run", None, run.reasons[-1] if run.reasons else "")
@@ -120,7 +121,7 @@ def _tests(root: Path, build: Build, run: RunTest | None) -> LastTest:
     if run.key is not None and record.get("key") == run.key:
         return LastTest("passed" if passed else "failed", when, "on this build, with these tests")
     return LastTest(f"{'passed' if passed else 'failed'} on an earlier build", when,
-                 "the build or its tests changed since" if build.action == UP_TO_DATE else run.reasons[-1])
+                 "the build or its tests changed since" if build.action == Action.UP_TO_DATE else run.reasons[-1])
 
 
 def _mtime(path: Path) -> str | None:

@@ -3,26 +3,26 @@
     prepare ─► build ─► test-layer ─► test-image ─► run-test ─► (tag) ─► push-candidate ─► promote
 
 `bbc plan` prints it; `build`, `test` and `release` choose the kinds of step it holds (`Scope`)
-and one executor (bbc/executor.py) runs any plan. Pure: reads files, the engine's image index
+and one executor (bbc/run/executor.py) runs any plan. Pure: reads files, the engine's image index
 and what the caller says the registry holds; never builds.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bbc.plan import bases, fingerprint, prepare, testplan
-from bbc.model import labels, refs
 from bbc.adapters import state
-from bbc.errors import BbcError
 from bbc.adapters.engine import ImageInfo
-from bbc.plan.steps import (BUILD, CACHED, IDLE, PULL, REUSE, RUN, UP_TO_DATE, Build, Index, Plan, Prepare, Promote,
-                            Push, RunTest, Scope, Selection, Step, Tag)
+from bbc.config import ImageSpec
+from bbc.model import labels, refs
 from bbc.model.hierarchy import Hierarchy
+from bbc.plan import bases, fingerprint, prepare, testplan
+from bbc.plan.context import Digests, PlanContext
+from bbc.plan.kinds import Action
+from bbc.plan.steps import Build, Index, Plan, Prepare, Promote, Push, RunTest, Scope, Selection, Step, Tag
 
 
 def select(hierarchy: Hierarchy, selection: Selection) -> tuple[set[str], set[str]]:
@@ -40,57 +40,46 @@ def select(hierarchy: Hierarchy, selection: Selection) -> tuple[set[str], set[st
 
 
 def plan(hierarchy: Hierarchy, selection: Selection, index: Index, scope: Scope = Scope(),
-         digests: dict[tuple[str, str], fingerprint.ContextDigest] | None = None,
-         selected: tuple[set[str], set[str]] | None = None) -> Plan:
+         digests: Digests | None = None, selected: tuple[set[str], set[str]] | None = None) -> Plan:
     """`digests` caches context digests by (folder, dockerfile) within one run; `selected` is
     `select(hierarchy, selection)` when the caller has it already."""
-    digests = {} if digests is None else digests
     chosen, needed = selected if selected is not None else select(hierarchy, selection)
+    root = hierarchy.config.root
+    p = PlanContext(hierarchy, selection, index, scope, chosen, needed, {} if digests is None else digests,
+                    fingerprint.file_hashes(root), _remembered(root))
     steps: list[Step] = []
-    builds: dict[str, Build] = {}
-    tagged_by: dict[str, str] = {}  # image -> id of the step after which its children may start
-    warnings: list[str] = []
-    remembered = _remembered(hierarchy.config.root)
-    hashes = fingerprint.file_hashes(hierarchy.config.root)  # asked once: Path hashing per image adds up
     for name in hierarchy.order:
-        if name not in chosen and name not in needed:
-            continue
-        spec = hierarchy[name]
-        prep = _prepare_step(hierarchy, name, name in chosen)
-        if prep is not None:
-            steps.append(prep)
-        build = _build_step(hierarchy, name, selection, chosen, needed, index, builds, digests, scope, warnings,
-                            prep, tagged_by, remembered, hashes)
-        gated = scope.gate and build.action != UP_TO_DATE and testplan.testable(hierarchy, name)
-        if gated:
-            build = _replace(build, gated=True)
-        builds[name] = build
-        steps.append(build)
-        tagged_by[name] = build.id
-        if gated:
-            test_steps = testplan.steps(hierarchy, name, index, builds, scope, digests, selected=name in chosen)
-            steps.extend(test_steps)
-            tag = Tag(image=name, version=spec.version, action=RUN, reasons=("after its tests pass",),
-                      needs=(test_steps[-1].id,), selected=name in chosen)
-            steps.append(tag)
-            tagged_by[name] = tag.id
+        if name in chosen or name in needed:
+            steps.extend(_image_steps(p, name))
     if scope.test and not scope.gate:
         # a release tests everything it pushes; `bbc test` the images asked for
         tested = (chosen | needed) - scope.released if scope.release else chosen
         for name in hierarchy.sort(tested):
             if testplan.testable(hierarchy, name):
-                steps.extend(testplan.steps(hierarchy, name, index, builds, scope, digests,
-                                            selected=name in chosen))
+                steps.extend(testplan.steps(p, name))
     if scope.release:
-        steps.extend(_release_steps(hierarchy, chosen | needed, builds, steps, scope))
-    hashes.save()
-    return Plan(tuple(_ordered(steps)), tuple(warnings), index)
+        steps.extend(_release_steps(hierarchy, chosen | needed, p.builds, steps, scope))
+    p.hashes.save()
+    return Plan(tuple(_ordered(steps)), tuple(p.warnings), index)
 
 
-def _replace(step: Build, **changes: Any) -> Build:
-    from dataclasses import replace
-
-    return replace(step, **changes)
+def _image_steps(p: PlanContext, name: str) -> list[Step]:
+    """An image's prepare step (when pending) and build; with a gate, its tests and the Tag
+    step its release tags wait for."""
+    prep = _prepare_step(p.hierarchy, name, name in p.chosen)
+    build = _build_step(p, name, prep)
+    gated = p.scope.gate and build.action != Action.UP_TO_DATE and testplan.testable(p.hierarchy, name)
+    if gated:
+        build = replace(build, gated=True)
+    p.builds[name] = build
+    p.tagged_by[name] = build.id
+    out: list[Step] = [*([prep] if prep is not None else []), build]
+    if gated:
+        out.extend(testplan.steps(p, name))
+        out.append(Tag(image=name, version=build.version, action=Action.RUN, reasons=("after its tests pass",),
+                       needs=(out[-1].id,), selected=name in p.chosen))
+        p.tagged_by[name] = out[-1].id
+    return out
 
 
 def _prepare_step(hierarchy: Hierarchy, name: str, selected: bool) -> Prepare | None:
@@ -99,71 +88,79 @@ def _prepare_step(hierarchy: Hierarchy, name: str, selected: bool) -> Prepare | 
     if why is None:
         return None
     command = spec.prepare.command if spec.prepare else ""
-    return Prepare(image=name, version=spec.version, action=RUN, selected=selected,
+    return Prepare(image=name, version=spec.version, action=Action.RUN, selected=selected,
                    reasons=(why, f"runs {command if isinstance(command, str) else ' '.join(command)}"))
 
 
-def _build_step(hierarchy: Hierarchy, name: str, selection: Selection, chosen: set[str], needed: set[str],
-                index: Index, builds: dict[str, Build], digests: dict[tuple[str, str], fingerprint.ContextDigest],
-                scope: Scope, warnings: list[str], prep: Prepare | None, tagged_by: dict[str, str],
-                remembered: set[str], hashes: fingerprint.FileHashes) -> Build:
-    spec = hierarchy[name]
-    config = hierarchy.config
-    parent_step = builds.get(spec.parent) if spec.parent else None
-    parent_fp = parent_step.fingerprint if parent_step else None
-    reasons: list[str] = list(prep.reasons[:1]) if prep else []
-    files: Mapping[str, str] = {}
-    file_list: tuple[str, ...] | None = None
-    fp: str | None = None
+@dataclass(frozen=True)
+class _Inputs:
+    """What an image's fingerprint is made of (none while a prepare step, or the parent's
+    fingerprint, is still to come)."""
+
+    fingerprint: str | None = None
+    files: Mapping[str, str] = field(default_factory=dict)  # context entries, for "what changed"
+    listed: tuple[str, ...] | None = None
     external: tuple[tuple[bases.Found, str], ...] = ()
-    if prep is None and (spec.parent is None or parent_fp is not None):
-        key = (str(spec.path), spec.dockerfile)
-        ctx = digests.get(key) or digests.setdefault(key, fingerprint.digest_context(
-            spec.path, spec.dockerfile, hashes))
-        files, file_list = ctx.files, ctx.listed
-        found_bases = bases.of(spec, config.root, ctx.files.get(spec.dockerfile), hashes)
-        external = tuple((found, (scope.bases or bases.pinned_only)(found)) for found in found_bases)
-        fp = fingerprint.compute(spec, ctx, parent_fp, bases=[(found.ref, digest) for found, digest in external])
+
+
+def _inputs(p: PlanContext, spec: ImageSpec, parent_fp: str | None) -> _Inputs:
+    digest = p.digest(spec)
+    external = p.external(spec, digest, spec.parent_arg if spec.parent else None)
+    fp = fingerprint.compute(spec, digest, parent_fp, bases=[(found.ref, d) for found, d in external])
+    return _Inputs(fp, digest.files, digest.listed, external)
+
+
+def _build_step(p: PlanContext, name: str, prep: Prepare | None) -> Build:
+    spec = p.hierarchy[name]
+    parent = p.builds.get(spec.parent) if spec.parent else None
+    parent_fp = parent.fingerprint if parent else None
+    ready = prep is None and (spec.parent is None or parent_fp is not None)
+    inputs = _inputs(p, spec, parent_fp) if ready else _Inputs()
     # Only builds tagged in this image's repository count: a multi-stage build leaves its
     # builder stages behind untagged, and they inherit the parent's labels (fingerprint too).
-    repository = config.ref(name) + ":"
-    ours = [i for i in index.by_fp.get(fp, []) if any(t.startswith(repository) for t in i.tags)] if fp else []
-    existing = _match(ours, parent_step)
-    forced = name in chosen and selection.force
-    if forced:
-        reasons.append("forced")
-    parent_moves = parent_step is not None and parent_step.action != UP_TO_DATE
-    if parent_moves:
-        reasons.append(f"parent {spec.parent} rebuilt")
-    if fp is not None and existing is None:
-        if ours:
-            reasons.append(f"built on an older build of {spec.parent}")
-        else:
-            reasons.extend(_what_changed(config.root, name, spec, files, parent_fp, remembered, external))
-    if selection.changed and name in selection.changed:
-        reasons.insert(0, "changed: " + _few(selection.changed[name]))
-    action = BUILD if (existing is None or forced or parent_moves) else UP_TO_DATE
-    pull_ref = ""
-    if action == UP_TO_DATE:
-        reasons = [r for r in reasons if r.startswith("changed: ")] + ["up to date"]
+    repository = p.hierarchy.config.ref(name) + ":"
+    ours = [i for i in p.index.by_fp.get(inputs.fingerprint, []) if any(t.startswith(repository) for t in i.tags)
+            ] if inputs.fingerprint else []
+    existing = _match(ours, parent)
+    forced = name in p.chosen and p.selection.force
+    parent_moves = parent is not None and parent.action != Action.UP_TO_DATE
+    reasons = [*(prep.reasons[:1] if prep else ()), *(["forced"] if forced else []),
+               *([f"parent {spec.parent} rebuilt"] if parent_moves else [])]
+    if inputs.fingerprint is not None and existing is None:
+        reasons += ([f"built on an older build of {spec.parent}"] if ours
+                    else _what_changed(p, name, spec, inputs, parent_fp))
+    if p.selection.changed and name in p.selection.changed:
+        reasons.insert(0, "changed: " + _few(p.selection.changed[name]))
+    action, pull_ref = Action.UP_TO_DATE, ""
+    if existing is None or forced or parent_moves:
+        action, pull_ref = _to_build(p, name, inputs.fingerprint, forced, reasons)
     else:
-        if name not in chosen:
-            reasons.append("needed by " + ", ".join(
-                sorted(c for c in hierarchy.children(name) if c in chosen or c in needed)[:3]))
-        if fp is not None:
-            tagged = index.by_tag.get(refs.ref(config.ref(name), spec.version, name))
-            if tagged is not None and tagged.labels.get(labels.FINGERPRINT) not in (None, fp):
-                warnings.append(f"{name}: version {spec.version} already names a different build; "
-                                f"bump it before releasing (`bbc bump {name} patch`)")
-            if scope.pull is not None and not forced:
-                pull_ref = scope.pull(name, spec.version, fp) or ""
-                if pull_ref:
-                    action = PULL
-                    reasons.append(f"the registry holds this exact build ({pull_ref})")
-    needs = tuple(x for x in ((prep.id if prep else None), tagged_by.get(spec.parent) if spec.parent else None) if x)
+        reasons = [r for r in reasons if r.startswith("changed: ")] + ["up to date"]
+    needs = tuple(x for x in ((prep.id if prep else None), p.tagged_by.get(spec.parent) if spec.parent else None) if x)
     return Build(image=name, version=spec.version, action=action, reasons=tuple(reasons), needs=needs,
-                 selected=name in chosen, fingerprint=fp, existing=existing if action == UP_TO_DATE else None,
-                 files=files, file_list=file_list, parent_fingerprint=parent_fp, pull_ref=pull_ref, bases=external)
+                 selected=name in p.chosen, fingerprint=inputs.fingerprint,
+                 existing=existing if action == Action.UP_TO_DATE else None, files=inputs.files,
+                 file_list=inputs.listed, parent_fingerprint=parent_fp, pull_ref=pull_ref, bases=inputs.external)
+
+
+def _to_build(p: PlanContext, name: str, fp: str | None, forced: bool, reasons: list[str]) -> tuple[Action, str]:
+    """An image to build: who needs it, a warning when its version names another build, and
+    the registry tag to pull it from instead when the registry holds this exact build."""
+    spec = p.hierarchy[name]
+    if name not in p.chosen:
+        reasons.append("needed by " + ", ".join(
+            sorted(c for c in p.hierarchy.children(name) if c in p.chosen or c in p.needed)[:3]))
+    if fp is None:
+        return Action.BUILD, ""
+    tagged = p.index.by_tag.get(refs.ref(p.hierarchy.config.ref(name), spec.version, name))
+    if tagged is not None and tagged.labels.get(labels.FINGERPRINT) not in (None, fp):
+        p.warnings.append(f"{name}: version {spec.version} already names a different build; "
+                          f"bump it before releasing (`bbc bump {name} patch`)")
+    pull_ref = (p.scope.pull(name, spec.version, fp) or "") if p.scope.pull is not None and not forced else ""
+    if not pull_ref:
+        return Action.BUILD, ""
+    reasons.append(f"the registry holds this exact build ({pull_ref})")
+    return Action.PULL, pull_ref
 
 
 def _release_steps(hierarchy: Hierarchy, wanted: set[str], builds: dict[str, Build], steps: list[Step],
@@ -175,13 +172,13 @@ def _release_steps(hierarchy: Hierarchy, wanted: set[str], builds: dict[str, Bui
         if name in scope.released:
             continue
         needs = (build.id, *((tested[name],) if name in tested else ()))
-        out.append(Push(image=name, version=build.version, action=RUN, needs=needs, selected=build.selected,
+        out.append(Push(image=name, version=build.version, action=Action.RUN, needs=needs, selected=build.selected,
                         fingerprint=build.fingerprint or "",
                         reasons=(f"to {refs.candidate_tag(build.fingerprint or '')}",)))
     if not scope.promote:
         return out
     names = tuple(hierarchy.sort(wanted))
-    out.append(Promote(image="*", version="", action=RUN, needs=tuple(s.id for s in out) or
+    out.append(Promote(image="*", version="", action=Action.RUN, needs=tuple(s.id for s in out) or
                        tuple(builds[n].id for n in names), images=names, released=scope.released,
                        reasons=("every candidate pushed: X.Y.Z (write-once), then X.Y, X, latest",)))
     return out
@@ -220,9 +217,10 @@ def _match(candidates: list[ImageInfo], parent_step: Build | None) -> ImageInfo 
     return None
 
 
-def _what_changed(root: Any, name: str, spec: Any, files: Mapping[str, str], parent_fp: str | None,
-                  remembered: set[str], external: tuple[tuple[bases.Found, str], ...] = ()) -> list[str]:
-    before = state.read_json(state.manifest_path(root, name)) if f"{name}.json" in remembered else None
+def _what_changed(p: PlanContext, name: str, spec: ImageSpec, inputs: _Inputs, parent_fp: str | None) -> list[str]:
+    """Why an image with no build of this fingerprint is built: what differs from its last build."""
+    files = inputs.files
+    before = state.read_json(state.manifest_path(p.root, name)) if f"{name}.json" in p.remembered else None
     if before is None:
         return ["not built yet"]
     out: list[str] = []
@@ -236,7 +234,7 @@ def _what_changed(root: Any, name: str, spec: Any, files: Mapping[str, str], par
         if before.get(key) != new:
             out.append(f"{label} {before.get(key)} -> {new}" if key == "version" else f"{label} changed")
     old_bases: dict[str, str] = before.get("bases") or {}
-    for found, digest in external:
+    for found, digest in inputs.external:
         old = old_bases.get(found.ref)
         if old is not None and old != digest:
             out.append(f"base {found.ref} moved ({old[:19]}… -> {digest[:19]}…)")

@@ -4,6 +4,7 @@ registry already holds (pulled instead of rebuilt: a fresh CI machine does not r
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from bbc.model import labels, refs
 from bbc.model.platforms import is_unit
@@ -37,3 +38,20 @@ def holds(reg: RegistryAPI, repo_of: Callable[[str], str]) -> Callable[[str, str
         return None
 
     return lookup
+
+
+@dataclass(frozen=True)
+class Remote:
+    """The registry a run talks to, and image name -> repository path on it."""
+
+    client: RegistryAPI
+    repo_of: Callable[[str], str]
+
+    def held(self, image: str, tag: str, fingerprint: str) -> str:
+        """The digest under `tag` when the registry holds this fingerprint there, else ""."""
+        try:
+            manifest = self.client.manifest(self.repo_of(image), tag)
+            found = self.client.labels_if_present(self.repo_of(image), tag) if manifest else None
+        except RegistryError:
+            return ""  # the push will say what is wrong
+        return manifest.digest if manifest is not None and (found or {}).get(labels.FINGERPRINT) == fingerprint else ""

@@ -4,7 +4,7 @@ what it will do and why (`action`, `reasons`) and which steps must succeed first
     prepare ─► build ─► test-layer ─► test-image ─► run-test ─► (tag) ─► push-candidate ─► promote
 
 bbc/plan/planner.py makes the Plan; bbc/run/ runs it. A new kind of step is a subclass here, a
-place in the planner, and a handler in bbc/run/steps.py.
+place in the planner, and a handler in bbc/run/handlers/ (found by the step's class).
 """
 
 from __future__ import annotations
@@ -15,34 +15,29 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from bbc.model import labels
+from bbc.plan.kinds import IDLE, Action, Kind
 from bbc.adapters.engine import ImageInfo
 
 if TYPE_CHECKING:
     from bbc.model.hierarchy import Hierarchy
     from bbc.plan import bases
 
-# what a step will do
-BUILD = "build"
-UP_TO_DATE = "up-to-date"
-PULL = "pull"  # the registry holds this exact build
-REUSE = "reuse"  # a test image with this fingerprint is already built
-RUN = "run"
-CACHED = "cached"  # tests that passed before on the same image with the same tests
-IDLE = (UP_TO_DATE, REUSE, CACHED)
+# bbc/upkeep/rollout.py imports it from here (it is being reworked on another branch meanwhile)
+RUN = Action.RUN
 
 
 @dataclass(frozen=True, kw_only=True)
 class Step:
     image: str
     version: str
-    action: str
+    action: Action
     reasons: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()  # ids of the steps that must succeed first
     selected: bool = True  # False: only here because a selected image needs it
-    KIND: ClassVar[str] = ""
+    KIND: ClassVar[Kind]
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> Kind:
         return self.KIND
 
     @property
@@ -52,12 +47,12 @@ class Step:
 
 @dataclass(frozen=True, kw_only=True)
 class Prepare(Step):
-    KIND: ClassVar[str] = "prepare"
+    KIND: ClassVar[Kind] = Kind.PREPARE
 
 
 @dataclass(frozen=True, kw_only=True)
 class Build(Step):
-    KIND: ClassVar[str] = "build"
+    KIND: ClassVar[Kind] = Kind.BUILD
     fingerprint: str | None  # None while a prepare step still has to produce inputs
     existing: ImageInfo | None = None  # the matching local build, when up to date
     files: Mapping[str, str] = field(default_factory=dict)  # context entries, for "what changed"
@@ -73,7 +68,6 @@ class TestPart(Step):
     """One slice of the test sandwich, built like an image (bbc/sandwich.py)."""
 
     __test__ = False
-    KIND: ClassVar[str] = "test-part"
     variant: str  # test-layer | test
     part: Any  # sandwich.Part
     fingerprint: str
@@ -83,14 +77,14 @@ class TestPart(Step):
     below: str | None = None  # id of the step whose image it builds on; None: from scratch
 
     @property
-    def kind(self) -> str:
-        return "test-layer" if self.variant == "test-layer" else "test-image"
+    def kind(self) -> Kind:
+        return Kind.TEST_LAYER if self.variant == "test-layer" else Kind.TEST_IMAGE
 
 
 @dataclass(frozen=True, kw_only=True)
 class RunTest(Step):
     __test__ = False
-    KIND: ClassVar[str] = "run-test"
+    KIND: ClassVar[Kind] = Kind.RUN_TEST
     key: str | None  # covers image, test images and tests; None: the image is being rebuilt
     test_image: str  # id of the step whose image the commands run in
     release: str  # id of the image's build step (expect checks read the release build)
@@ -102,7 +96,7 @@ class ProjectBuild(Step):
     the new base, so a plain build proves the project still builds on it. `image` is the
     project's name."""
 
-    KIND: ClassVar[str] = "build-project"
+    KIND: ClassVar[Kind] = Kind.PROJECT
     context: Path
     dockerfile: str
     network: str = "host"
@@ -112,12 +106,12 @@ class ProjectBuild(Step):
 class Tag(Step):
     """Release tags applied after the tests passed (`bbc build --test`)."""
 
-    KIND: ClassVar[str] = "tag"
+    KIND: ClassVar[Kind] = Kind.TAG
 
 
 @dataclass(frozen=True, kw_only=True)
 class Push(Step):
-    KIND: ClassVar[str] = "push-candidate"
+    KIND: ClassVar[Kind] = Kind.PUSH
     fingerprint: str
 
 
@@ -125,7 +119,7 @@ class Push(Step):
 class Promote(Step):
     """Move every release tag at once, after every candidate is in the registry."""
 
-    KIND: ClassVar[str] = "promote"
+    KIND: ClassVar[Kind] = Kind.PROMOTE
     images: tuple[str, ...] = ()
     released: frozenset[str] = frozenset()  # already released with this exact content
 
@@ -179,7 +173,7 @@ class Plan:
 
     @property
     def to_build(self) -> list[Build]:
-        return [s for s in self.builds if s.action != UP_TO_DATE]
+        return [s for s in self.builds if s.action != Action.UP_TO_DATE]
 
     @property
     def busy(self) -> list[Step]:

@@ -12,16 +12,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from bbc.model import platforms
 from bbc.config import Expect
 from bbc.adapters.engine import Engine, Mount
 from bbc.model.hierarchy import Hierarchy
 
-PASSED = "passed"
-FAILED = "failed"
-SKIPPED = "skipped"
 TAIL_LINES = 12
+
+
+class CheckStatus(StrEnum):
+    """How one test (or all the tests of an image) came out."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # of a check: the image's test.skip; of an image: it has no tests
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,7 @@ class Check:
 class CheckResult:
     name: str
     own: bool  # declared by the tested image itself (else inherited)
-    status: str  # PASSED | FAILED | SKIPPED
+    status: CheckStatus
     seconds: float = 0.0
     message: str = ""  # why it failed, or why skipped
     exit_code: int | None = None
@@ -111,13 +117,13 @@ def run_check(
             problems.append(f"timed out after {check.timeout}s")
         elif exit_code != 0:
             problems.append(f"exit code {exit_code}")
-    status = FAILED if problems else PASSED
+    status = CheckStatus.FAILED if problems else CheckStatus.PASSED
     return CheckResult(check.name, own, status, time.monotonic() - start, "; ".join(problems), exit_code, output)
 
 
 def failure_message(results: list[CheckResult]) -> str:
     """First line: which tests failed and why; then the last lines of each failing command."""
-    failed = [r for r in results if r.status == FAILED]
+    failed = [r for r in results if r.status == CheckStatus.FAILED]
     head = f"{len(failed)} of {len(results)} tests failed: " + ", ".join(
         f"{r.name}{' (own)' if r.own else ''}: {r.message}" for r in failed
     )
@@ -132,11 +138,11 @@ def failure_message(results: list[CheckResult]) -> str:
 
 @dataclass(frozen=True)
 class ImageResult:
-    """The tests of one image; reads like an executor Result for report.event_line."""
+    """The tests of one image; reads like a run Result (bbc/run/results.py) for report.event_line."""
 
     image: str
     version: str
-    status: str  # PASSED | FAILED | SKIPPED (no tests)
+    status: CheckStatus
     seconds: float = 0.0
     checks: tuple[CheckResult, ...] = ()
     message: str = ""

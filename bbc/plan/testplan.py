@@ -15,11 +15,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bbc.plan import bases, fingerprint, sandwich, testing
-from bbc.model import labels, refs
+from bbc.plan import fingerprint, sandwich, testing
+from bbc.model import labels
 from bbc.adapters import state
 from bbc.model.hierarchy import Hierarchy
-from bbc.plan.steps import BUILD, CACHED, REUSE, RUN, UP_TO_DATE, Build, Index, RunTest, Scope, Step, TestPart
+from bbc.plan.kinds import Action
+from bbc.plan.context import PlanContext
+from bbc.plan.steps import Build, RunTest, Step, TestPart
 
 
 def testable(hierarchy: Hierarchy, name: str) -> bool:
@@ -30,13 +32,31 @@ def record_path(root: Path, image: str) -> Path:
     return state.bbc_dir(root) / "tests" / f"{image}.json"
 
 
-def steps(hierarchy: Hierarchy, name: str, index: Index, builds: dict[str, Build], scope: Scope,
-          digests: dict[tuple[str, str], fingerprint.ContextDigest], *, selected: bool) -> list[Step]:
-    """The sandwich parts of `name` (unless a recorded pass makes them unnecessary) and its run-test."""
-    spec = hierarchy[name]
-    recipe = sandwich.recipe(hierarchy, name)
-    own = builds[name]
-    base = builds[recipe.base]
+def steps(p: PlanContext, name: str) -> list[Step]:
+    """The sandwich parts of `name` (unless a recorded pass makes them unnecessary) and its
+    run-test; its build (and the builds below) are planned already."""
+    selected = name in p.chosen
+    own = p.builds[name]
+    parts = _parts(p, name, selected)
+    known = own.action == Action.UP_TO_DATE and own.existing is not None and all(t.fingerprint for t in parts)
+    key = run_key(p.hierarchy, name, own.existing.id, own.fingerprint or "",
+                  [t.fingerprint for t in parts]) if known and own.existing else None
+    record = state.read_json(record_path(p.root, name)) if key else None
+    cached = bool(key and not p.scope.rerun and record and record.get("key") == key and record.get("passed"))
+    names = [c.name for c in testing.checks_for(p.hierarchy, name)[0]]
+    test_image = parts[-1].id if parts else own.id
+    run = RunTest(image=name, version=own.version, action=Action.CACHED if cached else Action.RUN,
+                  reasons=(f"tests: {', '.join(names)}", _why_run(p, own, record, cached)),
+                  needs=(own.id,) if cached else tuple(dict.fromkeys((own.id, test_image))), selected=selected,
+                  key=key, test_image=test_image, release=own.id)
+    return [run] if cached else [*parts, run]
+
+
+def _parts(p: PlanContext, name: str, selected: bool) -> list[TestPart]:
+    """The test layer and test image of `name`, each on the one below (the parent's or the
+    image's release build, or scratch), reused when built already with this fingerprint."""
+    recipe = sandwich.recipe(p.hierarchy, name)
+    base = p.builds[recipe.base]
     parts: list[TestPart] = []
     below: Step = base
     below_fp, below_id = base.fingerprint, base.existing.id if base.existing else None
@@ -44,55 +64,42 @@ def steps(hierarchy: Hierarchy, name: str, index: Index, builds: dict[str, Build
         scratch = part.arg is None
         if scratch:
             below_fp, below_id = None, None
-        where = (str(part.spec.path), part.spec.dockerfile)
-        ctx = digests.get(where) or digests.setdefault(where, fingerprint.digest_context(
-            part.spec.path, part.spec.dockerfile, fingerprint.file_hashes(hierarchy.config.root)))
-        memo = fingerprint.file_hashes(hierarchy.config.root)
-        resolve = scope.bases or bases.pinned_only
-        external = tuple((f, resolve(f)) for f in bases.of(part.spec, hierarchy.config.root,
-                                                           ctx.files.get(part.spec.dockerfile), memo, part.arg))
-        fp = fingerprint.compute(part.spec, ctx, below_fp, variant=part.variant,
+        digest = p.digest(part.spec)
+        external = p.external(part.spec, digest, part.arg)
+        fp = fingerprint.compute(part.spec, digest, below_fp, variant=part.variant,
                                  bases=[(f.ref, d) for f, d in external]) if (scratch or below_fp) else ""
-        repository, tag = sandwich.test_ref(hierarchy, name, part.suffix)
+        repository, tag = sandwich.test_ref(p.hierarchy, name, part.suffix)
         ref = f"{repository}:{tag}"
         # Only the image carrying this test tag counts: the builder stages of a multi-stage
         # Dockerfile inherit the labels (fingerprint too) of the image they start from.
-        current = index.by_tag.get(ref)
+        current = p.index.by_tag.get(ref)
         reusable = (current is not None and fp and current.labels.get(labels.FINGERPRINT) == fp
                     and (scratch or (below_id is not None and current.labels.get(labels.PARENT_ID) == below_id)))
-        step = TestPart(image=name, version=spec.version, action=REUSE if reusable else BUILD,
+        step = TestPart(image=name, version=p.hierarchy[name].version,
+                        action=Action.REUSE if reusable else Action.BUILD,
                         reasons=(part.what,) if reusable else (part.what, _why_part(current, fp, below)),
                         needs=() if scratch else (below.id,), selected=selected, variant=part.variant, part=part,
                         fingerprint=fp, ref=ref, existing=current if reusable else None,
                         below=None if scratch else below.id, bases=external)
         parts.append(step)
         below, below_fp, below_id = step, fp or None, current.id if reusable and current else None
-    known = own.action == UP_TO_DATE and own.existing is not None and all(p.fingerprint for p in parts)
-    key = run_key(hierarchy, name, own.existing.id, own.fingerprint or "",
-                  [p.fingerprint for p in parts]) if known and own.existing else None
-    record = state.read_json(record_path(hierarchy.config.root, name)) if key else None
-    cached = bool(key and not scope.rerun and record and record.get("key") == key and record.get("passed"))
-    names = [c.name for c in testing.checks_for(hierarchy, name)[0]]
+    return parts
+
+
+def _why_run(p: PlanContext, own: Build, record: dict[str, Any] | None, cached: bool) -> str:
     if cached:
-        reasons: tuple[str, ...] = ("passed before: same image, same tests",)
-    elif own.action != UP_TO_DATE:
-        reasons = (f"{name} is being built",)
-    elif scope.rerun and record:
-        reasons = ("--rerun",)
-    elif record and not record.get("passed"):
-        reasons = ("failed last time",)
-    else:
-        reasons = ("not run on this image with these tests yet",)
-    test_image = parts[-1].id if parts else own.id
-    run = RunTest(image=name, version=spec.version, action=CACHED if cached else RUN,
-                  reasons=(f"tests: {', '.join(names)}", *reasons),
-                  needs=(own.id,) if cached else tuple(dict.fromkeys((own.id, test_image))), selected=selected,
-                  key=key, test_image=test_image, release=own.id)
-    return [run] if cached else [*parts, run]
+        return "passed before: same image, same tests"
+    if own.action != Action.UP_TO_DATE:
+        return f"{own.image} is being built"
+    if p.scope.rerun and record:
+        return "--rerun"
+    if record and not record.get("passed"):
+        return "failed last time"
+    return "not run on this image with these tests yet"
 
 
 def _why_part(current: Any, fp: str, below: Step) -> str:
-    if below.action not in (UP_TO_DATE, REUSE):
+    if below.action not in (Action.UP_TO_DATE, Action.REUSE):
         return f"{below.kind} {below.image} is being built"
     if current is None:
         return "not built yet"
@@ -132,4 +139,4 @@ def remember(root: Path, image: str, key: str, *, passed: bool) -> None:
     state.write_json(record_path(root, image), {"key": key, "passed": passed})
 
 
-__all__ = ["testable", "steps", "run_key", "remember", "RUN", "CACHED"]
+__all__ = ["testable", "steps", "run_key", "remember"]

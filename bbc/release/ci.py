@@ -22,6 +22,7 @@ from bbc.plan import bases, planner, remote
 from bbc.plan import steps
 from bbc.adapters.engine import Engine
 from bbc.model.hierarchy import Hierarchy
+from bbc.plan.kinds import Action
 from bbc.plan.steps import Scope, Selection
 
 DEFAULT_INSTALL = ("python3 -m pip install bbc",)
@@ -46,7 +47,7 @@ def jobs(hierarchy: Hierarchy, sel: Selection, engine: Engine | None = None) -> 
     reg, repo_of = remote.registry_for(hierarchy)
     scope = Scope(pull=remote.holds(reg, repo_of), bases=bases.Resolver(engine, hierarchy.config.mirrors).digest)
     plan = planner.plan(hierarchy, sel, steps.Index.of([]), scope)
-    building = {b.image: b for b in plan.builds if b.action == steps.BUILD}
+    building = {b.image: b for b in plan.builds if b.action == Action.BUILD}
     out = []
     for name in hierarchy.sort(set(building)):
         parent = hierarchy[name].parent

@@ -8,7 +8,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from bbc.plan.testing import FAILED, SKIPPED, ImageResult
+from bbc.plan.testing import CheckStatus, ImageResult
 
 
 def document(results: list[ImageResult]) -> ET.Element:
@@ -18,7 +18,7 @@ def document(results: list[ImageResult]) -> ET.Element:
     for result in results:
         suite = ET.SubElement(top, "testsuite", name=result.image)
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-        if result.status == FAILED and not any(c.status == FAILED for c in result.checks):
+        if result.status == CheckStatus.FAILED and not any(c.status == CheckStatus.FAILED for c in result.checks):
             # the test image could not be built (or its release build failed): no test ran
             case = ET.SubElement(suite, "testcase", classname=result.image, name="build", time="0")
             head, _, rest = result.message.partition("\n")
@@ -30,11 +30,11 @@ def document(results: list[ImageResult]) -> ET.Element:
             name = check.name + (" (own)" if check.own else "")
             case = ET.SubElement(suite, "testcase", classname=result.image, name=name, time=f"{check.seconds:.3f}")
             counts["tests"] += 1
-            if check.status == FAILED:
+            if check.status == CheckStatus.FAILED:
                 failure = ET.SubElement(case, "failure", message=check.message)
                 failure.text = check.output
                 counts["failures"] += 1
-            elif check.status == SKIPPED:
+            elif check.status == CheckStatus.SKIPPED:
                 ET.SubElement(case, "skipped", message=check.message)
                 counts["skipped"] += 1
         for key, value in counts.items():

@@ -19,12 +19,16 @@ from collections.abc import Sequence
 
 from bbc.adapters.engine import Engine
 from bbc.errors import RegistryError
-from bbc.run.executor import Executor, ImageLock, Result, Slot
+from bbc.run.executor import Executor
+from bbc.run.options import RunOptions
+from bbc.run.results import Result
 from bbc.model.hierarchy import Hierarchy
+from bbc.plan.kinds import Kind
 from bbc.plan.steps import Plan, Scope, Selection
 
 if TYPE_CHECKING:
     from bbc.adapters.registry.protocol import RegistryAPI
+    from bbc.plan.remote import Remote
 
 
 def selection(hierarchy: Hierarchy, names: tuple[str, ...], *, changed: bool = False, since: str | None = None,
@@ -101,9 +105,8 @@ def make_plan(hierarchy: Hierarchy, engine: Engine, sel: Selection, scope: Scope
 
 
 def execute(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report.Events, *, scope: Scope = Scope(),
-            jobs: int = 1, fail_fast: bool = False, pull: bool = True, keep: bool = False,
-            registry: RegistryAPI | None = None, image_lock: ImageLock | None = None,
-            quiet_when_idle: bool = False, pool: list[Slot] | None = None) -> tuple[Plan, list[Result]]:
+            options: RunOptions = RunOptions(), registry: RegistryAPI | None = None,
+            quiet_when_idle: bool = False) -> tuple[Plan, list[Result]]:
     """Prepare, plan once (asking the registry only when something would build or be released)
     and run. With `quiet_when_idle`, a plan with nothing to do runs without a line of output."""
     run_prepares(hierarchy, sel, events)
@@ -111,35 +114,43 @@ def execute(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report
     digests: dict[tuple[str, str], fingerprint.ContextDigest] = {}  # contexts are read once a run
     if scope.bases is None:
         scope = replace(scope, bases=bases.Resolver(engine, hierarchy.config.mirrors).digest)  # one resolver: one answer per base a run
-    plan = make_plan(hierarchy, engine, sel, scope, digests, [s.engine for s in (pool or [])[1:]])
-    found = plan.index
-    reg: RegistryAPI | None = registry
-    repo_of = None
-    if scope.release or (pull and plan.to_build) or (pool is not None and len(pool) > 1 and plan.busy):
-        from bbc.release import promote
+    plan = make_plan(hierarchy, engine, sel, scope, digests, [s.engine for s in options.pool[1:]])
+    several = len(options.pool) > 1
+    where: Remote | None = None
+    if scope.release or (options.pull and plan.to_build) or (several and plan.busy):
         from bbc.plan import remote  # the registry is asked only when something would build
 
-        reg, repo_of = remote.registry_for(hierarchy, registry)
-    if scope.release and reg is not None and repo_of is not None:
-        try:
-            already = promote.write_once(hierarchy, {b.image: b.fingerprint for b in plan.builds}, reg, repo_of)
-        except RegistryError as exc:  # wrong or missing credentials, an untrusted certificate: said before any build
-            raise RegistryError(exc.message, tip=f"{exc.tip}; nothing was pushed" if exc.tip else "nothing was pushed"
-                                ) from None
-        scope = replace(scope, released=already)
-    if pull and repo_of is not None and reg is not None:
-        plan = planner.plan(hierarchy, sel, found, replace(scope, pull=remote.holds(reg, repo_of)), digests)
-    elif scope.release:
-        plan = planner.plan(hierarchy, sel, found, scope, digests)
+        where = remote.Remote(*remote.registry_for(hierarchy, registry))
+        plan = _replan(hierarchy, sel, plan, scope, digests, where, pull=options.pull)
     _can_emulate(hierarchy, plan, engine)
     for warning in plan.warnings:
         events.message(f"warning: {warning}")
     if quiet_when_idle and not plan.busy:
         events = report.Quiet()
-    if pool is not None and len(pool) > 1:
-        jobs = min(jobs, sum(s.jobs for s in pool))
-    return plan, Executor(engine, hierarchy, events, jobs=jobs, fail_fast=fail_fast, keep=keep, registry=reg, pool=pool,
-                          repo_of=repo_of, image_lock=image_lock).run(plan)
+    if several:
+        options = replace(options, jobs=min(options.jobs, sum(s.jobs for s in options.pool)))
+    return plan, Executor(engine, hierarchy, events, options, where).run(plan)
+
+
+def _replan(hierarchy: Hierarchy, sel: Selection, plan: Plan, scope: Scope,
+            digests: dict[tuple[str, str], fingerprint.ContextDigest], where: Remote, *, pull: bool) -> Plan:
+    """The plan again, knowing what the registry holds: builds to pull rather than build, and
+    for a release, the images whose X.Y.Z already holds this exact build."""
+    from bbc.plan import remote
+    from bbc.release import promote
+
+    if scope.release:
+        try:
+            already = promote.write_once(hierarchy, {b.image: b.fingerprint for b in plan.builds}, where.client,
+                                         where.repo_of)
+        except RegistryError as exc:  # wrong or missing credentials, an untrusted certificate: said before any build
+            raise RegistryError(exc.message, tip=f"{exc.tip}; nothing was pushed" if exc.tip else "nothing was pushed"
+                                ) from None
+        scope = replace(scope, released=already)
+    if pull:
+        return planner.plan(hierarchy, sel, plan.index, replace(scope, pull=remote.holds(where.client, where.repo_of)),
+                            digests)
+    return planner.plan(hierarchy, sel, plan.index, scope, digests) if scope.release else plan
 
 
 def _can_emulate(hierarchy: Hierarchy, plan: Plan, engine: Engine) -> None:
@@ -148,7 +159,7 @@ def _can_emulate(hierarchy: Hierarchy, plan: Plan, engine: Engine) -> None:
     if engine.address and not engine.address.startswith("unix://"):
         return
     # what runs the image's code (a push or a promotion does not)
-    runs = ("build", "test-layer", "test-image", "run-test")
+    runs = (Kind.BUILD, Kind.TEST_LAYER, Kind.TEST_IMAGE, Kind.RUN_TEST)
     wanted = {hierarchy[s.image].platform for s in plan.busy if s.kind in runs and s.image in hierarchy.config.images}
     problems = [p for p in map(platforms.emulation_problem, sorted(w for w in wanted if w)) if p]
     if problems:

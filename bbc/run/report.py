@@ -10,6 +10,9 @@ import time
 from collections.abc import Sequence
 from typing import IO, Any, Protocol
 
+from bbc.plan.kinds import Action, Kind
+from bbc.run.results import Status
+
 
 class Events(Protocol):
     def started(self, image: str, step: Any) -> None: ...
@@ -29,28 +32,31 @@ def human_size(n: int) -> str:
     return f"{size:.1f} GB"
 
 
+_WHAT = {Kind.TEST_LAYER: "test layer", Kind.TEST_IMAGE: "test image", Kind.PUSH: "push", Kind.TAG: "release tags",
+         Kind.PROMOTE: "promote"}
+
+
 def event_line(result: Any) -> str:
-    kind = getattr(result, "kind", "build")
-    what = {"test-layer": "test layer", "test-image": "test image", "push-candidate": "push",
-            "tag": "release tags", "promote": "promote"}.get(kind, "")
+    kind = getattr(result, "kind", Kind.BUILD)  # a testing.ImageResult has none
+    what = _WHAT.get(kind, "")
     status = result.status
-    if status == "built":
+    if status == Status.BUILT:
         if what:
             return f"[{result.image}] built {what} in {result.seconds:.1f}s"
         return f"[{result.image}] built {result.version} in {result.seconds:.1f}s ({human_size(result.size)})"
-    if status == "pulled":
+    if status == Status.PULLED:
         return f"[{result.image}] pulled {result.version} in {result.seconds:.1f}s (the registry held this exact build)"
-    if status == "up-to-date":
+    if status == Status.UP_TO_DATE:
         return f"[{result.image}] up to date {result.version}"
-    if status == "passed":
+    if status == Status.PASSED:
         return f"[{result.image}] tests passed in {result.seconds:.1f}s"
-    if status == "passed before":
+    if status == Status.CACHED:
         return f"[{result.image}] tests passed before: same image, same tests"
-    if status == "tagged":
+    if status == Status.TAGGED:
         return f"[{result.image}] tagged {', '.join(t.rpartition(':')[2] for t in result.tags)}"
-    if status in ("pushed", "promoted", "reused"):
+    if status in (Status.PUSHED, Status.PROMOTED, Status.REUSED):
         return f"[{result.image}] {status}" if result.image != "*" else f"{status} in {result.seconds:.1f}s"
-    if status == "skipped":
+    if status == Status.SKIPPED:
         return f"[{result.image}] {what + ' ' if what else ''}skipped ({result.message})"
     head, _, tail = result.message.partition("\n")
     out = f"[{result.image}] {what + ' ' if what else ''}FAILED after {result.seconds:.1f}s: {head}"
@@ -64,17 +70,17 @@ def event_line(result: Any) -> str:
 def started_line(image: str, step: Any) -> str | None:
     """What a step starting says; None for steps that say nothing until they finish."""
     why = ", ".join(step.reasons) if getattr(step, "reasons", None) else ""
-    kind = getattr(step, "kind", "build")
-    if kind == "build":
-        verb = "pulling" if getattr(step, "action", "") == "pull" else "building"
+    kind = getattr(step, "kind", Kind.BUILD)
+    if kind == Kind.BUILD:
+        verb = "pulling" if getattr(step, "action", "") == Action.PULL else "building"
         return f"[{image}] {verb} {getattr(step, 'version', '')}" + (f" ({why})" if why else "")
-    if kind == "run-test":
+    if kind == Kind.RUN_TEST:
         reasons = list(getattr(step, "reasons", ()))
         tests = reasons.pop(0).removeprefix("tests: ") if reasons else ""
         return f"[{image}] testing {tests}" + (f" ({'; '.join(reasons)})" if reasons else "")
-    if kind == "push-candidate":
+    if kind == Kind.PUSH:
         return f"[{image}] pushing candidate"
-    if kind == "promote":
+    if kind == Kind.PROMOTE:
         return "promoting: " + why
     return None
 
@@ -144,8 +150,8 @@ class RichEvents:
             task = self.tasks.pop(result.image, None)
             if task is not None:
                 self.progress.remove_task(task)
-            style = {"failed": "red", "skipped": "yellow", "up-to-date": "dim", "reused": "dim",
-                     "passed before": "dim"}.get(result.status, "green")
+            style = {Status.FAILED: "red", Status.SKIPPED: "yellow", Status.UP_TO_DATE: "dim", Status.REUSED: "dim",
+                     Status.CACHED: "dim"}.get(result.status, "green")
             self.progress.console.print(event_line(result), style=style, markup=False, highlight=False)
 
     def message(self, text: str) -> None:
@@ -177,7 +183,7 @@ class BuildsOnly:
         self.events.line(image, text)
 
     def finished(self, result: Any) -> None:
-        if result.status != "up-to-date":
+        if result.status != Status.UP_TO_DATE:
             self.events.finished(result)
 
     def message(self, text: str) -> None:

@@ -6,6 +6,7 @@ import json
 import sys
 
 from bbc.plan import steps as kinds
+from bbc.plan.kinds import Action
 from bbc.model import platforms, refs
 from bbc.run import report
 from bbc.model.hierarchy import Hierarchy
@@ -35,7 +36,7 @@ def show(hierarchy: Hierarchy, plan: kinds.Plan, fmt: str) -> None:
             elif isinstance(s, (kinds.TestPart, kinds.Push)):
                 step["fingerprint"] = s.fingerprint
             elif isinstance(s, kinds.RunTest):
-                step["reused"] = s.action == kinds.CACHED
+                step["reused"] = s.action == Action.CACHED
             steps.append(step)
         # One step per line, each encoded by json's C encoder (indent= would use the
         # pure-Python one: 0.4 s for 10,000 steps).

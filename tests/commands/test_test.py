@@ -179,6 +179,7 @@ def test_second_run_makes_no_build_call(make: Callable[..., tuple[Path, str]], c
     from bbc.adapters.docker.engine import connect
     from bbc.model.hierarchy import Hierarchy
     from bbc.plan.steps import Selection
+    from bbc.run.options import RunOptions
 
     root, _ = sandwich(make)
     h = Hierarchy.of(config.load(root / "bbc.yaml"))
@@ -187,13 +188,13 @@ def test_second_run_makes_no_build_call(make: Callable[..., tuple[Path, str]], c
     builds: list[Any] = []
     real_build = engine.build
     engine.build = lambda request, on_line: builds.append(request) or real_build(request, on_line)  # type: ignore[method-assign]
-    assert test_cmd.test(h, engine, Selection(("app",)), rerun=True) == 0
+    assert test_cmd.test(h, engine, Selection(("app",)), RunOptions(rerun=True)) == 0
     assert builds == []
     assert "[app] tests passed in " in capsys.readouterr().out
     # without --rerun the recorded pass is reused: no build, no container
     runs: list[Any] = []
     engine.run = lambda *a, **k: runs.append(a) or None  # type: ignore[method-assign]
-    assert test_cmd.test(h, engine, Selection(("app",)), fmt="json") == 0
+    assert test_cmd.test(h, engine, Selection(("app",)), RunOptions(fmt="json")) == 0
     out = json.loads(capsys.readouterr().out)
     assert (builds, runs) == ([], [])
     assert [(r["image"], r["result"], r["reused"]) for r in out] == [("app", "passed", True)]

@@ -1,0 +1,110 @@
+"""What a step handler is (Handler: runs one kind of step) and what it gets (Context: the run's
+shared state: the hierarchy, the engine this step runs on, the results so far)."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, ContextManager, Generic, TypeVar
+
+from bbc.adapters import state
+from bbc.adapters.engine import BuildRequest, Engine
+from bbc.config import ImageSpec
+from bbc.errors import BbcError
+from bbc.model import dockerfile
+from bbc.model.hierarchy import Hierarchy
+from bbc.plan import bases, fingerprint
+from bbc.plan.steps import Plan, Step
+from bbc.run import tagging
+from bbc.run.options import RunOptions
+from bbc.run.pool import Pool
+from bbc.run.report import Events
+from bbc.run.results import Result
+
+if TYPE_CHECKING:
+    from bbc.plan.remote import Remote  # its module imports the registry client: only when used
+
+S = TypeVar("S", bound=Step)
+
+
+@dataclass
+class Context:
+    hierarchy: Hierarchy
+    events: Events
+    pool: Pool
+    options: RunOptions
+    remote: Remote | None
+    source: tagging.Source
+    results: dict[str, Result] = field(default_factory=dict)  # step id -> result, as they finish
+    plan: Plan = field(default_factory=lambda: Plan(()))
+
+    @property
+    def root(self) -> Path:
+        return self.hierarchy.config.root
+
+    @property
+    def here(self) -> Engine:
+        """The engine the calling thread's step runs on."""
+        return self.pool.here
+
+    def image_id(self, step_id: str | None) -> str | None:
+        """The image a finished step made or found."""
+        result = self.results.get(step_id) if step_id is not None else None
+        return result.image_id if result else None
+
+    def lock(self, image: str) -> ContextManager[Any]:
+        return self.options.image_lock(image) if self.options.image_lock is not None else nullcontext()
+
+    @property
+    def shared(self) -> bool:
+        """Other runs may build in this tree meanwhile (they take the image lock too)."""
+        return self.options.image_lock is not None
+
+    def tag(self, image: str, image_id: str, present: set[str]) -> tuple[str, ...]:
+        return tagging.tag(self.here, self.hierarchy, image, image_id, present)
+
+    def engine_build(self, image: str, request: BuildRequest, log: Path) -> str:
+        """Build on this step's engine, its log written to `log` and streamed as events."""
+        state.ensure(log.parent)
+        with open(log, "w", encoding="utf-8", buffering=1) as out:  # line by line: `tail -f` works
+            def on_line(line: str) -> None:
+                out.write(line + "\n")
+                self.events.line(image, line)
+
+            return self.here.build(request, on_line)
+
+    def dockerfile_text(self, image: str, spec: ImageSpec, resolved: tuple[tuple[bases.Found, str], ...],
+                        below_id: str | None) -> str | None:
+        """The Dockerfile to send (None: the file as it is): external bases pinned to the digests
+        the plan fingerprinted, and a parent written out as `parent_ref` replaced by the exact
+        build below."""
+        # a base a bbc.yaml mirror holds: the engine gets it from there (issue 22)
+        placed = bases.placed(self.here, self.hierarchy.config.mirrors, resolved,
+                              lambda line: self.events.message(f"[{image}] {line}"))
+        text, loose = bases.pinned_text(spec, resolved, placed)
+        for where in loose:
+            self.events.message(f"[{image}] warning: base at {where} is put together from variables; "
+                                "built from its tag, not pinned to the digest it was fingerprinted with")
+        if spec.parent_ref and below_id:
+            text = dockerfile.with_parent(text if text is not None else fingerprint.dockerfile_text(spec),
+                                          spec.parent_ref)
+        return text
+
+
+class Handler(Generic[S]):
+    """Runs the steps of one class (bbc/run/handlers/__init__.py maps each class to its handler)."""
+
+    # the step's log is .bbc/logs/<image><LOG>.log; None: the step writes no log
+    LOG: ClassVar[str | None] = ""
+
+    def run(self, ctx: Context, step: S, start: float) -> Result:
+        """Do the step on ctx.here (raising BbcError on failure); `start` is its time.monotonic()."""
+        raise NotImplementedError
+
+    def idle(self, ctx: Context, step: S) -> Result:
+        """The result of a step the plan found already done, announced on ctx.events."""
+        raise BbcError(f"{step.id}: nothing to reuse")  # the planner only marks such steps idle
+
+    def log_path(self, ctx: Context, step: S) -> Path | None:
+        return None if self.LOG is None else state.log_path(ctx.root, step.image, self.LOG)

@@ -1,0 +1,133 @@
+"""Builds: an image of the hierarchy (or its build pulled from the registry, or another run's
+build of it reused), and a downstream project's Dockerfile (`bbc rollout --test`)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from bbc.adapters import state
+from bbc.adapters.engine import BuildRequest, ImageInfo
+from bbc.config import ImageSpec
+from bbc.errors import BbcError
+from bbc.model import dockerfile, labels, refs
+from bbc.plan import planner
+from bbc.plan.kinds import Action
+from bbc.plan.steps import Build, ProjectBuild
+from bbc.run import postbuild, tagging
+from bbc.run.handlers.base import Context, Handler
+from bbc.run.results import Result, Status
+
+
+class BuildHandler(Handler[Build]):
+    """Release tags travel with the build (the engine applies them only when it succeeded),
+    unless the plan gates them on the image's tests (a Tag step applies them then)."""
+
+    LOG: ClassVar[str] = ""
+
+    def run(self, ctx: Context, step: Build, start: float) -> Result:
+        spec = ctx.hierarchy[step.image]
+        if step.fingerprint is None:
+            raise BbcError(f"{step.image}: fingerprint unknown (run its prepare step first)")
+        parent_id = _parent_id(ctx, step, spec)
+        with ctx.lock(step.image):
+            done = _reused(ctx, step, parent_id, start)
+            if done is not None:
+                return done
+            log = state.log_path(ctx.root, step.image, self.LOG)
+            image_id = ctx.engine_build(step.image, _request(ctx, step, spec, parent_id), log)
+        info = ctx.here.inspect(image_id)
+        state.write_json(state.manifest_path(ctx.root, step.image), planner.manifest(spec, step))
+        postbuild.after_build(ctx.here, ctx.hierarchy, step.image, image_id, ctx.root, ctx.events.message)  # issue 13
+        return Result.of(step, Status.BUILT, start, size=info.size if info else 0, image_id=image_id,
+                         tags=() if step.gated else tagging.release_refs(ctx.hierarchy, step.image), log=str(log))
+
+    def idle(self, ctx: Context, step: Build) -> Result:
+        """Up to date: it gets any release tag it lacks."""
+        existing = step.existing
+        if existing is None:
+            return super().idle(ctx, step)
+        with ctx.pool.holding(step.image, existing.id):  # up to date on one engine of a pool: that one
+            applied = ctx.tag(step.image, existing.id, set(existing.tags))
+        result = Result.of(step, Status.UP_TO_DATE, size=existing.size, image_id=existing.id, tags=applied)
+        ctx.events.finished(result)
+        return result
+
+
+def _parent_id(ctx: Context, step: Build, spec: ImageSpec) -> str | None:
+    """The parent's build this one starts from, on this step's engine."""
+    if not spec.parent:
+        return None
+    parent_id = ctx.image_id(f"build:{spec.parent}")
+    if parent_id is None:
+        raise BbcError(f"{step.image}: parent {spec.parent} has no build to start from")
+    return ctx.pool.parent_here(step.image, spec.parent, parent_id, step.parent_fingerprint) if parent_id else parent_id
+
+
+def _reused(ctx: Context, step: Build, parent_id: str | None, start: float) -> Result | None:
+    """Another run's build of this fingerprint on the same parent build (made while this run
+    waited for the lock), or, with a PULL action, the registry's; None: build it."""
+    done = _built_meanwhile(ctx, step, parent_id)
+    if done is not None:
+        ctx.events.message(f"[{step.image}] another bbc run built it meanwhile; reusing its build")
+        applied = () if step.gated else ctx.tag(step.image, done.id, set(done.tags))
+        return Result.of(step, Status.UP_TO_DATE, start, size=done.size, image_id=done.id, tags=applied)
+    pulled = _pull(ctx, step, parent_id) if step.action == Action.PULL else None
+    if pulled is None:
+        return None
+    applied = () if step.gated else ctx.tag(step.image, pulled.id, set(pulled.tags))
+    postbuild.after_build(ctx.here, ctx.hierarchy, step.image, pulled.id, ctx.root, ctx.events.message)  # issue 13
+    return Result.of(step, Status.PULLED, start, size=pulled.size, image_id=pulled.id, tags=applied)
+
+
+def _built_meanwhile(ctx: Context, step: Build, parent_id: str | None) -> ImageInfo | None:
+    """With a lock shared by other runs: the build another run finished while this one
+    waited for the lock (same fingerprint, same parent build), if any."""
+    if not ctx.shared or step.action == Action.BUILD and step.reasons and "forced" in step.reasons:
+        return None
+    tagged = ctx.here.inspect(refs.ref(ctx.hierarchy.config.ref(step.image), step.version, step.image))
+    if tagged is None or tagged.labels.get(labels.FINGERPRINT) != step.fingerprint:
+        return None
+    if parent_id is not None and tagged.labels.get(labels.PARENT_ID) != parent_id:
+        return None
+    return tagged
+
+
+def _pull(ctx: Context, step: Build, parent_id: str | None) -> ImageInfo | None:
+    """The registry's build of this fingerprint, pulled; None (build instead) if that fails
+    or it was built on another parent build than ours."""
+    repository = ctx.hierarchy.config.ref(step.image)
+    try:
+        info = ctx.here.pull(repository, step.pull_ref)
+    except BbcError as exc:
+        ctx.events.message(f"[{step.image}] pull failed ({exc.message}); building instead")
+        return None
+    if info.labels.get(labels.FINGERPRINT) != step.fingerprint or (
+            parent_id is not None and info.labels.get(labels.PARENT_ID) != parent_id):
+        ctx.events.message(f"[{step.image}] the registry's build is on another parent build; building instead")
+        return None
+    return info
+
+
+def _request(ctx: Context, step: Build, spec: ImageSpec, parent_id: str | None) -> BuildRequest:
+    args = dict(spec.build_args)
+    if spec.parent and parent_id:
+        args[dockerfile.PARENT_ARG if spec.parent_ref else spec.parent_arg] = parent_id
+    text = ctx.dockerfile_text(step.image, spec, step.bases, parent_id)
+    return BuildRequest(
+        context=spec.path, dockerfile=spec.dockerfile, build_args=args,
+        labels=tagging.build_labels(ctx.hierarchy, step, parent_id, ctx.source.revision(), ctx.source.url),
+        target=spec.target, platform=spec.platform, network=spec.network,
+        tags=() if step.gated else tagging.release_refs(ctx.hierarchy, step.image), files=step.file_list,
+        dockerfile_text=text,
+    )
+
+
+class ProjectBuildHandler(Handler[ProjectBuild]):
+    LOG: ClassVar[str] = ".rollout"
+
+    def run(self, ctx: Context, step: ProjectBuild, start: float) -> Result:
+        request = BuildRequest(context=step.context, dockerfile=step.dockerfile, network=step.network,
+                               labels={labels.ROLLOUT_PROJECT: step.image})
+        log = state.log_path(ctx.root, step.image, self.LOG)
+        image_id = ctx.engine_build(step.image, request, log)
+        return Result.of(step, Status.BUILT, start, image_id=image_id, log=str(log))
