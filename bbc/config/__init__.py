@@ -113,15 +113,11 @@ def _signature(paths: list[str]) -> list[tuple[str, int, int, int] | tuple[str]]
 
 def _store(cache: Path, data: object) -> None:
     import pickle
-    import tempfile
+
+    from bbc.adapters import state
 
     try:
-        from bbc.adapters import state
-
         state.ensure(cache.parent)
-        fd, tmp = tempfile.mkstemp(dir=cache.parent)
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, cache)
+        state.atomic_write(cache, pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
     except OSError:
         pass  # a read-only checkout just validates every time
