@@ -1,4 +1,4 @@
-"""bbc.yaml -> frozen, typed objects (bbc/model.py), validated (bbc/validate.py) before
+"""bbc.yaml -> frozen, typed objects (bbc/model/specs.py), validated (bbc/config/validate.py) before
 anything runs. This module finds and loads the file; the objects are re-exported here, so
 `from bbc.config import ImageSpec` reads as it always did.
 """
@@ -84,7 +84,8 @@ RACY_NS = 2_000_000_000
 # The modules that make a Config: a bbc upgrade that changes them invalidates the cache.
 # A cache pickled before the package moved names modules that no longer exist: ImportError below.
 _PACKAGE = os.path.dirname(os.path.dirname(__file__))
-_CODE = [os.path.join(_PACKAGE, m) for m in ("model/specs.py", "config/validate.py")]
+_CODE = [os.path.join(_PACKAGE, m) for m in ("model/specs.py", "config/validate.py", "config/checker.py",
+                                             "config/images.py", "config/graph.py", "config/sections.py")]
 
 
 def _cached(cache: Path, digest: str) -> Config | None:
