@@ -1,17 +1,20 @@
 """Containers a run starts (tests, package-manager questions): each one run to completion and
 removed, and every one still there tracked by the run's `Containers`, which the CLI empties on
 Ctrl-C. No process-global state: whoever starts a run owns its Containers (bbc/cli/app.py's
-context, one per invocation) and hands it to every engine it connects."""
+main(), one per invocation) and hands it to every engine it connects. Imported by every bbc
+command's start: the engine's types come in only when a container runs."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bbc.adapters.engine import Mount, RunResult, stream_lines
 from bbc.errors import BbcError
+
+if TYPE_CHECKING:
+    from bbc.adapters.engine import Mount, RunResult
 
 TEST_LABEL = "bbc.test-container"
 
@@ -86,6 +89,8 @@ def run(api: Any, live: Containers, spec: ContainerRun, on_line: Callable[[str],
     the container is removed after (unless kept). The SDK's errors pass through."""
     import requests.exceptions
 
+    from bbc.adapters.engine import RunResult
+
     binds = {str(m.source): {"bind": m.target, "mode": "ro" if m.read_only else "rw"} for m in spec.mounts}
     host_config = api.create_host_config(binds=binds, network_mode=spec.network)
     container_id: str | None = None
@@ -120,6 +125,8 @@ def run(api: Any, live: Containers, spec: ContainerRun, on_line: Callable[[str],
 
 def _follow(api: Any, container_id: str, output: list[str], on_line: Callable[[str], None]) -> None:
     """The container's log, line by line, until it ends (a reader thread's body)."""
+    from bbc.adapters.engine import stream_lines
+
     try:
         for line in stream_lines(c.decode("utf-8", "replace") for c in api.logs(container_id, stream=True, follow=True)):
             output.append(line)
