@@ -356,10 +356,12 @@ def upgrade(obj: Ctx, target: str, image: str | None, only: str | None, build: b
             release: bool, roll: bool, dry_run: bool) -> None:
     """Upgrade a pinned package across the images (bump, rebuild, commit), or an image (--image)."""
     from bbc.commands import upgrade as cmd
+    from bbc.upkeep.upgrade import UpgradeRequest
 
-    images = [n.strip() for n in (only or "").split(",") if n.strip()]
-    _exit(cmd.upgrade(obj.hierarchy, target, obj.engine, image=image, images=images, build=build, test=run_tests,
-                      commit=commit, dry_run=dry_run, release=release, rollout=roll))
+    images = tuple(n.strip() for n in (only or "").split(",") if n.strip())
+    request = UpgradeRequest(target, image=image, images=images, build=build, test=run_tests, commit=commit,
+                             dry_run=dry_run, release=release, rollout=roll)
+    _exit(cmd.upgrade(obj.hierarchy, obj.engine, request))
 
 
 @cli.command("ci")
@@ -442,11 +444,13 @@ def refresh(obj: Ctx, only: str | None, bases: bool, level: str, index_url: str 
             commit: bool, release: bool, roll: bool, dry_run: bool, fmt: str) -> None:
     """The maintenance window: take upstream's updates, bump, build, test, commit (release, roll out)."""
     from bbc.commands import refresh as cmd
+    from bbc.upkeep.refresh import RefreshRequest
 
     images = tuple(n.strip() for n in (only or "").split(",") if n.strip())
-    _exit(cmd.refresh(obj.hierarchy, obj.engine, images=images, use_bases=bases,
-                      level=None if level == "off" else level, index_url=index_url, commit=commit,
-                      release=release, rollout=roll, dry_run=dry_run, fmt=fmt, use_os=use_os))
+    request = RefreshRequest(images=images, use_bases=bases, level=None if level == "off" else level,
+                             index_url=index_url, use_os=use_os, commit=commit, release=release, rollout=roll,
+                             dry_run=dry_run)
+    _exit(cmd.refresh(obj.hierarchy, obj.engine, request, fmt=fmt))
 
 
 @cli.command()
