@@ -1,5 +1,6 @@
-"""The one seam to Docker. Only bbc/docker_engine.py talks to an engine through the docker SDK
-(fingerprint.py borrows its .dockerignore matcher, registry.py its Docker config reader).
+"""The one seam to Docker. Only bbc/adapters/docker/ talks to an engine through the docker SDK
+(its engine.py; context.py lends fingerprints its .dockerignore matcher, and the registry
+client borrows the SDK's Docker config reader).
 
 Modelled on repo2docker's engine.py: build yields log lines and raises BuildError.
 A fake implementation for scheduling tests lives in tests/fakes.py.

@@ -4,8 +4,10 @@ fingerprints live on the images themselves."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -39,17 +41,37 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write through a temp file and os.replace, so a crash never leaves half a file."""
+    """Write atomically (`atomic_write`), so a crash never leaves half a file."""
     ensure(path.parent)
+    atomic_write(path, json.dumps(data, sort_keys=True))
+
+
+def atomic_write(path: Path, data: bytes | str, *, mode: int | None = None, sync: bool = False) -> None:
+    """Write `data` (text as UTF-8) to `path` through a temp file beside it and os.replace:
+    a reader never sees half a file, and a crash leaves the old one (or none) in place.
+
+    `mode`: the new file's permission bits; None keeps those of the file it replaces (a new
+    file gets mkstemp's 0600). `sync`: fsync before the rename, for files users own, which
+    must survive a power cut; bbc's own records (.bbc/) are only caches and skip the cost.
+    """
     import tempfile  # only when writing: its import costs a no-op run ~4 ms
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    if mode is None:
+        with contextlib.suppress(FileNotFoundError):
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, sort_keys=True)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+            if sync:
+                f.flush()
+                os.fsync(f.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
-        os.unlink(tmp)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise
 
 

@@ -10,19 +10,26 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bbc.errors import BbcError
 
+if TYPE_CHECKING:
+    from bbc.adapters.docker.containers import Containers
+
 FORMATS = click.Choice(["table", "json"])
 
 
 class Ctx:
-    def __init__(self, config_path: str | None) -> None:
+    def __init__(self, config_path: str | None, live: Containers | None = None) -> None:
+        from bbc.adapters.docker.containers import Containers
+
         self.config_path = config_path
         self._hierarchy: Any = None
+        # the containers this invocation's engines start: main() removes them on Ctrl-C
+        self.live = live if live is not None else Containers()
 
     @property
     def hierarchy(self) -> Any:
@@ -43,7 +50,7 @@ class Ctx:
     def engine(self) -> Any:
         from bbc.adapters.docker.engine import connect
 
-        return connect()
+        return connect(live=self.live)
 
     def pool(self, override: tuple[str, ...] = ()) -> Any:
         """The pool of engines (--engine, else bbc.yaml `engines:`), every one answering before
@@ -54,7 +61,7 @@ class Ctx:
         specs = [(host, 1) for host in override] or [(e.host, e.jobs) for e in self.hierarchy.config.engines]
         if not specs:
             return None
-        return [Slot(host, connect(host), jobs) for host, jobs in specs]
+        return [Slot(host, connect(host, live=self.live), jobs) for host, jobs in specs]
 
     def engine_or_none(self) -> Any:
         """The engine when one answers (a fallback source of digests), else None."""
@@ -83,7 +90,9 @@ pass_ctx = click.make_pass_decorator(Ctx)
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None) -> None:
     """bbc: build, test, version and roll out a hierarchy of blessed base containers."""
-    ctx.obj = Ctx(config_path)
+    from bbc.adapters.docker.containers import Containers
+
+    ctx.obj = Ctx(config_path, ctx.obj if isinstance(ctx.obj, Containers) else None)  # main() passes its own
 
 
 def _selection_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -378,10 +387,12 @@ def upgrade(obj: Ctx, target: str, image: str | None, only: str | None, build: b
             release: bool, roll: bool, dry_run: bool) -> None:
     """Upgrade a pinned package across the images (bump, rebuild, commit), or an image (--image)."""
     from bbc.commands import upgrade as cmd
+    from bbc.upkeep.upgrade import UpgradeRequest
 
-    images = [n.strip() for n in (only or "").split(",") if n.strip()]
-    _exit(cmd.upgrade(obj.hierarchy, target, obj.engine, image=image, images=images, build=build, test=run_tests,
-                      commit=commit, dry_run=dry_run, release=release, rollout=roll))
+    images = tuple(n.strip() for n in (only or "").split(",") if n.strip())
+    request = UpgradeRequest(target, image=image, images=images, build=build, test=run_tests, commit=commit,
+                             dry_run=dry_run, release=release, rollout=roll)
+    _exit(cmd.upgrade(obj.hierarchy, obj.engine, request))
 
 
 @cli.command("ci")
@@ -464,11 +475,13 @@ def refresh(obj: Ctx, only: str | None, bases: bool, level: str, index_url: str 
             commit: bool, release: bool, roll: bool, dry_run: bool, fmt: str) -> None:
     """The maintenance window: take upstream's updates, bump, build, test, commit (release, roll out)."""
     from bbc.commands import refresh as cmd
+    from bbc.upkeep.refresh import RefreshRequest
 
     images = tuple(n.strip() for n in (only or "").split(",") if n.strip())
-    _exit(cmd.refresh(obj.hierarchy, obj.engine, images=images, use_bases=bases,
-                      level=None if level == "off" else level, index_url=index_url, commit=commit,
-                      release=release, rollout=roll, dry_run=dry_run, fmt=fmt, use_os=use_os))
+    request = RefreshRequest(images=images, use_bases=bases, level=None if level == "off" else level,
+                             index_url=index_url, use_os=use_os, commit=commit, release=release, rollout=roll,
+                             dry_run=dry_run)
+    _exit(cmd.refresh(obj.hierarchy, obj.engine, request, fmt=fmt))
 
 
 @cli.command()
@@ -523,14 +536,15 @@ def _exit(code: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from bbc.adapters.docker.containers import Containers
+
+    live = Containers()  # every container this run starts, on any engine
     try:
-        cli.main(args=argv, prog_name="bbc", standalone_mode=False)
+        cli.main(args=argv, prog_name="bbc", standalone_mode=False, obj=live)
     except (click.exceptions.Abort, KeyboardInterrupt):
         # click turns Ctrl-C into Abort. Steps run in worker threads, which die with the
         # process before their `finally`: remove their test containers from here.
-        engine_module = sys.modules.get("bbc.adapters.docker.engine")
-        if engine_module is not None:
-            engine_module.remove_live_containers()
+        live.remove_all()
         click.echo("interrupted: builds in flight were cancelled; no tags were applied to them", err=True)
         sys.exit(130)
     except click.ClickException as exc:

@@ -11,9 +11,9 @@ import json
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 
+from bbc.adapters import state
 from bbc.upkeep import adopt as adopt_mod
 from bbc.errors import BbcError
 from bbc.model.specs import CONFIG_NAME
@@ -140,13 +140,4 @@ def _check(folder: Path, text: str) -> None:
 
 
 def _write(target: Path, text: str) -> None:
-    fd, name = tempfile.mkstemp(prefix=".bbc-init-", suffix=".yaml", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(name, 0o644)
-        os.replace(name, target)
-    except BaseException:
-        if os.path.exists(name):
-            os.unlink(name)
-        raise
+    state.atomic_write(target, text, mode=0o644)

@@ -1,4 +1,4 @@
-"""bbc.yaml -> frozen, typed objects (bbc/model.py), validated (bbc/validate.py) before
+"""bbc.yaml -> frozen, typed objects (bbc/model/specs.py), validated (bbc/config/validate.py) before
 anything runs. This module finds and loads the file; the objects are re-exported here, so
 `from bbc.config import ImageSpec` reads as it always did.
 """
@@ -84,7 +84,8 @@ RACY_NS = 2_000_000_000
 # The modules that make a Config: a bbc upgrade that changes them invalidates the cache.
 # A cache pickled before the package moved names modules that no longer exist: ImportError below.
 _PACKAGE = os.path.dirname(os.path.dirname(__file__))
-_CODE = [os.path.join(_PACKAGE, m) for m in ("model/specs.py", "config/validate.py")]
+_CODE = [os.path.join(_PACKAGE, m) for m in ("model/specs.py", "config/validate.py", "config/checker.py",
+                                             "config/images.py", "config/graph.py", "config/sections.py")]
 
 
 def _cached(cache: Path, digest: str) -> Config | None:
@@ -113,15 +114,11 @@ def _signature(paths: list[str]) -> list[tuple[str, int, int, int] | tuple[str]]
 
 def _store(cache: Path, data: object) -> None:
     import pickle
-    import tempfile
+
+    from bbc.adapters import state
 
     try:
-        from bbc.adapters import state
-
         state.ensure(cache.parent)
-        fd, tmp = tempfile.mkstemp(dir=cache.parent)
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, cache)
+        state.atomic_write(cache, pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
     except OSError:
         pass  # a read-only checkout just validates every time

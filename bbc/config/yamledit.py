@@ -8,15 +8,13 @@ scalar's original quote style.
 from __future__ import annotations
 
 import difflib
-import os
 import re
-import stat
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
 
+from bbc.adapters import state
 from bbc.errors import BbcError
 
 # A plain (unquoted) scalar made of these characters, and resolving to a string, stays a
@@ -66,22 +64,9 @@ def set_versions(path: Path, new: Mapping[str, str], *, dry_run: bool = False) -
 
 
 def replace_file(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temp file in the same directory + os.replace.
-
-    Readers never see a half-written file, and the original file mode is kept.
-    """
-    mode = stat.S_IMODE(path.stat().st_mode)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(text.encode("utf-8"))
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    """Write `text` to a file the user owns (bbc.yaml, a Dockerfile, a requirements file):
+    atomically, its mode kept, synced to disk before it replaces the old one."""
+    state.atomic_write(path, text, sync=True)
 
 
 def _render(node: yaml.ScalarNode, value: str) -> str:

@@ -67,9 +67,7 @@ def render(inside: Inside, version: str) -> str:
 def write(root: Path, inside: Inside, version: str) -> Path:
     target = path(root, inside.image)
     state.ensure(target.parent)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(render(inside, version), encoding="utf-8")
-    tmp.replace(target)
+    state.atomic_write(target, render(inside, version), mode=0o644)  # the mode a plain write gets (umask 022)
     return target
 
 

@@ -1,7 +1,7 @@
 """The typed, frozen objects bbc.yaml becomes: every other module reads these, never raw YAML.
 
-bbc/validate.py builds them (one located line per problem); bbc/config.py finds and loads the
-file. Kept apart so validation and loading import this module and not each other.
+bbc/config/validate.py builds them (one located line per problem); bbc/config/__init__.py finds
+and loads the file. Kept apart so validation and loading import this module and not each other.
 """
 
 from __future__ import annotations

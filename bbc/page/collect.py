@@ -35,7 +35,7 @@ def collect(hierarchy: Hierarchy, engine: Engine, options: Options = Options()) 
         resolve, pull = local.offline_bases(root, engine), None
     else:
         reg, repo_of = remote.registry_for(units)
-        resolve, pull = bases.Resolver(engine).digest, remote.holds(reg, repo_of)
+        resolve, pull = bases.Resolver(engine, hierarchy.config.mirrors).digest, remote.holds(reg, repo_of)
     made = local.of_plan(units, local.plan(hierarchy, engine, resolve=resolve, pull=pull))
     unknown: list[str] = []
     if client is None:

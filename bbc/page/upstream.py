@@ -35,7 +35,7 @@ def external_bases(hierarchy: Hierarchy, *, ask: bool) -> dict[str, tuple[Base, 
                 rows.append(Base(found.where, tag_ref, found.pinned, in_use, None, UNKNOWN, NOT_ASKED))
                 continue
             if tag_ref not in latest:
-                latest[tag_ref] = bases.current_digest(tag_ref)
+                latest[tag_ref] = bases.current_digest(tag_ref, hierarchy.config.mirrors)
             now = latest[tag_ref]
             if isinstance(now, RegistryError):
                 rows.append(Base(found.where, tag_ref, found.pinned, in_use, None, UNKNOWN, now.message))

@@ -25,18 +25,25 @@ def commit_ready(root: Path, files: Iterable[Path]) -> Any:
     return repo
 
 
-def run(hierarchy: Hierarchy, engine: Engine, sel: Selection, scope: Scope) -> bool:
+def run(hierarchy: Hierarchy, engine: Engine, sel: Selection, scope: Scope, events: report.Events) -> bool:
     """Build (test, release) through the one plan and executor; True when every step succeeded."""
-    _, results = pipeline.execute(hierarchy, engine, sel, report.PlainEvents(), scope=scope)
+    _, results = pipeline.execute(hierarchy, engine, sel, events, scope=scope)
     return all(r.ok for r in results)
 
 
-def show_bumps(hierarchy: Hierarchy, bumps: Mapping[str, tuple[str, str]], explicit: list[str]) -> None:
-    print(f"versions ({hierarchy.config.path.name}):")
+def show_bumps(hierarchy: Hierarchy, bumps: Mapping[str, tuple[str, str]], explicit: list[str],
+               events: report.Events) -> None:
+    events.message(f"versions ({hierarchy.config.path.name}):")
     for name, (old, new) in bumps.items():
         why = "" if name in explicit else f" (follows {hierarchy.parent(name)}, cascade: {hierarchy[name].cascade})"
-        print(f"  {name}: {old} -> {new}{why}")
+        events.message(f"  {name}: {old} -> {new}{why}")
 
 
 def bump_lines(bumps: Mapping[str, tuple[str, str]]) -> str:
     return "".join(f"- {name}: {old} -> {new}\n" for name, (old, new) in bumps.items())
+
+
+def show_diff(events: report.Events, diff: str) -> None:
+    """A unified diff (of a file bbc would change), said as it reads."""
+    if diff:  # its lines end in newlines; the events add their own
+        events.message(diff.removesuffix("\n"))

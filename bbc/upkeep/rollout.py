@@ -110,12 +110,16 @@ def rollout(
     test: bool = False,
     version: str | None = None,
     fmt: str = "table",
+    events: report.Events | None = None,
 ) -> int:
+    """`events`: where a command that rolls out as one of its steps (refresh, upgrade) has its
+    lines go, the summary table's among them; None: standard output, the table as a table."""
     if version is not None and image is None:
         raise BbcError("--version needs an IMAGE: it overrides that image's version from bbc.yaml")
+    say = events.message if events is not None else _print
     projects = affected(hierarchy, image)
     if not projects:
-        print("no projects in bbc.yaml" + (f" build on {image} or an image below it" if image else ""))
+        say("no projects in bbc.yaml" + (f" build on {image} or an image below it" if image else ""))
         if fmt == "json":
             report.dump_json([])
         return 0
@@ -137,14 +141,24 @@ def rollout(
                            test=test or project.test)
         out.append(outcome)
         if fmt != "json":
-            print(_event(outcome), flush=True)
+            say(_event(outcome))
+    rows = [(o.project, o.status, o.branch or "-", (o.commit or "-")[:12], "yes" if o.pushed else "no") for o in out]
     if fmt == "json":
         report.dump_json([_as_json(o) for o in out])
+    elif events is None:
+        report.table(_HEADERS, rows)
     else:
-        report.table(("project", "status", "branch", "commit", "pushed"),
-                     [(o.project, o.status, o.branch or "-", (o.commit or "-")[:12], "yes" if o.pushed else "no")
-                      for o in out])
+        widths = [max(len(c) for c in column) for column in zip(_HEADERS, *rows)]
+        for row in (_HEADERS, *rows):
+            events.message("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
     return 1 if any(o.status == FAILED for o in out) else 0
+
+
+_HEADERS = ("project", "status", "branch", "commit", "pushed")
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
 
 
 def _one(hierarchy: Hierarchy, project: ProjectSpec, image: str | None, wanted: dict[str, str],

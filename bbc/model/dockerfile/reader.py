@@ -1,5 +1,6 @@
-"""The one Dockerfile reader of the package: which args feed FROM lines, the stages, the
-external bases (FROM images bbc does not build) and pinning them by digest."""
+"""The one Dockerfile reader of the package: instructions as the builder joins them, which args
+feed FROM lines, the stages, the external bases (FROM images bbc does not build), and image
+references split as Docker splits them."""
 
 from __future__ import annotations
 
@@ -67,43 +68,12 @@ def parent_on_build_platform(text: str, arg: str, ref: str | None = None) -> boo
                                for s in found)
 
 
-def _quote(text: str) -> str:
-    # LABEL expands $variables and reads backslash escapes inside double quotes
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
-
-
-def with_labels(text: str, labels: dict[str, str], target: str | None = None) -> str | None:
-    """`text` with one `LABEL k=v ...` line closing the built stage, or None when that cannot
-    be done safely (a parser directive changes escaping, a value spans lines, unknown target).
-
-    Docker 20.10's legacy builder turns each entry of the API's `labels` into a separate step
-    (~70 ms each); one LABEL instruction costs one step.
-    """
-    if not labels or any("\n" in k or "\n" in v for k, v in labels.items()):
-        return None
-    if re.search(r"^\s*#\s*escape\s*=", text, re.IGNORECASE | re.MULTILINE):
-        return None
-    line = "LABEL " + " ".join(f"{_quote(k)}={_quote(v)}" for k, v in labels.items())
-    lines = text.splitlines()
-    if target is None:
-        return "\n".join(lines + [line]) + "\n"
-    froms = [(n, rest) for n, word, rest in instructions(text) if word == "FROM"]
-    for i, (_number, rest) in enumerate(froms):
-        words = rest.split()
-        if len(words) >= 3 and words[-2].upper() == "AS" and words[-1].lower() == target.lower():
-            if i + 1 == len(froms):
-                return "\n".join(lines + [line]) + "\n"
-            at = froms[i + 1][0] - 1  # the next stage's FROM line (0-based)
-            return "\n".join(lines[:at] + [line] + lines[at:]) + "\n"
-    return None
-
-
 # -- stages and external bases ----------------------------------------------------------
 
 _VAR = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-+])(?P<word>[^}]*))?\}|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _OPS = (":-", ":+", "-", "+")
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}\Z")
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}\Z")
 
 
 def expand(word: str, values: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
@@ -305,7 +275,7 @@ def parse_reference(ref: str) -> Reference:
     if "$" in ref:
         raise ValueError(f"{ref!r} still holds a variable")
     rest, at, digest = ref.partition("@")
-    if at and not _DIGEST.match(digest):
+    if at and not DIGEST.match(digest):
         raise ValueError(f"{ref!r}: the digest must be sha256: and 64 lower-case hex digits")
     slash = rest.rfind("/")
     colon = rest.rfind(":")
@@ -323,124 +293,3 @@ def parse_reference(ref: str) -> Reference:
     if len(rest) > 255:
         raise ValueError(f"{ref!r}: the repository name is longer than 255 characters")
     return Reference(rest, tag, digest or None)
-
-
-def pin_text(text: str, base: Base, digest: str, instead: str | None = None) -> str:
-    """`text` with `base` pinned to `name:tag@digest` (tag kept for readers, a digest already
-    there replaced), changing only the reference's characters: in the FROM line when it is
-    written there, else in the global ARG default it comes from (`base.via_arg`). Pinning
-    again to the same digest changes nothing. `instead`: the reference to write (a mirror's
-    `name@digest`). ValueError, saying why, when the reference cannot be located safely."""
-    if not _DIGEST.match(digest):
-        raise ValueError(f"{digest!r} is not a sha256 digest")
-    ref = parse_reference(base.image)
-    pinned = instead or str(Reference(ref.name, ref.tag, digest))
-    escape = escape_char(text)
-    words = _words(text, base.line, escape)
-    while len(words) > 1 and _joined(words[1]).startswith("--"):
-        del words[1]  # --platform=... before the reference
-    if len(words) < 2 or _joined(words[0]).upper() != "FROM" or _joined(words[1]) not in (base.raw, pinned):
-        raise ValueError(f"line {base.line} is no longer FROM {base.raw}")
-    if "$" not in base.raw:
-        return _replace(text, words[1], pinned)
-    if base.via_arg is None or base.arg_line is None:
-        raise ValueError(f"{base.raw} is built from variables; pin it where they are set, or write "
-                         "the reference out (or as one ARG default)")
-    found = None
-    for word in _words(text, base.arg_line, escape)[1:]:
-        name, eq, _ = _joined(word).partition("=")
-        if eq and name == base.via_arg:
-            found = word[len(name) + 1:]  # the last one counts, as for the builder
-    if found is None:
-        raise ValueError(f"line {base.arg_line} no longer sets ARG {base.via_arg}")
-    value = _joined(found)
-    if len(value) >= 2 and value[0] in "\"'" and value[-1] == value[0]:
-        found, value = found[1:-1], value[1:-1]
-    if "$" in value:
-        raise ValueError(f"the default of ARG {base.via_arg} ({value}) is built from variables; "
-                         "pin it where they are set")
-    if value not in (base.image, pinned):
-        raise ValueError(f"line {base.arg_line}: ARG {base.via_arg} reads {value!r}, not {base.image!r}")
-    return _replace(text, found, pinned)
-
-
-PARENT_ARG = "BBC_PARENT_IMAGE"
-
-
-def with_parent(text: str, ref: str, arg: str = PARENT_ARG) -> str:
-    """`text` with every FROM that names `ref` (as written) reading `${arg}` instead, and `ARG
-    arg` declared after the parser directives: how a Dockerfile that writes its parent out
-    (`FROM acme/python:3.11`) gets the parent's exact build, through a build arg as for
-    `FROM ${SOURCE_IMAGE}` (the engine swaps an image ID there for a tag BuildKit can resolve).
-    Build errors name lines one below the file's (the added ARG)."""
-    escape = escape_char(text)
-    out = text
-    for number, word, _ in reversed(instructions(text)):  # bottom up: earlier offsets stay valid
-        if word != "FROM":
-            continue
-        words = _words(out, number, escape)
-        while len(words) > 1 and _joined(words[1]).startswith("--"):
-            del words[1]
-        if len(words) > 1 and _joined(words[1]) == ref:
-            out = _replace(out, words[1], "${" + arg + "}")
-    lines = out.splitlines(keepends=True)
-    at = 0
-    while at < len(lines) and re.fullmatch(r"\s*#\s*[A-Za-z][A-Za-z0-9]*\s*=.*\s*", lines[at]):
-        at += 1  # parser directives must stay first
-    return "".join(lines[:at] + [f"ARG {arg}\n"] + lines[at:])
-
-
-_Word = list[tuple[str, int]]  # characters with their offsets in the text
-
-
-def _words(text: str, line: int, escape: str) -> list[_Word]:
-    """The words of the instruction starting at `line`, split on whitespace outside quotes,
-    each character with its offset, read across continuation lines as `instructions` does."""
-    chars: _Word = []
-    offset = 0
-    for number, physical in enumerate(text.splitlines(keepends=True), 1):
-        here, offset = offset, offset + len(physical)
-        if number < line:
-            continue
-        stripped = physical.strip()
-        if number > line and (not stripped or stripped.startswith("#")):
-            continue
-        more = stripped.endswith(escape)
-        end = len(physical.rstrip()) - (1 if more else 0)
-        chars += [(c, here + i) for i, c in enumerate(physical[:end])] + [(" ", -1)]
-        if not more:
-            break
-    words: list[_Word] = []
-    word: _Word = []
-    quote = ""
-    i = 0
-    while i < len(chars):
-        c = chars[i][0]
-        if c.isspace() and not quote:
-            if word:
-                words.append(word)
-            word = []
-        elif c == escape and quote != "'":  # the next character is not a quote or a break
-            word += chars[i:i + 2]
-            i += 1
-        else:
-            if quote and c == quote:
-                quote = ""
-            elif not quote and c in "\"'":
-                quote = c
-            word.append(chars[i])
-        i += 1
-    if word:
-        words.append(word)
-    return words
-
-
-def _joined(word: _Word) -> str:
-    return "".join(c for c, _ in word)
-
-
-def _replace(text: str, word: _Word, new: str) -> str:
-    start, end = word[0][1], word[-1][1] + 1
-    if end - start != len(word):  # only ever one run of characters of one line
-        raise ValueError(f"{_joined(word)} is not written in one piece")
-    return text[:start] + new + text[end:]

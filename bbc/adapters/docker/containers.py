@@ -1,0 +1,135 @@
+"""Containers a run starts (tests, package-manager questions): each one run to completion and
+removed, and every one still there tracked by the run's `Containers`, which the CLI empties on
+Ctrl-C. No process-global state: whoever starts a run owns its Containers (bbc/cli/app.py's
+main(), one per invocation) and hands it to every engine it connects. Imported by every bbc
+command's start: the engine's types come in only when a container runs."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from bbc.errors import BbcError
+
+if TYPE_CHECKING:
+    from bbc.adapters.engine import Mount, RunResult
+
+TEST_LABEL = "bbc.test-container"
+
+
+class Containers:
+    """The containers of one run not removed yet, on whichever engine and thread started them.
+
+    Worker threads die with the process on Ctrl-C, before their `finally`: `remove_all`, from
+    the main thread, removes what they left. A Ctrl-C landing between a create's request and
+    its answer would leave a container nobody knows of, so removal waits for creates in
+    flight, and no create starts after it began."""
+
+    def __init__(self) -> None:
+        self._live: dict[str, Any] = {}  # container ID -> the SDK API client of its engine
+        self._changed = threading.Condition()
+        self._creating = 0
+        self._stopping = False
+
+    def create(self, api: Any, image: str, **options: Any) -> str:
+        """Create a container (labelled TEST_LABEL) through `api` and track it until `forget`;
+        BbcError once `remove_all` has begun."""
+        with self._changed:
+            if self._stopping:
+                raise BbcError("interrupted: no new test container")
+            self._creating += 1
+        try:
+            created = api.create_container(image, labels={TEST_LABEL: "1"}, **options)
+            container_id = str(created["Id"])
+            self._live[container_id] = api
+            return container_id
+        finally:
+            with self._changed:
+                self._creating -= 1
+                self._changed.notify_all()
+
+    def forget(self, container_id: str) -> None:
+        """The container is being removed by whoever started it."""
+        self._live.pop(container_id, None)
+
+    def remove_all(self, wait: float = 15.0) -> int:
+        """Remove every tracked container (waiting up to `wait` seconds for creates in flight);
+        how many were removed. No container is created through this object afterwards."""
+        with self._changed:
+            self._stopping = True
+            self._changed.wait_for(lambda: self._creating == 0, timeout=wait)
+        removed = 0
+        for container_id, api in list(self._live.items()):
+            try:
+                api.remove_container(container_id, force=True)
+                removed += 1
+            except Exception:
+                pass
+            self._live.pop(container_id, None)
+        return removed
+
+
+@dataclass(frozen=True)
+class ContainerRun:
+    """What Engine.run asks for (bbc/adapters/engine.py)."""
+
+    image: str
+    command: list[str] | None
+    mounts: tuple[Mount, ...]
+    network: str
+    timeout: int
+    user: str | None = None
+    keep: bool = False  # a container whose command failed or timed out stays, stopped, for debugging
+
+
+def run(api: Any, live: Containers, spec: ContainerRun, on_line: Callable[[str], None]) -> RunResult:
+    """Run `spec` to completion through the SDK's `api`, streaming its output to `on_line`;
+    the container is removed after (unless kept). The SDK's errors pass through."""
+    import requests.exceptions
+
+    from bbc.adapters.engine import RunResult
+
+    binds = {str(m.source): {"bind": m.target, "mode": "ro" if m.read_only else "rw"} for m in spec.mounts}
+    host_config = api.create_host_config(binds=binds, network_mode=spec.network)
+    container_id: str | None = None
+    failed = False
+    try:
+        container_id = live.create(api, spec.image, command=spec.command, host_config=host_config,
+                                   user=spec.user or "", network_disabled=spec.network == "none")
+        api.start(container_id)
+        output: list[str] = []
+        reader = threading.Thread(target=_follow, args=(api, container_id, output, on_line), daemon=True)
+        reader.start()
+        try:
+            status = api.wait(container_id, timeout=spec.timeout)
+        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+            api.kill(container_id)
+            reader.join(5)
+            failed = True
+            return RunResult(None, "\n".join(output), timed_out=True)
+        reader.join(10)
+        code = int(status.get("StatusCode", 1))
+        failed = code != 0
+        return RunResult(code, "\n".join(output))
+    finally:
+        if container_id is not None:
+            live.forget(container_id)
+        if container_id is not None and not (spec.keep and failed):
+            try:
+                api.remove_container(container_id, force=True)
+            except Exception:
+                pass
+
+
+def _follow(api: Any, container_id: str, output: list[str], on_line: Callable[[str], None]) -> None:
+    """The container's log, line by line, until it ends (a reader thread's body)."""
+    from bbc.adapters.engine import stream_lines
+
+    try:
+        for line in stream_lines(c.decode("utf-8", "replace") for c in api.logs(container_id, stream=True, follow=True)):
+            output.append(line)
+            on_line(line)
+    except Exception:  # the container went away: the wait reports it
+        pass
