@@ -1,4 +1,4 @@
-"""`bbc ci gitlab|github`: the plan as a CI pipeline (bbc/ci.py decides the jobs), printed."""
+"""`bbc ci gitlab|github`: the plan as a CI pipeline (bbc/release/ci.py decides the jobs), printed."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from bbc.plan.steps import Selection
 
 
 def ci_pipeline(hierarchy: Hierarchy, sel: Selection, kind: str, *, engine: Engine | None = None,
-                install: Sequence[str] = ci.DEFAULT_INSTALL, config: str | None = None) -> int:
+                install: Sequence[str] = (), config: str | None = None) -> int:
+    """`install`: the lines that install bbc on a runner (default: ci.DEFAULT_INSTALL)."""
     import yaml
 
+    install = tuple(install) or ci.DEFAULT_INSTALL
     found = ci.jobs(hierarchy, sel, engine)
     doc = (ci.gitlab if kind == "gitlab" else ci.github)(found, install=install, config=config)
     what = ", ".join(j.image for j in found) or "nothing (one no-op job)"

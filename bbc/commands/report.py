@@ -9,13 +9,17 @@ from pathlib import Path
 from bbc.adapters.engine import Engine
 from bbc.errors import BbcError
 from bbc.model.hierarchy import Hierarchy
-from bbc.page import html, jsonout
+from bbc.page import findings, html, jsonout
 from bbc.page.collect import Options, collect
 from bbc.run import report as out
 
 
 def report(hierarchy: Hierarchy, engine: Engine, *, fmt: str = "table", output: Path | None = None,
-           options: Options = Options()) -> int:
+           offline: bool = False, scans: tuple[str, ...] = (), level: str | None = "minor",
+           index_url: str | None = None) -> int:
+    """`scans`: `[IMAGE=]FILE` as typed; `level`: how far a pinned package may move (None: not asked)."""
+    options = Options(offline=offline, scans=tuple(findings.parse_option(s) for s in scans), level=level,
+                      index_url=index_url)
     if fmt == "html" and output is None:
         raise BbcError("--html needs -o FILE", tip="bbc report --html -o report.html")
     data = collect(hierarchy, engine, options)

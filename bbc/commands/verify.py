@@ -6,11 +6,12 @@ attestation against trusted public keys, and the provenance against the image's 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
-from bbc.run import report
 from bbc.errors import BbcError
+from bbc.release.signing import keys as keys_mod
 from bbc.release.signing import verify as checks
-from bbc.release.signing.signer import PublicKey
+from bbc.run import report
 
 
 def split_reference(ref: str) -> tuple[str, str]:
@@ -24,9 +25,11 @@ def split_reference(ref: str) -> tuple[str, str]:
     raise BbcError(f"{ref!r}: name a tag or a digest", tip="e.g. localhost:5000/acme/base:1.2.0")
 
 
-def verify(ref: str, keys: Sequence[PublicKey], *, fmt: str = "table") -> int:
+def verify(ref: str, key_files: Sequence[Path], *, fmt: str = "table") -> int:
+    """`key_files`: the PEM public keys trusted (--key, else bbc.yaml's signing.public_keys)."""
     from bbc.adapters.registry.client import Registry, split_image_name
 
+    keys = keys_mod.load_public_keys(list(key_files))
     name, reference = split_reference(ref)
     host, repository = split_image_name(name)
     verdict = checks.verify(Registry(host), repository, reference, keys)

@@ -31,20 +31,6 @@ if TYPE_CHECKING:
     from bbc.plan.remote import Remote
 
 
-def selection(hierarchy: Hierarchy, names: tuple[str, ...], *, changed: bool = False, since: str | None = None,
-              with_dependents: bool = False, force: bool = False) -> Selection:
-    """The images a command works on; unknown names fail here, before any engine is asked.
-    One platform of a multi-platform image may be named alone (`static@arm64`)."""
-    units = platforms.expand(hierarchy)
-    hierarchy.check_names([n for n in names if n not in units.config.images])
-    changed_map = None
-    if changed or since:
-        from bbc.plan import changes  # git: only when asked
-
-        changed_map = changes.changed_images(hierarchy, since)
-    return Selection(tuple(names), with_dependents, changed_map, force)
-
-
 def units(hierarchy: Hierarchy, sel: Selection) -> tuple[Hierarchy, Selection]:
     """The hierarchy and selection in units: one per platform of a multi-platform image."""
     expanded = platforms.expand(hierarchy)
