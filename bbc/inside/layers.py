@@ -1,7 +1,7 @@
 """What each layer of a built image holds, read from the engine's export (`docker save`) without
 running the image: the package databases it writes (dpkg `status` and distroless `status.d`,
 apk's `installed`, Python `*.dist-info`/`*.egg-info`), the paths it deletes (whiteouts), the
-package-manager caches it leaves and the secrets it carries (bbc/secrets.py).
+package-manager caches it leaves and the secrets it carries (bbc/inside/secrets.py).
 
 One pass over the stream; the result is kept per image ID under `.bbc/cache/contents/`, since an
 image ID names its content exactly.
