@@ -356,21 +356,32 @@ def upgrade(obj: Ctx, target: str, image: str | None, only: str | None, build: b
 @cli.command("ci")
 @click.argument("kind", type=click.Choice(["gitlab", "github"]))
 @_selection_options
-@click.option("--install", "install", multiple=True, metavar="CMD",
-              help="A line that installs bbc on the runner (repeatable; default: python3 -m pip install bbc).")
+@click.option("--install", "spec", metavar="SPEC",
+              help="What pip installs on the runner: a requirement, path or git URL "
+                   "(default: this bbc, blessed-base-containers==VERSION).")
+@click.option("--install-command", "commands", multiple=True, metavar="CMD",
+              help="A line that puts bbc on the runner instead of pip (repeatable).")
+@click.option("--max-jobs", type=click.IntRange(min=1), default=200, show_default=True, metavar="N",
+              help="Past N images: GitLab child pipelines of at most N jobs, GitHub matrices per level.")
+@click.option("-o", "--output-dir", "output", metavar="DIR",
+              help="Write the files into DIR (needed for GitLab child pipelines) instead of printing.")
+@click.option("--from-job", default="bbc-ci", show_default=True, metavar="NAME",
+              help="GitLab child pipelines: the job that ran bbc ci and keeps DIR as its artifact.")
 @pass_ctx
-def ci_command(obj: Ctx, kind: str, images: tuple[str, ...], changed: bool, since: str | None,
-               install: tuple[str, ...]) -> None:
+def ci_command(obj: Ctx, kind: str, images: tuple[str, ...], changed: bool, since: str | None, spec: str | None,
+               commands: tuple[str, ...], max_jobs: int, output: str | None, from_job: str) -> None:
     """Print a CI pipeline for what the registry lacks: one job per image (`needs:` from the
     hierarchy), each `bbc release IMAGE --candidates`, and one release job promoting them all."""
     from bbc.release import ci
     from bbc.run import pipeline
     from bbc.commands import ci as cmd
 
+    if spec and commands:
+        raise click.UsageError("--install and --install-command: give one (pip installs SPEC, or CMD puts bbc there)")
     h = obj.hierarchy
     sel = pipeline.selection(h, images, changed=changed, since=since)
-    _exit(cmd.ci_pipeline(h, sel, kind, engine=obj.engine_or_none(), install=install or ci.DEFAULT_INSTALL,
-                          config=obj.config_path))
+    _exit(cmd.ci_pipeline(h, sel, kind, engine=obj.engine_or_none(), setup=ci.Setup.of(spec, commands, obj.config_path),
+                          max_jobs=max_jobs, output=output, from_job=from_job))
 
 
 @cli.command()
