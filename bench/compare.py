@@ -583,6 +583,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="leave images and generated trees behind")
     parser.add_argument("--c-jobs", type=int, default=None, metavar="N",
                         help="bbc build -j N in scenario c (default: bbc's own, one build per CPU)")
+    parser.add_argument("--bbc", metavar="PATH", default=None,
+                        help="the bbc executable to measure (default: this venv's), e.g. an older bbc's, "
+                             "for before/after figures in one session")
     parser.add_argument("--bbc-builder", choices=["buildkit", "legacy"], default="buildkit",
                         help="bbc's builder (the naive loop always uses the legacy builder)")
     args = parser.parse_args(argv)
@@ -593,6 +596,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(unknown)}; choose from {','.join(TARGETS)}")
     bench = Bench(args.quick, args.keep)
+    if args.bbc:
+        bench.bbc = str(Path(args.bbc).resolve())
     bench.c_jobs = args.c_jobs
     bench.bbc_env = {"DOCKER_BUILDKIT": "0"} if args.bbc_builder == "legacy" else {}
     # bbc as users run it: byte-compiled (where PYTHONDONTWRITEBYTECODE is set, each run

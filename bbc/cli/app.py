@@ -361,6 +361,7 @@ def upgrade(obj: Ctx, target: str, image: str | None, only: str | None, build: b
                    "(default: this bbc, blessed-base-containers==VERSION).")
 @click.option("--install-command", "commands", multiple=True, metavar="CMD",
               help="A line that puts bbc on the runner instead of pip (repeatable).")
+# the default is ci.DEFAULT_MAX_JOBS, written out: the CLI imports no command code before it runs one
 @click.option("--max-jobs", type=click.IntRange(min=1), default=200, show_default=True, metavar="N",
               help="Past N images: GitLab child pipelines of at most N jobs, GitHub matrices per level.")
 @click.option("-o", "--output-dir", "output", metavar="DIR",

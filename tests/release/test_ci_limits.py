@@ -108,3 +108,10 @@ def test_a_thousand_per_image_jobs_are_more_than_github_starts() -> None:
     with pytest.raises(BbcError, match="GitHub starts no workflow file over 500 kB"):
         github.check_size(text, len(found))
     github.check_size(render.dump(github.workflow(found, SETUP, max_jobs=200)), len(found))
+
+
+def test_the_command_line_default_is_the_one_the_ci_package_names() -> None:
+    from bbc.cli.app import ci_command
+    from bbc.release import ci
+
+    assert {p.name: p.default for p in ci_command.params}["max_jobs"] == ci.DEFAULT_MAX_JOBS
