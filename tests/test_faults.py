@@ -36,6 +36,71 @@ def wait_for(predicate: Any, seconds: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+# -- faults in what bbc reads (issue 27): the tree, bbc.yaml, Dockerfiles, the registry ------
+
+def planned(root: Path, *args: str) -> list[str]:
+    """The images `bbc plan ARGS` selects and would build, parents first."""
+    import json
+
+    run = ok(bbc(root, "plan", "--format", "json", *args))
+    return [s["image"] for s in json.loads(run.out)["steps"]
+            if s["kind"] == "build" and s["selected"] and s["action"] == "build"]
+
+
+def commit_all(repo: Path, message: str) -> None:
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True, capture_output=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message], cwd=repo,
+                   check=True, capture_output=True)
+
+
+def test_changed_sees_a_submodule_a_symlinked_folder_and_a_dockerfile_outside(tmp_path: Path) -> None:
+    child = "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\nCOPY . /srv/\n"
+    upstream = tmp_path / "upstream"  # the submodule's own repository
+    write(upstream / "Dockerfile", child)
+    write(upstream / "f.txt", "1\n")
+    subprocess.run(["git", "init", "-q", str(upstream)], check=True)
+    commit_all(upstream, "upstream")
+    root = tmp_path / "h"
+    config = tiny_hierarchy(root, registry="localhost:5000/changed")
+    with config.open("a") as f:
+        f.write("  sub: {path: images/app/sub, parent: base, version: 1.0.0}\n"
+                "  linked: {path: images/app/linked, parent: base, version: 1.0.0}\n"
+                "  outside: {path: images/app/outside, dockerfile: ../../../shared/Dockerfile, parent: base,"
+                " version: 1.0.0}\n")
+    write(root / "shared/app/Dockerfile", child)
+    write(root / "shared/app/data.txt", "1\n")
+    write(root / "shared/Dockerfile", child)
+    write(root / "images/app/outside/data.txt", "1\n")
+    (root / "images/app/linked").symlink_to("../../shared/app")
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(upstream),
+                    "images/app/sub"], cwd=root, check=True, capture_output=True)
+    commit_all(root, "hierarchy")
+    assert planned(root, "--changed") == []
+    # bbc check knows the two Dockerfiles are covered: by a symlinked path and by `dockerfile:`
+    assert "no image covers" not in ok(bbc(root, "check")).out
+
+    # a commit inside the submodule, then the commit of its new pointer
+    sub = root / "images/app/sub"
+    write(sub / "f.txt", "2\n")
+    commit_all(sub, "inside")
+    assert planned(root, "--changed") == ["sub"]
+    commit_all(root, "pointer")
+    assert planned(root, "--changed") == []
+    assert planned(root, "--changed", "--since", "HEAD~1") == ["sub"]
+    write(sub / "new.txt", "untracked in the submodule\n")
+    assert planned(root, "--changed") == ["sub"]
+    (sub / "new.txt").unlink()
+
+    # a file where the symlinked folder leads, and the Dockerfile outside the image's folder
+    write(root / "shared/app/data.txt", "2\n")
+    assert planned(root, "--changed") == ["linked"]
+    write(root / "shared/Dockerfile", child + "RUN true\n")
+    assert planned(root, "--changed") == ["linked", "outside"]
+    commit_all(root, "shared")
+    assert planned(root, "--changed", "--since", "HEAD~1") == ["linked", "outside"]
+
+
 def test_engine_killed_mid_build_is_one_line_and_nothing_is_tagged(second_engine: Engine, tmp_path: Path) -> None:
     root = tmp_path / "h"
     tiny_hierarchy(root, registry="localhost:5000/fault")
