@@ -101,6 +101,30 @@ def test_changed_sees_a_submodule_a_symlinked_folder_and_a_dockerfile_outside(tm
     assert planned(root, "--changed", "--since", "HEAD~1") == ["linked", "outside"]
 
 
+def test_a_heredoc_body_is_content_that_check_plan_and_pin_leave_alone(tmp_path: Path, server: Any,
+                                                                        docker_client: Any) -> None:
+    from tests.helpers import remove_images
+    from tests.test_bases import publish_upstream
+
+    evil = f"{server.addr}/upstream/evil:latest"  # a real image: on main, bbc pin pinned it in the body
+    publish_upstream(docker_client, evil, "evil", tmp_path)
+    root = tmp_path / "h"
+    tiny_hierarchy(root, registry=f"{server.addr}/here")
+    a1 = write(root / "images/app/a1/Dockerfile",
+               f"ARG SOURCE_IMAGE\nFROM ${{SOURCE_IMAGE}}\nCOPY <<EOF /etc/notes.txt\nFROM {evil}\nEOF\n")
+    a2 = write(root / "images/app/a2/Dockerfile", "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\n"
+               "RUN <<-EOF sh && <<\"END\" cat > /etc/x\n\techo ok\n\tEOF\nFROM 127.0.0.1:9/nowhere/evil:1\nEND\n")
+    before = {a1: a1.read_text(), a2: a2.read_text()}
+    try:
+        check = ok(bbc(root, "check"))
+        assert "pinned" not in check.out + check.err and "evil" not in check.out + check.err
+        assert planned(root, "a1", "a2") == ["a1", "a2"]  # nothing to resolve in a body
+        assert "every external base is pinned" in ok(bbc(root, "pin", "a1", "a2")).out
+        assert {a1: a1.read_text(), a2: a2.read_text()} == before
+    finally:
+        remove_images(docker_client, server.addr)
+
+
 def test_engine_killed_mid_build_is_one_line_and_nothing_is_tagged(second_engine: Engine, tmp_path: Path) -> None:
     root = tmp_path / "h"
     tiny_hierarchy(root, registry="localhost:5000/fault")
