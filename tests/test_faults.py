@@ -125,6 +125,45 @@ def test_a_heredoc_body_is_content_that_check_plan_and_pin_leave_alone(tmp_path:
         remove_images(docker_client, server.addr)
 
 
+def unprivileged(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`bbc ARGS` as a user without CAP_DAC_OVERRIDE: root here, with the capabilities that
+    read past file permissions dropped (setpriv), so a chmod 000 file cannot be read."""
+    drop = ["setpriv", "--inh-caps=-dac_override,-dac_read_search", "--bounding-set=-dac_override,-dac_read_search"]
+    return subprocess.run([*(drop if os.geteuid() == 0 else []), sys.executable, "-m", "bbc.cli", *args], cwd=root,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_an_unreadable_file_or_folder_of_a_context_is_one_located_error(tmp_path: Path, docker_client: Any) -> None:
+    import uuid
+
+    from tests.helpers import remove_images
+
+    prefix = f"localhost:5000/unread{uuid.uuid4().hex[:6]}"
+    root = tmp_path / "h"
+    tiny_hierarchy(root, registry=prefix)
+    secret = write(root / "images/app/a1/secret.txt", "s\n")
+    locked = write(root / "images/app/a2/locked/f", "x\n").parent
+    secret.chmod(0)
+    locked.chmod(0)
+    try:
+        for image, where, kind in (("a1", "images/app/a1/secret.txt", "file"), ("a2", "images/app/a2/locked", "folder")):
+            for verb in ("plan", "build"):
+                run = unprivileged(root, verb, image)
+                assert (run.returncode, run.stdout, run.stderr.splitlines()) == (1, "", [
+                    f"bbc: error: {where}: cannot read this {kind} of {image}'s build context (Permission denied)",
+                    "bbc: tip: nothing was built; a build context must be readable by bbc (as by `docker build`): "
+                    "fix its permissions, or leave it out with .dockerignore"]), (verb, run.stdout + run.stderr)
+        assert not [t for i in docker_client.images.list() for t in i.tags if t.startswith(prefix)]
+        # left out with .dockerignore, as the tip says, it builds
+        write(root / "images/app/a2/.dockerignore", "locked\n")
+        run = unprivileged(root, "build", "a2")
+        assert run.returncode == 0 and "[a2] built 0.1.0" in run.stdout, run.stdout + run.stderr
+    finally:
+        secret.chmod(0o644)
+        locked.chmod(0o755)
+        remove_images(docker_client, prefix)
+
+
 def test_engine_killed_mid_build_is_one_line_and_nothing_is_tagged(second_engine: Engine, tmp_path: Path) -> None:
     root = tmp_path / "h"
     tiny_hierarchy(root, registry="localhost:5000/fault")

@@ -4,8 +4,12 @@ hierarchy, what is selected, the engine's index, the scope, the context digests 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bbc.adapters.docker.context import Unreadable
+from bbc.errors import BbcError
 
 from bbc.config import ImageSpec
 from bbc.model.hierarchy import Hierarchy
@@ -36,10 +40,19 @@ class PlanContext:
         return self.hierarchy.config.root
 
     def digest(self, spec: ImageSpec) -> fingerprint.ContextDigest:
-        """The digest of `spec`'s build context, read once a run."""
+        """The digest of `spec`'s build context, read once a run; BbcError naming the file or
+        folder (relative to bbc.yaml's folder) when part of it cannot be read."""
         key = (str(spec.path), spec.dockerfile)
-        return self.digests.get(key) or self.digests.setdefault(
-            key, fingerprint.digest_context(spec.path, spec.dockerfile, self.hashes))
+        found = self.digests.get(key)
+        if found is not None:
+            return found
+        try:
+            found = fingerprint.digest_context(spec.path, spec.dockerfile, self.hashes)
+        except Unreadable as exc:
+            where = os.path.relpath(exc.path, self.root)
+            raise BbcError(f"{where}: cannot read this {exc.kind} of {spec.name}'s build context ({exc.why})",
+                           tip=f"nothing was built; {exc.tip}") from None
+        return self.digests.setdefault(key, found)
 
     def external(self, spec: ImageSpec, digest: fingerprint.ContextDigest,
                  parent_arg: str | None) -> tuple[tuple[bases.Found, str], ...]:

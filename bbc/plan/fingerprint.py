@@ -136,7 +136,12 @@ def digest_context(context: Path | str, dockerfile: str, hashes: FileHashes | No
             total.update(f"{rel}\0D{mode:o}\n".encode())
             continue
         elif stat.S_ISREG(st.st_mode):
-            digest = hashes.digest(full, st) if hashes is not None else _hash_file(full, st.st_size)
+            try:
+                digest = hashes.digest(full, st) if hashes is not None else _hash_file(full, st.st_size)
+            except FileNotFoundError:
+                continue  # removed while listed
+            except OSError as exc:
+                raise docker_context.Unreadable(full, exc) from None
             entry = f"F{mode:o}:{digest}"
         else:
             continue  # sockets, fifos: the SDK does not send them either

@@ -6,6 +6,23 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from bbc.errors import BbcError
+
+
+class Unreadable(BbcError):
+    """A file or folder of a build context that cannot be read: what Docker would send is
+    unknown, so nothing is fingerprinted or built. `path` is absolute; the planner says it
+    relative to bbc.yaml's folder."""
+
+    def __init__(self, path: str, exc: OSError) -> None:
+        self.path, self.why = path, exc.strerror or type(exc).__name__
+        self.kind = "folder" if os.path.isdir(path) else "file"
+        super().__init__(f"{path}: cannot read this {self.kind} of a build context ({self.why})", tip=TIP)
+
+
+TIP = ("a build context must be readable by bbc (as by `docker build`): fix its permissions, or leave it "
+       "out with .dockerignore")
+
 
 def dockerignore_patterns(context: Path | str) -> list[str]:
     """Read .dockerignore the way the Docker SDK does before it tars the context."""
@@ -15,6 +32,8 @@ def dockerignore_patterns(context: Path | str) -> list[str]:
             text = f.read()
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return []
+    except OSError as exc:
+        raise Unreadable(path, exc) from None
     lines = (line.strip() for line in text.splitlines())
     return [line for line in lines if line and not line.startswith("#")]
 
@@ -36,7 +55,10 @@ def context_files(context: Path | str, dockerfile: str) -> list[str]:
         return sorted(out)
     from docker.utils.build import exclude_paths  # the SDK's own matcher: no drift from Docker
 
-    return sorted(exclude_paths(root, patterns, dockerfile=dockerfile))
+    try:
+        return sorted(exclude_paths(root, patterns, dockerfile=dockerfile))
+    except OSError as exc:  # a folder it must look into (os.listdir)
+        raise Unreadable(exc.filename or root, exc) from None
 
 
 def _walk(entries: list[os.DirEntry[str]], prefix: str, out: list[str]) -> None:
@@ -49,6 +71,8 @@ def _walk(entries: list[os.DirEntry[str]], prefix: str, out: list[str]) -> None:
         if descend:
             try:
                 below = list(os.scandir(entry.path))
-            except OSError:
-                continue
+            except FileNotFoundError:
+                continue  # removed while listed
+            except OSError as exc:  # Docker would send it: never as if empty
+                raise Unreadable(entry.path, exc) from None
             _walk(below, f"{prefix}{entry.name}/", out)
