@@ -164,6 +164,54 @@ def test_an_unreadable_file_or_folder_of_a_context_is_one_located_error(tmp_path
         remove_images(docker_client, prefix)
 
 
+def test_one_fingerprint_one_context_on_buildkit_and_the_legacy_builder(tmp_path: Path, docker_client: Any) -> None:
+    import uuid
+
+    from tests.helpers import remove_images
+
+    prefix = f"localhost:5000/ctx{uuid.uuid4().hex[:6]}"
+    root = tmp_path / "h"
+    tiny_hierarchy(root, registry=prefix)
+    copy_all = "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\nCOPY . /ctx/\n"
+    for image, ignore in (("a1", "*\n!app.sh\n!dir/keep\n"), ("a2", "Dockerfile\ndata.txt\n")):
+        write(root / f"images/app/{image}/Dockerfile", copy_all)
+        write(root / f"images/app/{image}/.dockerignore", ignore)
+        write(root / f"images/app/{image}/app.sh", "echo app\n")
+        write(root / f"images/app/{image}/dir/keep", "keep\n")
+        write(root / f"images/app/{image}/dir/drop", "drop\n")
+    # b1's Dockerfile is outside its folder: it travels as .dockerfile.bbc, on every builder
+    write(root / "shared/Dockerfile", copy_all)
+    config = root / "bbc.yaml"
+    config.write_text(config.read_text().replace("path: images/app/b1\n",
+                                                 "path: images/app/b1\n    dockerfile: ../../../shared/Dockerfile\n"))
+    images = {"a1": "0.1.0", "a2": "0.1.0", "b1": "2.0.0"}
+    built: dict[str, dict[str, tuple[str, list[str]]]] = {}
+    try:
+        for builder, env in (("buildkit", {}), ("legacy", {"DOCKER_BUILDKIT": "0"})):
+            for row in docker_client.api.images():  # they build again, on this builder
+                for tag in row.get("RepoTags") or ():
+                    if tag.startswith(tuple(f"{prefix}/{image}:" for image in images)):
+                        docker_client.images.remove(tag, force=True)
+            out = ok(bbc(root, "build", *images, env=env)).out
+            assert all(f"[{image}] built {version}" in out for image, version in images.items()), out
+            assert ("Step 1/" in (root / ".bbc/logs/a1.log").read_text()) == (builder == "legacy")
+            built[builder] = {}
+            for image, version in images.items():
+                ref = f"{prefix}/{image}:{version}"
+                listing = docker_client.containers.run(ref, ["find", "/ctx"], remove=True, network_mode="none")
+                built[builder][image] = (docker_client.images.get(ref).labels["bbc.fingerprint"],
+                                         sorted(listing.decode().split()))
+        assert built["legacy"] == built["buildkit"]
+        # what .dockerignore keeps, the Dockerfile always (the builder reads it from the
+        # context), .dockerignore never
+        assert built["buildkit"]["a1"][1] == ["/ctx", "/ctx/Dockerfile", "/ctx/app.sh", "/ctx/dir", "/ctx/dir/keep"]
+        assert built["buildkit"]["a2"][1] == ["/ctx", "/ctx/Dockerfile", "/ctx/app.sh", "/ctx/dir", "/ctx/dir/drop",
+                                              "/ctx/dir/keep"]
+        assert built["buildkit"]["b1"][1] == ["/ctx", "/ctx/.dockerfile.bbc", "/ctx/Dockerfile", "/ctx/data.txt"]
+    finally:
+        remove_images(docker_client, prefix)
+
+
 def test_engine_killed_mid_build_is_one_line_and_nothing_is_tagged(second_engine: Engine, tmp_path: Path) -> None:
     root = tmp_path / "h"
     tiny_hierarchy(root, registry="localhost:5000/fault")

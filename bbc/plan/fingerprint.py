@@ -1,8 +1,9 @@
 """Fingerprints: what an image's build depends on, hashed.
 
-A fingerprint covers the context exactly as the Docker SDK sends it (same .dockerignore
-matcher), the Dockerfile, build args, target, platform, version and labels, and the parent's
-fingerprint. Equal fingerprint => the build would produce the same image, so it is skipped.
+A fingerprint covers the context as every builder is sent it (adapters/docker/context.py:
+what .dockerignore keeps, by the Docker SDK's matcher), the Dockerfile, build args, target,
+platform, version and labels, and the parent's fingerprint. Equal fingerprint => the build
+would produce the same image, so it is skipped.
 """
 
 from __future__ import annotations
