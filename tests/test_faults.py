@@ -212,6 +212,20 @@ def test_one_fingerprint_one_context_on_buildkit_and_the_legacy_builder(tmp_path
         remove_images(docker_client, prefix)
 
 
+def test_init_force_never_overwrites_a_backup(tmp_path: Path) -> None:
+    write(tmp_path / "a/Dockerfile", "FROM scratch\n")
+    mine = write(tmp_path / "bbc.yaml", "# written by hand, kept through every --force\nregistry: acme\n").read_text()
+    kept = []
+    for run in range(3):
+        out = ok(bbc(tmp_path, "init", "--force", "--registry", f"localhost:5000/run{run}"))
+        name = "bbc.yaml.bak" + (f".{run}" if run else "")
+        assert f"bbc init: kept the old bbc.yaml as {name}\n" in out.err
+        kept.append((tmp_path / name).read_text())
+    assert kept[0] == mine
+    assert ["registry: localhost:5000/run0\n" in kept[1], "registry: localhost:5000/run1\n" in kept[2]] == [True, True]
+    assert "registry: localhost:5000/run2\n" in (tmp_path / "bbc.yaml").read_text()
+
+
 def test_engine_killed_mid_build_is_one_line_and_nothing_is_tagged(second_engine: Engine, tmp_path: Path) -> None:
     root = tmp_path / "h"
     tiny_hierarchy(root, registry="localhost:5000/fault")
