@@ -146,7 +146,8 @@ def test_an_unreadable_file_or_folder_of_a_context_is_one_located_error(tmp_path
     secret.chmod(0)
     locked.chmod(0)
     try:
-        for image, where, kind in (("a1", "images/app/a1/secret.txt", "file"), ("a2", "images/app/a2/locked", "folder")):
+        for image, where, kind in (("a1", "images/app/a1/secret.txt", "file"),
+                                   ("a2", "images/app/a2/locked", "folder")):
             for verb in ("plan", "build"):
                 run = unprivileged(root, verb, image)
                 assert (run.returncode, run.stdout, run.stderr.splitlines()) == (1, "", [
@@ -224,6 +225,49 @@ def test_init_force_never_overwrites_a_backup(tmp_path: Path) -> None:
     assert kept[0] == mine
     assert ["registry: localhost:5000/run0\n" in kept[1], "registry: localhost:5000/run1\n" in kept[2]] == [True, True]
     assert "registry: localhost:5000/run2\n" in (tmp_path / "bbc.yaml").read_text()
+
+
+def test_build_metadata_does_not_get_around_write_once(tmp_path: Path, server: Any, docker_client: Any) -> None:
+    import uuid
+
+    from bbc.adapters.registry.client import Registry
+    from tests.helpers import remove_images
+
+    prefix = f"{server.addr}/meta{uuid.uuid4().hex[:6]}"
+    root = tmp_path / "h"
+    config = tiny_hierarchy(root, registry=prefix)
+    repository = f"{prefix.split('/', 1)[1]}/b1"
+    reg = Registry(server.addr)
+
+    def release_as(version: str, content: str) -> Any:
+        text = config.read_text()
+        current = text.split("b1:", 1)[1].split("version: ", 1)[1].split("\n", 1)[0]
+        config.write_text(text.replace(f"version: {current}", f"version: {version}"))
+        write(root / "images/app/b1/data.txt", content)
+        return bbc(root, "release", "--no-test", "b1")
+
+    def tags() -> dict[str, str]:
+        return {t: reg.manifest(repository, t).digest for t in reg.tags(repository)  # type: ignore[union-attr]
+                if not t.startswith(("candidate-", "sha256-"))}  # release tags, not what goes beside them
+
+    try:
+        ok(release_as("2.0.0+build.7", "seven\n"))
+        released = tags()
+        assert set(released) == {"2.0.0_build.7", "2.0", "2", "latest"} and len(set(released.values())) == 1
+        for version in ("2.0.0+build.6", "2.0.0"):  # equal precedence to semver, other content
+            run = release_as(version, "six\n")
+            line = next(n for n, text in enumerate(config.read_text().splitlines(), 1)
+                        if text.strip() == f"version: {version}")
+            assert (run.code, run.err.splitlines()[:1]) == (1, [
+                f"bbc: error: bbc.yaml:{line}: images.b1.version: {version} is the same release as 2.0.0+build.7, "
+                f"already in {prefix}/b1 with other content (versions that differ only in build metadata have "
+                "equal precedence); release tags are write-once: `bbc bump b1 patch`"]), run.out + run.err
+            assert tags() == released  # nothing moved, nothing added
+        # a real bump moves them on
+        ok(release_as("2.0.1+build.8", "eight\n"))
+        assert tags()["latest"] == tags()["2.0.1_build.8"] != released["latest"]
+    finally:
+        remove_images(docker_client, prefix)
 
 
 def test_engine_killed_mid_build_is_one_line_and_nothing_is_tagged(second_engine: Engine, tmp_path: Path) -> None:
