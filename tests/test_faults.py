@@ -270,6 +270,62 @@ def test_build_metadata_does_not_get_around_write_once(tmp_path: Path, server: A
         remove_images(docker_client, prefix)
 
 
+def test_bbc_yaml_mistakes_are_each_said_in_full(tmp_path: Path) -> None:
+    from tests.conftest import busybox_context
+
+    busybox_context(tmp_path / "root")
+    long = "x" * 250
+
+    def check(images: str) -> list[str]:
+        write(tmp_path / "bbc.yaml", "registry: localhost:5000/acme\nimages:\n" + images)
+        run = bbc(tmp_path, "check")
+        assert run.code == 1 and run.out == "" and "Traceback" not in run.err, run.out + run.err
+        return [line for line in run.err.splitlines() if not line.startswith("bbc: tip:")]
+
+    # a name Docker refuses says why; one it accepts (a__b) is accepted (built in the next test)
+    assert check("  A: {path: root, version: 1.0.0}\n  b-: {path: root, version: 1.0.0, target: x}\n"
+                 "  a._b: {path: root, version: 1.0.0, target: y}\n  a__b: {path: root, version: 1.0.0, target: z}\n"
+                 f"  {long}: {{path: root, version: 1.0.0, target: w}}\n") == [
+        "bbc: error: bbc.yaml:3: images.A: not a name Docker accepts: Docker repository names are lower-case: 'a'",
+        "bbc: error: bbc.yaml:4: images.b-: not a name Docker accepts: an image name starts and ends with a "
+        "lower-case letter or digit",
+        "bbc: error: bbc.yaml:5: images.a._b: not a name Docker accepts: '._' cannot separate the parts of an image "
+        "name: one '.', one '_', '__', or dashes",
+        f"bbc: error: bbc.yaml:7: images.{long}: 270 characters with the registry (localhost:5000/acme/...): Docker "
+        "refuses repository names longer than 255; shorten the name to 235 at most"]
+    # every duplicate key, not the first alone
+    assert check("  a:\n    path: root\n    path: other\n    version: 1.0.0\n    version: 2.0.0\n") == [
+        "bbc: error: bbc.yaml:5: images.a.path: duplicate key (first set on line 4); YAML would silently keep only "
+        "the last one",
+        "bbc: error: bbc.yaml:7: images.a.version: duplicate key (first set on line 6); YAML would silently keep "
+        "only the last one"]
+    # a tab, named as such
+    assert check("  a:\n\tpath: root\n") == [
+        "bbc: error: bbc.yaml:4: a tab in the indentation (column 1); YAML indents with spaces only"]
+    # a path that names the Dockerfile, not its folder
+    assert check("  a: {path: root/Dockerfile, version: 1.0.0}\n") == [
+        "bbc: error: bbc.yaml:3: images.a.path: 'root/Dockerfile' is a file; path names the image's folder (its "
+        "build context): `path: root`"]
+
+
+def test_names_docker_accepts_build(tmp_path: Path, docker_client: Any) -> None:
+    import uuid
+
+    from tests.helpers import remove_images
+
+    prefix = f"localhost:5000/names{uuid.uuid4().hex[:6]}"
+    root = tmp_path / "h"
+    config = tiny_hierarchy(root, registry=prefix)
+    config.write_text(config.read_text().replace("  a1:\n", "  a__1:\n").replace("  a2:\n", "  a--2:\n"))
+    try:
+        run = ok(bbc(root, "build", "a__1", "a--2"))
+        assert "[a__1] built 0.1.0" in run.out and "[a--2] built 0.1.0" in run.out
+        tags = {t for i in docker_client.images.list() for t in i.tags}
+        assert {f"{prefix}/a__1:0.1.0", f"{prefix}/a--2:0.1.0"} <= tags
+    finally:
+        remove_images(docker_client, prefix)
+
+
 def test_engine_killed_mid_build_is_one_line_and_nothing_is_tagged(second_engine: Engine, tmp_path: Path) -> None:
     root = tmp_path / "h"
     tiny_hierarchy(root, registry="localhost:5000/fault")
