@@ -326,6 +326,33 @@ def test_names_docker_accepts_build(tmp_path: Path, docker_client: Any) -> None:
         remove_images(docker_client, prefix)
 
 
+def test_fifos_and_sockets_in_a_context_are_said_and_sent_by_no_builder(tmp_path: Path, docker_client: Any) -> None:
+    import socket
+    import uuid
+
+    from tests.helpers import remove_images
+
+    prefix = f"localhost:5000/fifo{uuid.uuid4().hex[:6]}"
+    root = tmp_path / "h"
+    tiny_hierarchy(root, registry=prefix)
+    os.mkfifo(root / "images/app/a1/pipe")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(root / "images/app/a1/sock"))
+    try:
+        for builder, env in (("buildkit", {}), ("legacy", {"DOCKER_BUILDKIT": "0"})):
+            remove_images(docker_client, prefix)
+            run = ok(bbc(root, "build", "a1", env=env))
+            assert [line for line in run.out.splitlines() if line.startswith("warning:")] == [
+                f"warning: images/app/a1/{name}: a {kind} in a1's build context is not sent to the builder (only "
+                "files, folders and symlinks are)" for name, kind in (("pipe", "FIFO"), ("sock", "socket"))], builder
+            listing = docker_client.containers.run(f"{prefix}/a1:0.1.0", ["ls", "/srv/a1"], remove=True,
+                                                   network_mode="none")
+            assert listing.decode().split() == ["Dockerfile", "data.txt"], builder
+    finally:
+        sock.close()
+        remove_images(docker_client, prefix)
+
+
 def test_engine_killed_mid_build_is_one_line_and_nothing_is_tagged(second_engine: Engine, tmp_path: Path) -> None:
     root = tmp_path / "h"
     tiny_hierarchy(root, registry="localhost:5000/fault")

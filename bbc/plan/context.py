@@ -34,6 +34,7 @@ class PlanContext:
     builds: dict[str, Build] = field(default_factory=dict)
     tagged_by: dict[str, str] = field(default_factory=dict)  # image -> the step its children wait for
     warnings: list[str] = field(default_factory=list)
+    said: set[tuple[str, str]] = field(default_factory=set)  # contexts whose skipped files were warned of
 
     @property
     def root(self) -> Path:
@@ -44,15 +45,20 @@ class PlanContext:
         folder (relative to bbc.yaml's folder) when part of it cannot be read."""
         key = (str(spec.path), spec.dockerfile)
         found = self.digests.get(key)
-        if found is not None:
-            return found
-        try:
-            found = fingerprint.digest_context(spec.path, spec.dockerfile, self.hashes)
-        except Unreadable as exc:
-            where = os.path.relpath(exc.path, self.root)
-            raise BbcError(f"{where}: cannot read this {exc.kind} of {spec.name}'s build context ({exc.why})",
-                           tip=f"nothing was built; {exc.tip}") from None
-        return self.digests.setdefault(key, found)
+        if found is None:
+            try:
+                found = self.digests.setdefault(key, fingerprint.digest_context(spec.path, spec.dockerfile,
+                                                                                self.hashes))
+            except Unreadable as exc:
+                where = os.path.relpath(exc.path, self.root)
+                raise BbcError(f"{where}: cannot read this {exc.kind} of {spec.name}'s build context ({exc.why})",
+                               tip=f"nothing was built; {exc.tip}") from None
+        if found.skipped and key not in self.said:  # each plan says it (a re-plan reuses the digest)
+            self.said.add(key)
+            self.warnings += [f"{os.path.relpath(os.path.join(spec.path, rel), self.root)}: a {kind} in "
+                              f"{spec.name}'s build context is not sent to the builder (only files, folders and "
+                              "symlinks are)" for rel, kind in found.skipped]
+        return found
 
     def external(self, spec: ImageSpec, digest: fingerprint.ContextDigest,
                  parent_arg: str | None) -> tuple[tuple[bases.Found, str], ...]:

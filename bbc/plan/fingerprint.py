@@ -30,6 +30,8 @@ class ContextDigest:
     digest: str
     files: dict[str, str]  # file path -> sha256 of its entry (for "what changed" reasons)
     listed: tuple[str, ...] = ()  # what context_files listed: the tar sends exactly these
+    # what it listed but no builder is sent: (path, "FIFO" | "socket" | "device")
+    skipped: tuple[tuple[str, str], ...] = ()
 
 
 _BIG = 1 << 20
@@ -124,6 +126,7 @@ def digest_context(context: Path | str, dockerfile: str, hashes: FileHashes | No
     total = hashlib.sha256()
     entries: dict[str, str] = {}
     listed = docker_context.context_files(root, dockerfile)
+    skipped: list[tuple[str, str]] = []
     for rel in listed:
         full = os.path.join(root, rel)
         try:
@@ -144,11 +147,13 @@ def digest_context(context: Path | str, dockerfile: str, hashes: FileHashes | No
             except OSError as exc:
                 raise docker_context.Unreadable(full, exc) from None
             entry = f"F{mode:o}:{digest}"
-        else:
-            continue  # sockets, fifos: the SDK does not send them either
+        else:  # nothing a build could copy: buildkit.context_archive leaves them out too
+            skipped.append((rel, "FIFO" if stat.S_ISFIFO(st.st_mode) else "socket" if stat.S_ISSOCK(st.st_mode)
+                            else "device"))
+            continue
         entries[rel] = entry
         total.update(f"{rel}\0{entry}\n".encode())
-    return ContextDigest(total.hexdigest(), entries, tuple(listed))
+    return ContextDigest(total.hexdigest(), entries, tuple(listed), tuple(skipped))
 
 
 def dockerfile_text(spec: ImageSpec) -> str:

@@ -48,8 +48,8 @@ def context_archive(context: Path, dockerfile: str, out: IO[bytes], files: Seque
         for rel in (files if files is not None else docker_context.context_files(root, dockerfile)):
             full = os.path.join(root, rel)
             info = tar.gettarinfo(full, arcname=rel)
-            if info is None:  # a socket: Docker skips those too
-                continue
+            if info is None or info.isfifo() or info.ischr() or info.isblk():
+                continue  # nothing to copy (a socket, a FIFO, a device): the fingerprint leaves them out
             info.mtime = int(info.mtime)
             if info.isfile():
                 try:
