@@ -159,7 +159,13 @@ def test_an_unreadable_file_or_folder_of_a_context_is_one_located_error(tmp_path
         write(root / "images/app/a2/.dockerignore", "locked\n")
         run = unprivileged(root, "build", "a2")
         assert run.returncode == 0 and "[a2] built 0.1.0" in run.stdout, run.stdout + run.stderr
+        # an unreadable Dockerfile is not a missing one
+        (root / "images/app/a2/Dockerfile").chmod(0)
+        run = unprivileged(root, "check")
+        assert run.returncode == 1 and run.stderr.splitlines()[0].endswith(
+            "images.a2.path: cannot read 'images/app/a2/Dockerfile' (Permission denied)"), run.stderr
     finally:
+        (root / "images/app/a2/Dockerfile").chmod(0o644)
         secret.chmod(0o644)
         locked.chmod(0o755)
         remove_images(docker_client, prefix)
