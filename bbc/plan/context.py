@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bbc.adapters.docker.context import Unreadable
-from bbc.errors import BbcError
-
 from bbc.config import ImageSpec
+from bbc.errors import BbcError
 from bbc.model.hierarchy import Hierarchy
 from bbc.plan import bases, fingerprint
 from bbc.plan.steps import Build, Index, Scope, Selection

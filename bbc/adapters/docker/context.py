@@ -15,6 +15,10 @@ from pathlib import Path
 
 from bbc.errors import BbcError
 
+IGNORE_FILE = ".dockerignore"
+TIP = ("a build context must be readable by bbc (as by `docker build`): fix its permissions, or leave it "
+       "out with .dockerignore")
+
 
 class Unreadable(BbcError):
     """A file or folder of a build context that cannot be read: what Docker would send is
@@ -25,10 +29,6 @@ class Unreadable(BbcError):
         self.path, self.why = path, exc.strerror or type(exc).__name__
         self.kind = "folder" if os.path.isdir(path) else "file"
         super().__init__(f"{path}: cannot read this {self.kind} of a build context ({self.why})", tip=TIP)
-
-
-TIP = ("a build context must be readable by bbc (as by `docker build`): fix its permissions, or leave it "
-       "out with .dockerignore")
 
 
 def dockerignore_patterns(context: Path | str) -> list[str]:
@@ -43,9 +43,6 @@ def dockerignore_patterns(context: Path | str) -> list[str]:
         raise Unreadable(path, exc) from None
     lines = (line.strip() for line in text.splitlines())
     return [line for line in lines if line and not line.startswith("#")]
-
-
-IGNORE_FILE = ".dockerignore"
 
 
 def context_files(context: Path | str, dockerfile: str) -> list[str]:
