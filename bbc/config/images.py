@@ -17,7 +17,26 @@ from bbc.model import platforms as platforms_mod
 from bbc.model.specs import (CASCADES, EXPECT_KEYS, IMAGE_KEYS, NETWORKS, PREPARE_KEYS, TEST_KEYS, Expect, ImageSpec,
                              PrepareSpec, TestSpec)
 
-_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+# a path component of Docker's reference grammar (distribution/reference): what a repository
+# `<registry>/<name>` allows
+_NAME = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+_SEPARATOR = re.compile(r"[._-]+")
+
+
+def name_problem(name: str) -> str | None:
+    """Why Docker would refuse `name` as the last part of a repository name, or None."""
+    if _NAME.fullmatch(name):
+        return None
+    if _NAME.fullmatch(name.lower()):
+        return f"Docker repository names are lower-case: '{name.lower()}'"
+    odd = sorted({c for c in name if not (c.isascii() and (c.islower() or c.isdigit()) or c in "._-")})
+    if odd:
+        return (f"{', '.join(repr(c) for c in odd)} cannot be in an image name: lower-case letters and digits, "
+                "with '.', '_', '__' or dashes between them")
+    if not name or not name[0].isalnum() or not name[-1].isalnum():
+        return "an image name starts and ends with a lower-case letter or digit"
+    bad = next(m.group() for m in _SEPARATOR.finditer(name) if not re.fullmatch(r"[._]|__|-+", m.group()))
+    return f"'{bad}' cannot separate the parts of an image name: one '.', one '_', '__', or dashes"
 
 
 class _Settings:
@@ -47,8 +66,9 @@ class _Settings:
 
 def image(r: Checker, name: str, node: Any, defaults: dict[str, Any]) -> ImageSpec | None:
     keys = ("images", name)
-    if not _NAME.match(name):
-        r.problem(keys, "image names are lowercase letters, digits and . _ - separators")
+    why = name_problem(name)
+    if why is not None:
+        r.problem(keys, f"not a name Docker accepts: {why}")
     body = r.mapping(node, keys, IMAGE_KEYS)
     if body is None:
         return None
@@ -102,9 +122,17 @@ def _dockerfile(s: _Settings, rel: str, folder: str, dockerfile: str,
     try:
         with open(os.path.join(folder, dockerfile), encoding="utf-8", errors="replace") as f:
             text = f.read()
-    except OSError:
-        if not os.path.isdir(folder):
+    except OSError as exc:
+        if os.path.isfile(folder):
+            head, tail = os.path.split(rel.rstrip("/"))
+            r.problem(keys + ("path",), f"'{rel}' is a file; path names the image's folder (its build context): "
+                                        f"`path: {head or '.'}`" + (f" with `dockerfile: {tail}`"
+                                                                   if tail != dockerfile else ""))
+        elif not os.path.isdir(folder):
             r.problem(keys + ("path",), f"folder '{rel}' does not exist")
+        elif os.path.exists(os.path.join(folder, dockerfile)):
+            r.problem(s.src("dockerfile") + ("dockerfile",) if "dockerfile" in s.merged else keys + ("path",),
+                      f"cannot read '{rel}/{dockerfile}' ({exc.strerror})")
         else:
             r.problem(s.src("dockerfile") + ("dockerfile",) if "dockerfile" in s.merged else keys + ("path",),
                       f"no Dockerfile at '{rel}/{dockerfile}'")

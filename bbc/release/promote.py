@@ -30,6 +30,7 @@ def write_once(hierarchy: Hierarchy, fingerprints: Mapping[str, str | None], reg
     """Images whose X.Y.Z already holds this exact build; refuse any holding other content."""
     already: set[str] = set()
     conflicts = []
+    asked: set[str] = set()  # images whose equal versions were looked for (once for all platforms)
     for name, fp in fingerprints.items():
         version = hierarchy[name].version
         image, unit, platform = platforms.image_of(name), platforms.is_unit(name), hierarchy[name].platform
@@ -39,6 +40,9 @@ def write_once(hierarchy: Hierarchy, fingerprints: Mapping[str, str | None], reg
                 conflicts.append(f"{hierarchy.config.where('images', image, 'version')}: {version} is already "
                                  f"released in {hierarchy.config.ref(name)} without {platform}; release tags are "
                                  f"write-once: `bbc bump {image} patch`")
+            elif image not in asked:
+                asked.add(image)
+                conflicts += _equal_versions(hierarchy, reg, repo_of(name), image, version)
             continue
         there = found.get(labels.FINGERPRINT, "")
         if fp is not None and there == fp:
@@ -53,6 +57,19 @@ def write_once(hierarchy: Hierarchy, fingerprints: Mapping[str, str | None], reg
     if conflicts:
         raise BbcError("\n".join(conflicts), tip="nothing was built, pushed or tagged")
     return frozenset(already)
+
+
+def _equal_versions(hierarchy: Hierarchy, reg: RegistryAPI, repository: str, image: str, version: str) -> list[str]:
+    """A refusal for each release of `image` that differs from `version` only in build metadata
+    (2.0.0+build.6 beside 2.0.0+build.7): semver gives them equal precedence, so they are one
+    release, and its content is already out (the version is in every fingerprint: it differs)."""
+    wanted = versions.parse(version)
+    equal = sorted(str(v) for t in reg.tags(repository)
+                   if (v := refs.version_of_tag(t)) is not None and v.compare(wanted) == 0 and str(v) != version)
+    return [f"{hierarchy.config.where('images', image, 'version')}: {version} is the same release as {other}, "
+            f"already in {hierarchy.config.ref(image)} with other content (versions that differ only in build "
+            f"metadata have equal precedence); release tags are write-once: `bbc bump {image} patch`"
+            for other in equal]
 
 
 def promote(hierarchy: Hierarchy, reg: RegistryAPI, repo_of: Callable[[str], str], wanted: Iterable[str],

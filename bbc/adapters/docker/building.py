@@ -66,10 +66,7 @@ def build(engine: Builder, request: BuildRequest, on_line: Callable[[str], None]
         if args is not None:
             return _buildkit(engine, request, args, on_line)
         on_line("(a build argument names an untagged image: BuildKit resolves images by tag; legacy builder)")
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="bbc-build-") as scratch:
-        return _legacy(engine, request, on_line, scratch)
+    return _legacy(engine, request, on_line)
 
 
 def reason(exc: BaseException) -> str:
@@ -190,21 +187,34 @@ def _check_unmoved(engine: Builder, request: BuildRequest, args: dict[str, str],
 
 # -- the legacy builder -------------------------------------------------------------------
 
-def _legacy(engine: Builder, request: BuildRequest, on_line: Callable[[str], None], scratch: str) -> str:
-    kwargs = _legacy_kwargs(request, scratch)
+def _legacy(engine: Builder, request: BuildRequest, on_line: Callable[[str], None]) -> str:
+    """The legacy builder, sent the archive BuildKit gets (plus a Dockerfile with the labels
+    written in, which the daemon removes once read): both see the same context."""
+    import tempfile
+
+    from bbc.adapters.docker.buildkit import context_archive
+
+    inlined, labels = _inlined(request)
     log = BuildLog(on_line)
     image_id: str | None = None
-    try:
-        for chunk in _legacy_stream(engine.api.build(**kwargs), log.emit):
-            aux = chunk.get("aux")
-            if isinstance(aux, dict) and aux.get("ID"):
-                image_id = str(aux["ID"])
-            if "error" in chunk:
-                raise log.failed(str(chunk.get("error", "")))
-    except BuildError:
-        raise
-    except Exception as exc:
-        raise _failed(engine, request, exc, log) from None
+    with tempfile.TemporaryFile(prefix="bbc-context-") as archive:
+        try:
+            name = context_archive(request.context, request.dockerfile, archive, request.files,
+                                   request.dockerfile_text, inlined)
+        except OSError as exc:
+            raise BuildError(str(exc)) from None
+        archive.seek(0)
+        try:
+            for chunk in _legacy_stream(engine.api.build(**_legacy_kwargs(request, name, labels, archive)), log.emit):
+                aux = chunk.get("aux")
+                if isinstance(aux, dict) and aux.get("ID"):
+                    image_id = str(aux["ID"])
+                if "error" in chunk:
+                    raise log.failed(str(chunk.get("error", "")))
+        except BuildError:
+            raise
+        except Exception as exc:
+            raise _failed(engine, request, exc, log) from None
     if image_id is None:
         for line in reversed(log.tail):
             if line.startswith("Successfully built "):
@@ -219,27 +229,25 @@ def _legacy(engine: Builder, request: BuildRequest, on_line: Callable[[str], Non
     return image_id
 
 
-def _legacy_kwargs(request: BuildRequest, scratch: str) -> dict[str, Any]:
-    """The SDK's build() arguments; the labels inlined as one LABEL line where that is safe
-    (the legacy builder makes a step of each label it is given)."""
+def _inlined(request: BuildRequest) -> tuple[str | None, dict[str, str]]:
+    """The Dockerfile with the labels as one LABEL line where that is safe (the legacy builder
+    makes a step of each label it is given), and the labels still to pass as the API's."""
     from bbc.model.dockerfile import with_labels
 
-    dockerfile = request.dockerfile
     labels = dict(request.labels)
+    if not labels:
+        return None, labels
     source = request.context / request.dockerfile
     text = request.dockerfile_text if request.dockerfile_text is not None else source.read_text(encoding="utf-8")
-    inlined = with_labels(text, labels, request.target) if labels else None
-    if inlined is None and request.dockerfile_text is not None:
-        inlined = request.dockerfile_text  # the labels go as the API's parameter
-    elif inlined is not None:
-        labels = {}
-    if inlined is not None:
-        # outside the context: the SDK sends it as an extra file, the context stays as is
-        dockerfile = os.path.join(scratch, "Dockerfile")
-        with open(dockerfile, "w", encoding="utf-8") as f:
-            f.write(inlined)
+    inlined = with_labels(text, labels, request.target)
+    return inlined, ({} if inlined is not None else labels)
+
+
+def _legacy_kwargs(request: BuildRequest, dockerfile: str, labels: dict[str, str], archive: Any) -> dict[str, Any]:
+    """The SDK's build() arguments, for the context `archive` whose Dockerfile is `dockerfile`."""
     kwargs: dict[str, Any] = dict(
-        path=str(request.context),
+        fileobj=archive,
+        custom_context=True,
         dockerfile=dockerfile,
         buildargs={**_platform_args(request.platform), **request.build_args},
         labels=labels,
