@@ -64,6 +64,11 @@ class Engine(Protocol):
         """Every local image carrying `label` (one API call)."""
         ...
 
+    def version(self) -> str:
+        """The engine's product and version (`Docker Engine 20.10.24`), as signed provenance
+        records the builder."""
+        ...
+
     def inspect(self, ref: str) -> ImageInfo | None: ...
 
     def inspect_many(self, refs: list[str]) -> dict[str, ImageInfo | None]:

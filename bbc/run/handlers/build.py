@@ -3,6 +3,7 @@ build of it reused), and a downstream project's Dockerfile (`bbc rollout --test`
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import ClassVar
 
 from bbc.adapters import state
@@ -28,6 +29,7 @@ class BuildHandler(Handler[Build]):
         spec = ctx.hierarchy[step.image]
         if step.fingerprint is None:
             raise BbcError(f"{step.image}: fingerprint unknown (run its prepare step first)")
+        started = datetime.now(timezone.utc)
         parent_id = _parent_id(ctx, step, spec)
         with ctx.lock(step.image):
             done = _reused(ctx, step, parent_id, start)
@@ -36,7 +38,9 @@ class BuildHandler(Handler[Build]):
             log = state.log_path(ctx.root, step.image, self.LOG)
             image_id = ctx.engine_build(step.image, _request(ctx, step, spec, parent_id), log)
         info = ctx.here.inspect(image_id)
-        state.write_json(state.manifest_path(ctx.root, step.image), planner.manifest(spec, step))
+        # the build's times go into its signed provenance when it is released (bbc/release/facts.py)
+        built = {"started": started.isoformat(), "finished": datetime.now(timezone.utc).isoformat()}
+        state.write_json(state.manifest_path(ctx.root, step.image), {**planner.manifest(spec, step), "built": built})
         postbuild.after_build(ctx.here, ctx.hierarchy, step.image, image_id, ctx.root, ctx.events.message)  # issue 13
         return Result.of(step, Status.BUILT, start, size=info.size if info else 0, image_id=image_id,
                          tags=() if step.gated else tagging.release_refs(ctx.hierarchy, step.image), log=str(log))
