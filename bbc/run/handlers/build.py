@@ -14,7 +14,7 @@ from bbc.model import dockerfile, labels, refs
 from bbc.plan import planner
 from bbc.plan.kinds import Action
 from bbc.plan.steps import Build, ProjectBuild
-from bbc.run import postbuild, tagging
+from bbc.run import postbuild, tagging, trusted
 from bbc.run.handlers.base import Context, Handler
 from bbc.run.results import Result, Status
 
@@ -35,6 +35,7 @@ class BuildHandler(Handler[Build]):
             done = _reused(ctx, step, parent_id, start)
             if done is not None:
                 return done
+            trusted.bases(ctx.hierarchy, step)  # policy.trusted_bases, before anything is built
             log = state.log_path(ctx.root, step.image, self.LOG)
             image_id = ctx.engine_build(step.image, _request(ctx, step, spec, parent_id), log)
         info = ctx.here.inspect(image_id)
@@ -97,11 +98,15 @@ def _built_meanwhile(ctx: Context, step: Build, parent_id: str | None) -> ImageI
 
 
 def _pull(ctx: Context, step: Build, parent_id: str | None) -> ImageInfo | None:
-    """The registry's build of this fingerprint, pulled; None (build instead) if that fails
-    or it was built on another parent build than ours."""
+    """The registry's build of this fingerprint, pulled (by the digest that verified, under
+    policy.signed_parents); None (build instead) if that fails or it was built on another
+    parent build than ours."""
     repository = ctx.hierarchy.config.ref(step.image)
+    reference = trusted.pulled(ctx.hierarchy, ctx.remote, step, ctx.events.message)
+    if reference is None:
+        return None
     try:
-        info = ctx.here.pull(repository, step.pull_ref)
+        info = ctx.here.pull(repository, reference)
     except BbcError as exc:
         ctx.events.message(f"[{step.image}] pull failed ({exc.message}); building instead")
         return None
