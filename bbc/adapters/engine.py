@@ -40,6 +40,9 @@ class BuildRequest:
     files: tuple[str, ...] | None = None
     # the Dockerfile to send instead of the file's own text (external bases pinned by digest)
     dockerfile_text: str | None = None
+    # build secrets, id -> value: mounted by BuildKit for `RUN --mount=type=secret,id=ID` only,
+    # never a build arg, never in the image (issue 23); kept out of repr
+    secrets: Mapping[str, bytes] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
