@@ -8,6 +8,7 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from bbc.adapters.engine import Engine
 from bbc.model import platforms
 from bbc.plan.steps import Build
 from bbc.release import facts, sboms
@@ -36,11 +37,16 @@ def signing_for(ctx: Context, signer: Signer) -> Signing:
         run, raw = shared()
         unit = name if name in hierarchy.config.images else (hierarchy.units or {}).get(name, (name,))[0]
         built = ctx.results.get(f"build:{unit}")
-        info = ctx.here.inspect(built.image_id) if built is not None and built.image_id else None
+        info = engine(unit).inspect(built.image_id) if built is not None and built.image_id else None
         return facts.provenance(hierarchy, name, run, raw, steps.get(name), released,
                                 info.created if info is not None else "")
 
+    def engine(unit: str) -> Engine:
+        """The engine holding the unit's build (in a pool, where it was built)."""
+        slot = ctx.pool.where.get(unit)
+        return slot.engine if slot is not None else ctx.here
+
     def sbom(name: str) -> bytes | None:
-        return sboms.document(hierarchy, ctx.here, name)
+        return sboms.document(hierarchy, engine(name), name)
 
     return Signing(signer, provenance, sbom, lambda image: hierarchy.config.ref(platforms.image_of(image)))
