@@ -70,7 +70,7 @@ def main() -> None:
         root = Path(tmp) / "example"
         try:
             shutil.copytree(ROOT, root, symlinks=True,
-                            ignore=shutil.ignore_patterns(".venv", ".git", "bench", "tests", "__pycache__"))
+                            ignore=_not_copied)
             keys.generate(root / "keys")
             (root / "bbc.yaml").write_text((root / "bbc.yaml").read_text().replace(
                 f"registry: {REGISTRY}", f"registry: {prefix}"))
@@ -95,6 +95,11 @@ def _untag(prefix: str) -> None:
         for tag in row.get("RepoTags") or ():
             if tag.startswith(prefix + "/"):
                 client.api.remove_image(tag)
+
+
+def _not_copied(folder: str, names: list[str]) -> list[str]:
+    """What a copy of the example leaves out: the checkout's own tools and tests, not images' tests."""
+    return [n for n in names if n == "__pycache__" or folder == str(ROOT) and n in (".venv", ".git", "bench", "tests")]
 
 
 if __name__ == "__main__":
