@@ -226,3 +226,38 @@ policy:
         assert run.code == 1 and "bbc.yaml:8: images.app.secrets.token: $BBC_TEST_TOKEN is not set" in run.out, run.out
     finally:
         remove_images(docker_client, prefix)
+
+
+def test_the_provenance_says_what_the_release_was_built_from(signed: Signed) -> None:
+    import hashlib
+
+    import yaml
+
+    from bbc.release.signing import bundle, referrers
+    from bbc.release.signing.provenance import dependencies_of
+    from bbc.release.signing.statement import SLSA_PROVENANCE, canonical
+
+    reg = Registry(signed.server.addr)
+    a1 = reg.manifest(f"{signed.namespace}/a1", "0.1.0")
+    mid = reg.manifest(f"{signed.namespace}/mid", "1.2.0")
+    assert a1 is not None and mid is not None
+    key = keys.load_public_keys([signed.root / "keys/bbc.pub"])
+    found = []
+    for entry in referrers.listed(reg, f"{signed.namespace}/a1", a1.digest):
+        if entry.get("artifactType") == bundle.MEDIA_TYPE:
+            opened = bundle.open_bundle(referrers.content(reg, f"{signed.namespace}/a1", entry)[1], key, "a1")
+            if opened.predicate_type == SLSA_PROVENANCE:
+                found.append(opened.statement["predicate"])
+    [predicate] = found
+    params = predicate["buildDefinition"]["externalParameters"]
+    entry = yaml.safe_load((signed.root / "bbc.yaml").read_text())["images"]["a1"]
+    dockerfile = (signed.root / "images/app/a1/Dockerfile").read_bytes()
+    assert params["config"] == {"path": "bbc.yaml", "digest": "sha256:" + hashlib.sha256(canonical(entry)).hexdigest()}
+    assert params["dockerfile"] == {"path": "images/app/a1/Dockerfile",
+                                    "digest": "sha256:" + hashlib.sha256(dockerfile).hexdigest()}
+    assert (params["image"], params["version"], params["source"]["dirty"]) == ("a1", "0.1.0", False)
+    # the parent by its released digest (what `bbc verify` compares with the image's labels)
+    assert dependencies_of(predicate, "parent") == [(f"{signed.prefix}/mid:1.2.0", mid.digest)]
+    details = predicate["runDetails"]
+    assert details["builder"]["version"]["engine"].startswith("Docker Engine ")
+    assert details["metadata"]["startedOn"] <= details["metadata"]["finishedOn"]
