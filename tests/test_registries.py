@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from bbc.adapters.registry import auth, transport
-from bbc.errors import RegistryError
 from bbc.adapters.registry.client import OCI_INDEX, Registry as Client
 from tests.cli import bbc, ok
 from tests.helpers import remove_images, tiny_hierarchy, write

@@ -119,7 +119,7 @@ class Engine(Protocol):
 
     def containers_with_label(self, label: str) -> list[str]: ...
 
-    # What is inside (bbc/layers.py): read without running the image.
+    # What is inside (bbc/inside/layers.py): read without running the image.
     def diff_ids(self, ref: str) -> tuple[str, ...]:
         """The image's layers, bottom first, as the config's rootfs.diff_ids name them."""
         ...

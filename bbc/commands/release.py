@@ -7,7 +7,7 @@ the one plan.
   needs every build, test and push to have succeeded, so a failure anywhere (a registry that
   fails mid-run included) leaves every release tag as it was; re-running finishes the job.
 - An image whose fingerprint the registry already holds is pulled, not rebuilt.
-- Policy gates (bbc.yaml `policy:`, bbc/policy.py): when any is set, everything is built and
+- Policy gates (bbc.yaml `policy:`, bbc/inside/policy.py): when any is set, everything is built and
   tested first, then every image is held to the gates, and only then is anything pushed: a
   refusal leaves the registry untouched.
 - `--candidates` stops before promotion: the builds, tests and candidate pushes of the images

@@ -22,7 +22,7 @@ def version_tag(version: str) -> str:
 
 def unit_tag(name: str, version: str) -> str:
     """The local tag of one build: X.Y.Z, or X.Y.Z-arm64 for one platform of a multi-platform
-    image (the unit `name@arm64`, bbc/platforms.py); the registry's X.Y.Z is their index."""
+    image (the unit `name@arm64`, bbc/model/platforms.py); the registry's X.Y.Z is their index."""
     _, sep, platform = name.partition("@")
     return f"{version_tag(version)}-{platform}" if sep else version_tag(version)
 

@@ -20,7 +20,7 @@ TOP_KEYS = ("registry", "defaults", "images", "projects", "policy", "engines", "
 ENGINE_KEYS = ("host", "jobs")
 SIGNING_KEYS = ("key", "public_keys")  # issue 23: bbc/release/signing/
 POLICY_KEYS = ("pinned_bases",
-               # issue 13 gates (bbc/policy.py): warnings after a build, refusals at release
+               # issue 13 gates (bbc/inside/policy.py): warnings after a build, refusals at release
                "non_root", "no_package_caches", "no_secrets", "max_own_size", "max_size", "required_labels",
                # issue 23: what bbc builds on or pins must verify (bbc/release/signing/trust.py)
                "signed_parents", "trusted_bases")
@@ -99,7 +99,7 @@ class ImageSpec:
     labels: Mapping[str, str] = field(default_factory=dict)
     watch: tuple[str, ...] = ()  # globs relative to the config's folder
     platform: str | None = None  # the one platform it is built for (None: the engine's own)
-    # every platform it is built for: one build each (bbc/platforms.py), its parent's unless
+    # every platform it is built for: one build each (bbc/model/platforms.py), its parent's unless
     # it names its own; empty: the engine's own platform, as when nothing is said
     platforms: tuple[str, ...] = ()
     # its Dockerfile builds on the parent in a `FROM --platform=$BUILDPLATFORM` stage (a
@@ -137,7 +137,7 @@ class Policy:
     """Rules every image is held to (`policy:` in bbc.yaml): error, warn or off."""
 
     pinned_bases: str = "warn"  # external bases written as name:tag@sha256:...
-    # issue 13 gates, checked against built images (bbc/policy.py); off unless set
+    # issue 13 gates, checked against built images (bbc/inside/policy.py); off unless set
     non_root: bool = False
     no_package_caches: bool = False
     no_secrets: bool = False

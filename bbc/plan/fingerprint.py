@@ -86,16 +86,13 @@ class FileHashes:
         if not self.dirty or self.path is None:
             return
         import pickle
-        import tempfile
 
         from bbc.adapters import state
 
         try:
             state.ensure(self.path.parent)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".files.")
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump({"files": self.entries, "froms": self.froms}, f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.path)
+            state.atomic_write(self.path, pickle.dumps({"files": self.entries, "froms": self.froms},
+                                                       protocol=pickle.HIGHEST_PROTOCOL))
             self.dirty = False
         except OSError:
             pass  # a read-only checkout hashes every time

@@ -46,8 +46,7 @@ class Run:
 
 def of_run(root: Path, engine: Engine) -> Run:
     """The repository, its commit and state, and the versions of bbc and `engine`."""
-    from importlib import metadata
-
+    from bbc import __version__
     from bbc.adapters import git
 
     commit = git.revision(root)
@@ -55,12 +54,8 @@ def of_run(root: Path, engine: Engine) -> Run:
     if commit:
         repo = git.open_repo(root)
         top, dirty = Path(repo.working_tree_dir), git.is_dirty(repo)
-    try:
-        version = metadata.version("bbc")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
     url = git.remote_url(root) or top.resolve().as_uri()
-    return Run(top.resolve(), Source(url, commit, dirty), version, engine.version(), _invocation())
+    return Run(top.resolve(), Source(url, commit, dirty), __version__, engine.version(), _invocation())
 
 
 def _invocation() -> str:

@@ -259,5 +259,8 @@ def test_the_provenance_says_what_the_release_was_built_from(signed: Signed) -> 
     # the parent by its released digest (what `bbc verify` compares with the image's labels)
     assert dependencies_of(predicate, "parent") == [(f"{signed.prefix}/mid:1.2.0", mid.digest)]
     details = predicate["runDetails"]
+    from bbc import __version__
+
+    assert details["builder"]["version"] == {"bbc": __version__, "engine": details["builder"]["version"]["engine"]}
     assert details["builder"]["version"]["engine"].startswith("Docker Engine ")
     assert details["metadata"]["startedOn"] <= details["metadata"]["finishedOn"]
