@@ -46,7 +46,7 @@ class _Settings:
     def __init__(self, r: Checker, keys: tuple[str, ...], body: dict[str, Any], defaults: dict[str, Any]) -> None:
         self.r, self.keys, self.body = r, keys, body
         self.merged = {**defaults, **body}
-        for key in ("build_args", "labels"):
+        for key in ("build_args", "labels", "secrets"):
             if isinstance(defaults.get(key), dict) and isinstance(body.get(key), dict):
                 self.merged[key] = {**defaults[key], **body[key]}
 
@@ -94,6 +94,7 @@ def image(r: Checker, name: str, node: Any, defaults: dict[str, Any]) -> ImageSp
     watch = r.str_list(s.merged, s.src("watch"), "watch") or ()
     description = s.own("description") or ""
     owner = s.string("owner") or ""
+    secrets = _secrets(r, s)
     # os.path strings, not pathlib, and no resolve(): bbc plan loads 10,000 images
     folder = os.path.normpath(os.path.join(r.base, rel)) if rel else r.base
     on_build = _dockerfile(s, rel, folder, dockerfile, (parent, parent_arg, parent_ref)) if rel is not None else False
@@ -107,7 +108,36 @@ def image(r: Checker, name: str, node: Any, defaults: dict[str, Any]) -> ImageSp
         target=target, build_args=build_args, parent_arg=parent_arg, parent_ref=parent_ref, labels=labels, watch=watch,
         platform=platform, platforms=platforms, parent_on_build=on_build, network=network, prepare=prepare,
         test=test, cascade=cascade, description=description, line=r.lines.get(keys, 0), owner=owner,
+        secrets=secrets,
     )
+
+
+_SECRET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _secrets(r: Checker, s: _Settings) -> dict[str, str]:
+    """`secrets: {ID: PATH or env:NAME}`: build secrets BuildKit mounts (issue 23). Paths are
+    relative to bbc.yaml's folder; whether the file or variable is there is asked at the build."""
+    keys = s.src("secrets")
+    found = r.str_map(s.merged, keys, "secrets") or {}
+    out: dict[str, str] = {}
+    for secret_id, where in found.items():
+        if not _SECRET_ID.match(str(secret_id)):
+            r.problem(keys + ("secrets", str(secret_id)), "a secret id is letters, digits and . _ - "
+                                                          "(the id= of RUN --mount=type=secret)")
+        elif where.startswith("env:") and not _ENV_NAME.match(where[4:]):
+            r.problem(keys + ("secrets", secret_id), f"{where!r}: env: takes an environment variable name, "
+                                                     "e.g. env:PYPI_TOKEN")
+        elif not where.strip():
+            r.problem(keys + ("secrets", secret_id), "names no file and no env:NAME")
+        else:
+            out[secret_id] = where if where.startswith("env:") else os.path.normpath(os.path.join(r.base, where))
+    if set(out) & set(s.merged.get("build_args") or {}):
+        both = sorted(set(out) & set(s.merged.get("build_args") or {}))
+        r.problem(keys + ("secrets",), f"{', '.join(both)}: also a build arg; a secret passed as a build arg is "
+                                       "written into the image's history: keep it under secrets only")
+    return out
 
 
 def _dockerfile(s: _Settings, rel: str, folder: str, dockerfile: str,

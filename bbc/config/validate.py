@@ -54,6 +54,10 @@ def _document(r: Checker, value: Any) -> Config:
     engines = sections.engines(r, top.get("engines")) if "engines" in top else ()
     signing = sections.signing(r, top.get("signing"))
     mirrors = sections.mirrors(r, top.get("mirrors"), top.get("mirrors_only", False))
+    written = top.get("signing")
+    if policy.signed_parents != "off" and not (isinstance(written, dict) and written.get("public_keys")):
+        r.problem(("policy", "signed_parents"), "verifies with signing.public_keys, and bbc.yaml lists none "
+                                                "(`bbc keys generate DIR` writes DIR/bbc.pub)")
     r.raise_problems()
     return Config(r.path, registry, images, projects, r.lines, policy, engines, signing, mirrors)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from typing import Any, ContextManager, Protocol
 
 from bbc.adapters.docker import api as docker_api
 from bbc.adapters.engine import BuildRequest, ImageInfo, stream_lines
@@ -26,6 +26,9 @@ class Builder(Protocol):
 
     @property
     def podman(self) -> bool: ...
+
+    @property
+    def address(self) -> str: ...
 
     def inspect(self, ref: str) -> ImageInfo | None: ...
 
@@ -60,12 +63,18 @@ def build(engine: Builder, request: BuildRequest, on_line: Callable[[str], None]
     """Build `request`, calling on_line per log line; the image ID. BuildError, or EngineLost
     when the engine stopped answering."""
     if engine.podman:
+        if request.secrets:
+            raise BuildError("build secrets: bbc passes them through a BuildKit session, which Podman's "
+                             "service does not offer; build images with secrets on a Docker engine")
         return _buildkit(engine, request, dict(request.build_args), on_line)
     if os.environ.get("DOCKER_BUILDKIT", "1").strip() not in ("0", "false"):
         args = _args_by_tag(engine, request)
         if args is not None:
             return _buildkit(engine, request, args, on_line)
         on_line("(a build argument names an untagged image: BuildKit resolves images by tag; legacy builder)")
+    if request.secrets:
+        raise BuildError(f"build secrets ({', '.join(sorted(request.secrets))}) need BuildKit, and this build "
+                         "would go to the legacy builder: unset DOCKER_BUILDKIT=0, or tag the parent build")
     return _legacy(engine, request, on_line)
 
 
@@ -120,18 +129,32 @@ def _buildkit(engine: Builder, request: BuildRequest, args: dict[str, str], on_l
         except OSError as exc:
             raise BuildError(str(exc)) from None
         archive.seek(0)
-        try:
-            image_id = _follow_buildkit(docker_api.post_build(engine.api, params, archive), log, progress)
-        except BuildError:
-            raise
-        except Exception as exc:
-            raise _failed(engine, request, exc, log) from None
+        with _session(engine, request) as session:
+            if session is not None:
+                params["session"] = session.id
+            try:
+                image_id = _follow_buildkit(docker_api.post_build(engine.api, params, archive), log, progress)
+            except BuildError:
+                raise
+            except Exception as exc:
+                raise _failed(engine, request, exc, log) from None
     for line in progress.flush():
         log.emit(line)
     if image_id is None:
         raise log.no_image()
     _check_unmoved(engine, request, args, log)
     return image_id
+
+
+def _session(engine: Builder, request: BuildRequest) -> ContextManager[Any]:
+    """A BuildKit session serving the request's secrets (session.py), or nothing without any."""
+    from contextlib import nullcontext
+
+    if not request.secrets:
+        return nullcontext(None)
+    from bbc.adapters.docker.session import Session
+
+    return Session(engine.address, request.secrets)
 
 
 def _buildkit_params(request: BuildRequest, args: dict[str, str]) -> dict[str, Any]:

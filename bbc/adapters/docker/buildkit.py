@@ -108,6 +108,9 @@ def _fields(data: bytes) -> Iterator[tuple[int, Any]]:
         yield number, value
 
 
+fields = _fields  # the session's secret requests are read with it too (session.py)
+
+
 def _seconds(timestamp: bytes) -> float:
     parts = dict(_fields(timestamp))
     return float(parts.get(1, 0)) + float(parts.get(2, 0)) / 1e9
