@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli import bbc, ok
-from tests.conftest import IN_CI
+from tests.conftest import IN_CI, REGISTRY_ADDR
 from tests.helpers import remove_images, tiny_hierarchy, write
 
 pytestmark = pytest.mark.docker
@@ -57,7 +57,8 @@ def version_tags(prefix: str, image: str) -> list[str]:
 
 @pytest.fixture()
 def tree(tmp_path: Path, podman: dict[str, str]) -> Iterator[tuple[Path, str]]:
-    prefix = f"localhost:5000/pm{uuid.uuid4().hex[:6]}"
+    # `localhost:<port>` of the test registry: scripts/engine tells Podman that name speaks HTTP
+    prefix = f"localhost:{REGISTRY_ADDR.rpartition(':')[2]}/pm{uuid.uuid4().hex[:6]}"
     root = tmp_path / "h"
     tiny_hierarchy(root, registry=prefix)
     write(root / "images/intermediate/mid/Dockerfile.test",
