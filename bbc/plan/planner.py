@@ -132,7 +132,9 @@ def _build_step(p: PlanContext, name: str, prep: Prepare | None) -> Build:
                *([f"parent {spec.parent} rebuilt"] if parent_moves else []),
                *(f"used image {u} rebuilt" for u in used_moves)]
     if inputs.fingerprint is not None and existing is None:
-        reasons += (_older(spec, ours[0], parent, used) if ours else _what_changed(p, name, spec, inputs, parent_fp))
+        reasons += [r for r in (_older(spec, ours[0], parent, used) if ours else
+                                _what_changed(p, name, spec, inputs, parent_fp))
+                    if r.removesuffix(" changed") not in (f"used image {u}" for u in used_moves)]
     if p.selection.changed and name in p.selection.changed:
         reasons.insert(0, "changed: " + _few(p.selection.changed[name]))
     action, pull_ref = Action.UP_TO_DATE, ""
