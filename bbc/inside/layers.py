@@ -16,7 +16,7 @@ import posixpath
 import re
 import tarfile
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from email.parser import HeaderParser
 from pathlib import Path
 from typing import IO, Any
@@ -27,7 +27,7 @@ from bbc.adapters import state
 from bbc.adapters.engine import Engine
 from bbc.errors import BbcError
 
-_CACHE_VERSION = 2
+_CACHE_VERSION = 3  # 3: Package.files
 # package-manager caches and lists an image should not keep (policy no_package_caches)
 _CACHES = (
     re.compile(r"^var/lib/apt/lists/(?!lock$|partial/?$|auxfiles/?$).+"),
@@ -37,6 +37,7 @@ _CACHES = (
     re.compile(r"^(?:.*/)?\.cache/pypoetry/.+"),
 )
 _DIST = re.compile(r"^(?P<dir>.*/[^/]+\.(?:dist-info|egg-info))/(?:METADATA|PKG-INFO)$")
+_RECORD = re.compile(r"^.*/[^/]+\.dist-info/RECORD$")
 _EGG_FILE = re.compile(r"^.*/[^/]+\.egg-info$")
 _SMALL = 8 << 20
 _SECRET_MAX = 1 << 20  # files larger than this are not searched for secrets (binaries, data)
@@ -49,6 +50,9 @@ class Package:
     version: str
     source: str  # the file or folder it was read from: /var/lib/dpkg/status, …/numpy-2.1.dist-info
     arch: str = ""
+    # sha256 of the package's own record of its files (a Python distribution's RECORD; "" where
+    # none is kept): a copy of the same files elsewhere has the same (bbc/inside/ownership.py)
+    files: str = ""
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -167,6 +171,7 @@ class _Scan:
     secrets: list[secrets.Hit] = field(default_factory=list)
     os_release: dict[str, str] = field(default_factory=dict)
     size: int = 0
+    records: dict[str, str] = field(default_factory=dict)  # dist-info folder -> sha256 of its RECORD
 
 
 def _read_export(chunks: Iterator[bytes], image_id: str, below: Content | None) -> Content:
@@ -269,6 +274,10 @@ def _scan_layer(f: IO[bytes]) -> _Scan:
                 scan.secrets.extend(secrets.find("/" + path, data))
             if wanted is not None:
                 _parse(wanted, "/" + path, data, scan)
+    for folder, digest in scan.records.items():  # RECORD and METADATA come in either order
+        found = scan.sources.get(folder)
+        if found:
+            scan.sources[folder] = tuple(replace(p, files=digest) for p in found)
     return scan
 
 
@@ -281,12 +290,17 @@ def _wanted(path: str) -> str | None:
         return "apk"
     if _DIST.match(path) or _EGG_FILE.match(path):
         return "python"
+    if _RECORD.match(path):
+        return "record"
     if path in ("etc/os-release", "usr/lib/os-release"):
         return "os-release"
     return None
 
 
 def _parse(kind: str, path: str, data: bytes, scan: _Scan) -> None:
+    if kind == "record":
+        scan.records[posixpath.dirname(path)] = hashlib.sha256(data).hexdigest()
+        return
     text = data.decode("utf-8", "replace")
     if kind == "dpkg":
         scan.sources[path] = tuple(_dpkg(text, path))

@@ -22,6 +22,11 @@ MOUNT = "RUN --mount"
 _VAR = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)\}|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))\Z")
 
 
+def written(via: str, raw: str) -> str:
+    """How the instruction reading `raw` through `via` is written: `COPY --from=acme/tool:1`."""
+    return {COPY: f"COPY --from={raw}", MOUNT: f"RUN --mount=from={raw}"}.get(via, f"FROM {raw}")
+
+
 @dataclass(frozen=True)
 class Read:
     """One image reference a build reads: where, how, as written and expanded."""

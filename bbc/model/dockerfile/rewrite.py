@@ -53,8 +53,9 @@ def pin_text(text: str, base: Base, digest: str, instead: str | None = None) -> 
     escape = escape_char(text)
     written = _located(_words(text, base.line, escape), base.via, (base.raw, pinned))
     if written is None:
-        said = {"FROM": "FROM ", "COPY --from": "COPY --from=", "RUN --mount": "RUN --mount=from="}.get(base.via, "")
-        raise ValueError(f"line {base.line} is no longer {said}{base.raw}")
+        from bbc.model.dockerfile.reads import written as instruction
+
+        raise ValueError(f"line {base.line} is no longer {instruction(base.via, base.raw)}")
     if "$" not in base.raw:
         return _replace(text, written, pinned)
     if base.via_arg is None or base.arg_line is None:
