@@ -135,9 +135,9 @@ def _used_for(r: Checker, spec: ImageSpec, use: Use, theirs: tuple[str, ...]) ->
         return
     missing = [p for p in needed if p not in theirs]
     if missing:
-        how = "reads it on the build platform" if use.on_build else "is built for it"
-        r.problem(where, f"'{use.image}' is not built for {', '.join(missing)} (only for {', '.join(theirs)}), "
-                         f"which {spec.name} {how}: a used image must be built for every platform that needs it")
+        how = "reads it on the build platform" if use.on_build else "is built for it and reads it there"
+        r.problem(where, f"'{use.image}' is not built for {', '.join(missing)} (only for {', '.join(theirs)}), and "
+                         f"{spec.name} {how}: a used image must be built for every platform that needs it")
 
 
 def _narrows(r: Checker, spec: ImageSpec, theirs: tuple[str, ...], where: tuple[str, ...]) -> None:
