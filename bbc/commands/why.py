@@ -46,7 +46,7 @@ def why(hierarchy: Hierarchy, engine: Engine, package: str, *, image: str | None
                        tip="names are matched as pip does (case, - _ . alike); `bbc sbom IMAGE --format table` lists all")
     table = [(r["image"], r["version"], r["type"],
               (r["introduced_by"] if r["image"] != r["introduced_by"] else "itself")
-              + (f" (copied by {r['copied_by'] if r['copied_by'] != r['image'] else 'itself'})"
+              + ((" (copied in)" if r["copied_by"] == r["image"] else f" (copied by {r['copied_by']})")
                  if r["copied_by"] else ""),
               (f"{r['introduced_by']} ({r['replaces']} -> {r['version']})" if r["replaces"] else "-"), r["path"])
              for r in rows]

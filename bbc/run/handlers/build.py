@@ -112,8 +112,9 @@ def _pull(ctx: Context, step: Build, below: Below) -> ImageInfo | None:
         ctx.events.message(f"[{step.image}] pull failed ({exc.message}); building instead")
         return None
     if info.labels.get(labels.FINGERPRINT) != step.fingerprint or not _on(info, below):
-        what = "parent build" if below[0] and info.labels.get(labels.PARENT_ID) != below[0] else "used builds"
-        ctx.events.message(f"[{step.image}] the registry's build is on another {what}; building instead")
+        what = ("on another parent build" if below[0] and info.labels.get(labels.PARENT_ID) != below[0]
+                else "made with other builds of the images it uses")
+        ctx.events.message(f"[{step.image}] the registry's build is {what}; building instead")
         return None
     return info
 
