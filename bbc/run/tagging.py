@@ -45,6 +45,8 @@ def build_labels(hierarchy: Hierarchy, step: Build, parent_id: str | None, revis
         out[labels.DESCRIPTION] = spec.description
     if used:
         out[labels.USES] = labels.uses_value(used)
+    elif any(hierarchy[a].uses for a in hierarchy.ancestors(step.image)):
+        out[labels.USES] = ""  # a build inherits its parent's labels: not the builds its parent used
     return out
 
 

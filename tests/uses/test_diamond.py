@@ -57,6 +57,7 @@ images:
     test:
       layer: Dockerfile.test
       command: [sh, -c, "{app_test}"]
+  kid: {{path: kid, parent: app, version: 1.0.0}}
 projects:
   svc: {{repo: ../svc, images: [app]}}
 """
@@ -72,6 +73,8 @@ def diamond(tmp_path: Path, docker_client: Any, registry_addr: str) -> Iterator[
     write(root / "x/requirements.txt", "markupsafe==3.0.1\n")
     write(root / "app/Dockerfile", APP)
     write(root / "app/Dockerfile.test", "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\nRUN echo tools > /tmp/test-tools\n")
+    # a child of the user: it inherits app's labels, never the builds app used
+    write(root / "kid/Dockerfile", "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\nRUN cat /srv/x.txt\n")
     write(root / "bbc.yaml", config(prefix))
     try:
         yield root, prefix
@@ -108,30 +111,31 @@ def test_the_diamond_is_built_once_each_in_order_and_released_all_or_nothing(
 
     run = ok(bbc(root, "build", "-j", "2"))
     done = events(run.out)
-    assert sorted(i for i, what in done if what == "built") == ["app", "root", "x", "y"]  # once each
+    assert sorted(i for i, what in done if what == "built") == ["app", "kid", "root", "x", "y"]  # once each
     assert done.index(("app", "building")) > max(done.index(("x", "built")), done.index(("y", "built")))
     app = labels_of(docker_client, f"{prefix}/app:1.0.0")
     ids = {n: docker_client.images.get(f"{prefix}/{n}:1.0.0").id for n in ("root", "x", "y")}
     assert json.loads(app["bbc.uses"]) == {"X": {"image": "x", "id": ids["x"]}, "Y": {"image": "y", "id": ids["y"]}}
     assert app["bbc.parent.id"] == ids["root"]
     assert cat(docker_client, f"{prefix}/app:1.0.0", "/srv/x.txt") == "x1"
-    assert ok(bbc(root, "build")).out.strip() == "all 4 images up to date"
+    assert labels_of(docker_client, f"{prefix}/kid:1.0.0")["bbc.uses"] == ""  # app's, not inherited
+    assert ok(bbc(root, "build")).out.strip() == "all 5 images up to date"
 
     # the test image gets the used builds too; app's test fails: nothing is released
     write(root / "bbc.yaml", config(prefix, app_test="cat /srv/z.txt"))
     failed = bbc(root, "release", "-j", "2")
     assert failed.code == 1, failed.out + failed.err
-    assert all(released(prefix, n) == [] for n in ("root", "x", "y", "app")), failed.out
+    assert all(released(prefix, n) == [] for n in ("root", "x", "y", "app", "kid")), failed.out
     write(root / "bbc.yaml", config(prefix))
     ok(bbc(root, "release", "-j", "2"))
-    assert all(released(prefix, n) == ["1", "1.0", "1.0.0", "latest"] for n in ("root", "x", "y", "app"))
+    assert all(released(prefix, n) == ["1", "1.0", "1.0.0", "latest"] for n in ("root", "x", "y", "app", "kid"))
 
     # what the built image is on and with, read back from its labels
     ancestry = json.loads(ok(bbc(root, "ancestry", f"{prefix}/app:1.0.0", "--format", "json")).out)
     assert [(lv["image"], lv["via"]) for lv in ancestry] == [
         ("app", None), ("root", "parent of app"), ("x", "used by app (X)"), ("y", "used by app (Y)")]
     built_on = json.loads(ok(bbc(root, "dependents", "y", "--built-on", "<2.0.0", "--format", "json")).out)
-    assert [r["image"] for r in built_on] == ["app"]
+    assert {r["image"] for r in built_on if r["current"]} == {"app", "kid"}
 
 
 def test_a_change_to_a_used_image_rebuilds_and_retests_its_user(diamond: tuple[Path, str],
@@ -142,23 +146,24 @@ def test_a_change_to_a_used_image_rebuilds_and_retests_its_user(diamond: tuple[P
     write(root / "x/Dockerfile", "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\nRUN echo x2 > /tmp/x.txt\n")
     plan = json.loads(ok(bbc(root, "plan", "--changed", "--format", "json")).out)
     assert {s["image"]: s["action"] for s in plan["steps"] if s["kind"] == "build"} == {
-        "root": "up-to-date", "x": "build", "y": "up-to-date", "app": "build"}
+        "root": "up-to-date", "x": "build", "y": "up-to-date", "app": "build", "kid": "build"}
     reasons = next(s["reasons"] for s in plan["steps"] if s["id"] == "build:app")
     assert "used image x rebuilt" in reasons
     ok(bbc(root, "build", "x"))
     status = {r["image"]: r["local"] for r in json.loads(ok(bbc(root, "status", "--offline", "--format", "json")).out)}
-    assert status == {"root": "current", "x": "current", "y": "current", "app": "stale"}
+    assert status == {"root": "current", "x": "current", "y": "current", "app": "stale", "kid": "stale"}
     run = ok(bbc(root, "test", "--changed", "--format", "json"))
     tested = {r["image"]: r for r in json.loads(run.out)}
-    assert set(tested) == {"x", "app"} and not tested["app"]["reused"], run.out
+    assert set(tested) == {"x", "app", "kid"} and not tested["app"]["reused"], run.out
     assert [c["name"] for c in tested["app"]["tests"]] == ["root", "app"]  # x's own test is not inherited
     assert cat(docker_client, f"{prefix}/app:1.0.0", "/srv/x.txt") == "x2"
 
     # the cascade: x's patch bumps app (its cascade rule), and the bump says why
     run = ok(bbc(root, "bump", "x", "patch"))
-    assert run.out.splitlines()[:2] == ["x: 1.0.0 -> 1.0.1", "app: 1.0.0 -> 1.0.1 (follows x, cascade: patch)"]
+    assert run.out.splitlines()[:3] == ["x: 1.0.0 -> 1.0.1", "app: 1.0.0 -> 1.0.1 (follows x, cascade: patch)",
+                                        "kid: 1.0.0 -> 1.0.1 (follows app, cascade: patch)"]
     dry = ok(bbc(root, "upgrade", "markupsafe==3.0.2", "--images", "x", "--dry-run")).out
-    assert "will rebuild: x, app" in dry and "app: 1.0.1 -> 1.0.2 (follows x, cascade: patch)" in dry, dry
+    assert "will rebuild: x, app, kid" in dry and "app: 1.0.1 -> 1.0.2 (follows x, cascade: patch)" in dry, dry
 
 
 def test_pull_and_rollout_follow_the_used_builds(diamond: tuple[Path, str], docker_client: Any,
@@ -169,10 +174,10 @@ def test_pull_and_rollout_follow_the_used_builds(diamond: tuple[Path, str], dock
     with (root / "y/Dockerfile").open("a") as f:
         f.write("RUN date +%s%N > /tmp/y-built-at\n")  # another build of y is another image
     ok(bbc(root, "release", "-j", "2"))
-    first = {n: docker_client.images.get(f"{prefix}/{n}:1.0.0").id for n in ("root", "x", "y", "app")}
+    first = {n: docker_client.images.get(f"{prefix}/{n}:1.0.0").id for n in ("root", "x", "y", "app", "kid")}
     remove_images(docker_client, prefix)
     run = ok(bbc(root, "build"))
-    assert sorted(i for i, what in events(run.out) if what == "pulled") == ["app", "root", "x", "y"], run.out
+    assert sorted(i for i, what in events(run.out) if what == "pulled") == ["app", "kid", "root", "x", "y"], run.out
     assert {n: docker_client.images.get(f"{prefix}/{n}:1.0.0").id for n in first} == first
 
     # y built again here (same fingerprint, another build): the registry's app was made with the
@@ -204,4 +209,5 @@ def test_ci_jobs_need_the_used_images_jobs(diamond: tuple[Path, str]) -> None:
     root, _ = diamond
     doc = yaml.safe_load(ok(bbc(root, "ci", "gitlab")).out)
     assert doc["build-app"]["needs"] == ["build-root", "build-x", "build-y"]
-    assert sorted(doc["release"]["needs"]) == ["build-app", "build-root", "build-x", "build-y"]
+    assert sorted(doc["release"]["needs"]) == ["build-app", "build-kid", "build-root", "build-x", "build-y"]
+    assert doc["build-kid"]["needs"] == ["build-app"]
