@@ -134,6 +134,9 @@ def test_the_diamond_is_built_once_each_in_order_and_released_all_or_nothing(
     ancestry = json.loads(ok(bbc(root, "ancestry", f"{prefix}/app:1.0.0", "--format", "json")).out)
     assert [(lv["image"], lv["via"]) for lv in ancestry] == [
         ("app", None), ("root", "parent of app"), ("x", "used by app (X)"), ("y", "used by app (Y)")]
+    page = json.loads(ok(bbc(root, "report", "--offline", "--format", "json")).out)  # the report page's edges
+    assert [(e["kind"], e["source"], e["target"]) for e in page["edges"] if e["target"] == "app"] == [
+        ("parent", "root", "app"), ("uses", "x", "app"), ("uses", "y", "app")]
     built_on = json.loads(ok(bbc(root, "dependents", "y", "--built-on", "<2.0.0", "--format", "json")).out)
     assert {r["image"] for r in built_on if r["current"]} == {"app", "kid"}
 
