@@ -141,6 +141,7 @@ class Hierarchy:
         self._kids: dict[str, list[str]] = {}  # parent edges, down
         self._users: dict[str, list[str]] = {}  # uses edges, down
         self._down: dict[str, list[str]] = {}  # both, in order, each once
+        self._needs = needs_of(config.images)  # asked per image on the planning path: once
         for name in order:
             spec = config.images[name]
             if spec.parent is not None:
@@ -204,8 +205,7 @@ class Hierarchy:
 
     def needs(self, name: str) -> tuple[str, ...]:
         """What `name` builds on: its parent first, then the images it uses (each once)."""
-        spec = self.config.images[name]
-        return tuple(dict.fromkeys(((spec.parent,) if spec.parent else ()) + spec.used))
+        return self._needs[name]
 
     def dependents(self, name: str) -> list[str]:
         """The images building on `name` directly, as child or user, in order."""
