@@ -40,6 +40,11 @@ class BuildRequest:
     files: tuple[str, ...] | None = None
     # the Dockerfile to send instead of the file's own text (external bases pinned by digest)
     dockerfile_text: str | None = None
+    # registry references (`repo@sha256:...`) of earlier builds of the image whose cache the
+    # build may take (BuildKit: their inline cache metadata; the legacy builder: pulled first)
+    cache_from: tuple[str, ...] = ()
+    # every step runs again: no cache from the engine nor from `cache_from` (`--no-cache`)
+    no_cache: bool = False
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,7 @@ def execute(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report
     plan = make_plan(hierarchy, engine, sel, scope, digests, [s.engine for s in options.pool[1:]])
     several = len(options.pool) > 1
     where: Remote | None = None
-    if scope.release or (options.pull and plan.to_build) or (several and plan.busy):
+    if scope.release or ((options.pull or options.cache) and plan.to_build) or (several and plan.busy):
         from bbc.plan import remote  # the registry is asked only when something would build
 
         where = remote.Remote(*remote.registry_for(hierarchy, registry))

@@ -118,7 +118,7 @@ def _request(ctx: Context, step: Build, spec: ImageSpec, parent_id: str | None) 
         labels=tagging.build_labels(ctx.hierarchy, step, parent_id, ctx.source.revision(), ctx.source.url),
         target=spec.target, platform=spec.platform, network=spec.network,
         tags=() if step.gated else tagging.release_refs(ctx.hierarchy, step.image), files=step.file_list,
-        dockerfile_text=text,
+        dockerfile_text=text, cache_from=ctx.cache_from(step.image, step.version, spec.platform),
     )
 
 
