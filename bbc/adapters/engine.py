@@ -65,6 +65,10 @@ class Engine(Protocol):
     @property
     def address(self) -> str: ...
 
+    def platform(self) -> str:
+        """The platform the engine builds without emulation (`linux/arm64`), as it reports it."""
+        ...
+
     def images_with_label(self, label: str) -> list[ImageInfo]:
         """Every local image carrying `label` (one API call)."""
         ...
