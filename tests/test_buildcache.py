@@ -169,3 +169,23 @@ def test_the_nearest_release_is_the_source_and_a_failing_registry_is_asked_once(
     failing = buildcache.Sources(down, str, str)  # type: ignore[arg-type]
     assert failing.of("a", "1.0.0", None) == () and failing.of("b", "1.0.0", None) == ()
     assert down.asked == ["tags a"]
+
+
+@pytest.mark.docker
+def test_the_legacy_builder_pulls_its_release_and_builds_from_it(
+        released_tree: tuple[Path, str], second_engine: Engine) -> None:
+    """DOCKER_BUILDKIT=0 on both sides: the legacy builder's cache_from matches only images it
+    made, held locally, so the release is pulled onto the empty engine first."""
+    import os
+
+    root, prefix = released_tree
+    legacy = {"DOCKER_BUILDKIT": "0"}
+    ok(bbc(root, "release", "--no-test", env=legacy))
+    stamp = file_in(os.environ["DOCKER_HOST"], f"{prefix}/app:1.0.0", "/tmp/stamp-1")
+    (root / "images/app/app/app.txt").write_text("two\n")
+    ok(bbc(root, "bump", "app", "patch"))
+    ok(bbc(root, "build", "app", env={**legacy, "DOCKER_HOST": second_engine.host}))
+    log = (root / ".bbc/logs/app.log").read_text()
+    assert re.search(rf"build cache {re.escape(prefix)}/app@sha256:[0-9a-f]{{64}}: pulled", log), log
+    assert log.count("Using cache") == 3, log  # the three RUNs; the COPY of the edited file ran
+    assert file_in(second_engine.host, f"{prefix}/app:1.0.1", "/tmp/stamp-1") == stamp
