@@ -29,6 +29,8 @@ class FakeEngine:
 
     def platform(self) -> str:
         return self._platform
+    def version(self) -> str:
+        return "Fake Engine 0"
 
     def diff_ids(self, ref: str) -> tuple[str, ...]:
         return ()

@@ -45,6 +45,9 @@ class BuildRequest:
     cache_from: tuple[str, ...] = ()
     # every step runs again: no cache from the engine nor from `cache_from` (`--no-cache`)
     no_cache: bool = False
+    # build secrets, id -> value: mounted by BuildKit for `RUN --mount=type=secret,id=ID` only,
+    # never a build arg, never in the image (issue 23); kept out of repr
+    secrets: Mapping[str, bytes] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,11 @@ class Engine(Protocol):
 
     def images_with_label(self, label: str) -> list[ImageInfo]:
         """Every local image carrying `label` (one API call)."""
+        ...
+
+    def version(self) -> str:
+        """The engine's product and version (`Docker Engine 20.10.24`), as signed provenance
+        records the builder."""
         ...
 
     def inspect(self, ref: str) -> ImageInfo | None: ...

@@ -66,18 +66,14 @@ def _folder(output: str) -> str:
 
 
 def _write(folder: Path, texts: dict[str, str]) -> None:
-    import os
-    import tempfile
+    from bbc.adapters import state
 
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.yml"):  # a smaller pipeline than last time leaves no stale groups
         if old.name not in texts and _ours(old):
             old.unlink()
     for name, text in texts.items():
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, folder / name)
+        state.atomic_write(folder / name, text, mode=0o644)
         print(f"bbc ci: wrote {folder / name}", file=sys.stderr)
 
 

@@ -66,6 +66,11 @@ def candidate_tag(fingerprint: str) -> str:
     return f"candidate-{fingerprint[:16]}"
 
 
+def is_candidate(tag: str) -> bool:
+    """Whether a registry tag is a candidate's (candidate_tag), not a release."""
+    return tag.startswith("candidate-")
+
+
 def test_tag(version: str, suffix: str = "-test", name: str = "") -> str:
     """A local-only tag of a test image (`-testlayer`, `-testargs`, `-test`)."""
     return f"{unit_tag(name, version)}{suffix}"

@@ -24,13 +24,15 @@ RUNNER_KEYS = ("github", "gitlab")
 SIGNING_KEYS = ("key", "public_keys")  # issue 23: bbc/release/signing/
 POLICY_KEYS = ("pinned_bases",
                # issue 13 gates (bbc/inside/policy.py): warnings after a build, refusals at release
-               "non_root", "no_package_caches", "no_secrets", "max_own_size", "max_size", "required_labels")
+               "non_root", "no_package_caches", "no_secrets", "max_own_size", "max_size", "required_labels",
+               # issue 23: what bbc builds on or pins must verify (bbc/release/signing/trust.py)
+               "signed_parents", "trusted_bases")
 POLICY_LEVELS = ("error", "warn", "off")
 # Keys an image may set; `defaults` may set all of them but path, parent and version.
 IMAGE_KEYS = (
     "path", "parent", "version", "dockerfile", "target", "build_args", "parent_arg", "parent_ref",
     "labels", "watch", "platform", "platforms", "network", "prepare", "test", "cascade", "description",
-    "owner",
+    "owner", "secrets",
 )
 DEFAULT_KEYS = tuple(k for k in IMAGE_KEYS
                      if k not in ("path", "parent", "parent_ref", "version", "description", "prepare"))
@@ -113,6 +115,9 @@ class ImageSpec:
     description: str = ""
     line: int = 0
     owner: str = ""  # a team or contact, named where `bbc scan` routes findings
+    # build secrets (issue 23): id -> where its value is, an absolute file path or `env:NAME`;
+    # mounted by BuildKit (`RUN --mount=type=secret,id=ID`), never a build arg, never in the image
+    secrets: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def dockerfile_path(self) -> Path:
@@ -142,6 +147,12 @@ class Policy:
     max_own_size: int | None = None  # bytes, the image's own layers
     max_size: int | None = None  # bytes, the whole image
     required_labels: tuple[str, ...] = ()
+    # issue 23: a parent's (or used image's) release pulled to build on, and what `bbc rollout`
+    # pins, must verify with signing.public_keys: error | warn | off
+    signed_parents: str = "off"
+    # external bases whose reference starts with PREFIX must carry a cosign signature by one of
+    # these keys (absolute PEM paths) before anything is built on them
+    trusted_bases: Mapping[str, tuple[Path, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

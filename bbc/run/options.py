@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ContextManager
 
+from bbc.release.signing.signer import Signer
 from bbc.run.pool import Slot
 
 # A lock held around building and tagging one image (bbc/adapters/lock.py), so two runs building
@@ -28,3 +29,5 @@ class RunOptions:
     # a build takes its cache from the image's earlier builds in the registry (issue 24);
     # False (`--no-cache`): every step runs again, no cache from the registry nor the engine
     cache: bool = True
+    # issue 23: signs every manifest a release promotes, before any tag moves (None: unsigned)
+    signer: Signer | None = None

@@ -62,11 +62,12 @@ def released(prefix: str, image: str) -> list[str]:
     host, _, path = f"{prefix}/{image}".partition("/")
     reg = Registry(host)
     tags = reg.tags(path)
-    versions = [t for t in tags if t.count(".") == 2 and not t.endswith(".sbom")]
+    versions = [t for t in tags if t.count(".") == 2 and not t.startswith("sha256-")]
     for version in versions:
         manifest = reg.manifest(path, version)
-        assert manifest is not None and f"{manifest.digest.replace(':', '-')}.sbom" in tags, tags
-    return [t for t in tags if not t.startswith("candidate-") and not t.endswith(".sbom")]
+        # the SBOM a referrer of the image, listed at the referrers tag schema's tag
+        assert manifest is not None and manifest.digest.replace(":", "-") in tags, tags
+    return [t for t in tags if not t.startswith(("candidate-", "sha256-"))]
 
 
 def test_the_gitlab_pipeline_builds_tests_and_releases_what_bbc_build_would(project: tuple[Path, str]) -> None:

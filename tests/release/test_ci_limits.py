@@ -111,7 +111,7 @@ def test_a_thousand_per_image_jobs_are_more_than_github_starts() -> None:
 
 
 def test_the_command_line_default_is_the_one_the_ci_package_names() -> None:
-    from bbc.cli.build import ci_command  # (bbc.cli.app no longer re-exports it)
+    from bbc.cli.build import ci_command
     from bbc.release import ci
 
     assert {p.name: p.default for p in ci_command.params}["max_jobs"] == ci.DEFAULT_MAX_JOBS

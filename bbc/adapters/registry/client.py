@@ -240,19 +240,10 @@ class Registry:
         raise self._error(repository, reference, "index has no linux/amd64 image")
 
     def put_index(self, repository: str, tag: str, entries: list[tuple[Manifest, str]]) -> Manifest:
-        """Write one OCI image index under `tag` holding each (manifest, platform), in order.
-        Deterministic: the same manifests give the same bytes, so the same digest."""
-        from bbc.model import platforms
-
-        document = {
-            "schemaVersion": 2,
-            "mediaType": OCI_INDEX,
-            "manifests": [{"mediaType": m.media_type, "digest": m.digest, "size": len(m.raw),
-                           "platform": platforms.oci(p)} for m, p in entries],
-        }
-        raw = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
-        index = Manifest(digest=_sha256(raw), media_type=OCI_INDEX, raw=raw)
-        self.put_tag(repository, index, tag)
+        """Write one OCI image index under `tag` (or its own digest) holding each (manifest,
+        platform), in order. Deterministic: the same manifests give the same bytes, so the same digest."""
+        index = index_of(entries)
+        self.put_tag(repository, index, tag or index.digest)
         return index
 
     def _request(
@@ -387,6 +378,21 @@ class Registry:
         where = f"{repository}:{reference}" if reference and ":" not in reference else (
             f"{repository}@{reference}" if reference else repository)
         return RegistryError(f"registry {self.host}: {where}: {what}", tip=tip)
+
+
+def index_of(entries: list[tuple[Manifest, str]]) -> Manifest:
+    """The OCI image index holding each (manifest, platform), in order; the same entries, the same bytes."""
+    from bbc.model import platforms
+
+    document = {
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [{"mediaType": m.media_type, "digest": m.digest, "size": len(m.raw),
+                       "platform": platforms.oci(p)} for m, p in entries],
+    }
+    raw = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+    return Manifest(digest=_sha256(raw), media_type=OCI_INDEX, raw=raw)
+
 
 
 def _sha256(data: bytes) -> str:

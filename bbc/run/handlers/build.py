@@ -3,6 +3,7 @@ build of it reused), and a downstream project's Dockerfile (`bbc rollout --test`
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import ClassVar
 
 from bbc.adapters import state
@@ -13,7 +14,7 @@ from bbc.model import dockerfile, labels, refs
 from bbc.plan import planner
 from bbc.plan.kinds import Action
 from bbc.plan.steps import Build, ProjectBuild
-from bbc.run import postbuild, tagging
+from bbc.run import postbuild, tagging, trusted
 from bbc.run.handlers.base import Context, Handler
 from bbc.run.results import Result, Status
 
@@ -28,15 +29,19 @@ class BuildHandler(Handler[Build]):
         spec = ctx.hierarchy[step.image]
         if step.fingerprint is None:
             raise BbcError(f"{step.image}: fingerprint unknown (run its prepare step first)")
+        started = datetime.now(timezone.utc)
         parent_id = _parent_id(ctx, step, spec)
         with ctx.lock(step.image):
             done = _reused(ctx, step, parent_id, start)
             if done is not None:
                 return done
+            trusted.bases(ctx.hierarchy, step)  # policy.trusted_bases, before anything is built
             log = state.log_path(ctx.root, step.image, self.LOG)
             image_id = ctx.engine_build(step.image, _request(ctx, step, spec, parent_id), log)
         info = ctx.here.inspect(image_id)
-        state.write_json(state.manifest_path(ctx.root, step.image), planner.manifest(spec, step))
+        # the build's times go into its signed provenance when it is released (bbc/release/facts.py)
+        built = {"started": started.isoformat(), "finished": datetime.now(timezone.utc).isoformat()}
+        state.write_json(state.manifest_path(ctx.root, step.image), {**planner.manifest(spec, step), "built": built})
         postbuild.after_build(ctx.here, ctx.hierarchy, step.image, image_id, ctx.root, ctx.events.message)  # issue 13
         return Result.of(step, Status.BUILT, start, size=info.size if info else 0, image_id=image_id,
                          tags=() if step.gated else tagging.release_refs(ctx.hierarchy, step.image), log=str(log))
@@ -93,11 +98,15 @@ def _built_meanwhile(ctx: Context, step: Build, parent_id: str | None) -> ImageI
 
 
 def _pull(ctx: Context, step: Build, parent_id: str | None) -> ImageInfo | None:
-    """The registry's build of this fingerprint, pulled; None (build instead) if that fails
-    or it was built on another parent build than ours."""
+    """The registry's build of this fingerprint, pulled (by the digest that verified, under
+    policy.signed_parents); None (build instead) if that fails or it was built on another
+    parent build than ours."""
     repository = ctx.hierarchy.config.ref(step.image)
+    reference = trusted.pulled(ctx.hierarchy, ctx.remote, step, ctx.events.message)
+    if reference is None:
+        return None
     try:
-        info = ctx.here.pull(repository, step.pull_ref)
+        info = ctx.here.pull(repository, reference)
     except BbcError as exc:
         ctx.events.message(f"[{step.image}] pull failed ({exc.message}); building instead")
         return None
@@ -118,7 +127,8 @@ def _request(ctx: Context, step: Build, spec: ImageSpec, parent_id: str | None) 
         labels=tagging.build_labels(ctx.hierarchy, step, parent_id, ctx.source.revision(), ctx.source.url),
         target=spec.target, platform=spec.platform, network=spec.network,
         tags=() if step.gated else tagging.release_refs(ctx.hierarchy, step.image), files=step.file_list,
-        dockerfile_text=text, cache_from=ctx.cache_from(step.image, step.version, spec.platform),
+        dockerfile_text=text, secrets=ctx.secrets(spec),
+        cache_from=ctx.cache_from(step.image, step.version, spec.platform),
     )
 
 
