@@ -142,6 +142,7 @@ def _request(ctx: Context, step: Build, spec: ImageSpec, parent_id: str | None,
         target=spec.target, platform=spec.platform, network=spec.network,
         tags=() if step.gated else tagging.release_refs(ctx.hierarchy, step.image), files=step.file_list,
         dockerfile_text=text, secrets=ctx.secrets(spec),
+        cache_from=ctx.cache_from(step.image, step.version, spec.platform),
     )
 
 
