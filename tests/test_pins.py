@@ -174,6 +174,18 @@ def test_find_image_pins() -> None:
     assert isinstance(pins[0], ImagePin)
 
 
+def test_image_pins_in_heredoc_bodies_are_content_and_left_alone() -> None:
+    """A rollout must not rewrite what a heredoc writes into a file or runs (issue 27, item 4)."""
+    text = ("FROM localhost:5000/acme/python:1.2.3\n"
+            "COPY <<EOF /etc/notes\nFROM localhost:5000/acme/python:1.2.3\nEOF\n"
+            "RUN <<A <<-B\necho localhost:5000/acme/python:1.2.3\nA\n\techo hi\n\tB\n"
+            "COPY --from=localhost:5000/acme/python:1.2.3 /a /b\n")
+    pins = find_image_pins(text, "localhost:5000/acme/python")
+    assert [p.line for p in pins] == [1, 10]
+    moved = rewrite_image_pins(text, pins, "1.3.0")
+    assert moved.count("python:1.2.3") == 2 and moved.count("python:1.3.0") == 2
+
+
 def test_rewrite_image_pins_moves_tag_and_digest() -> None:
     pins = find_image_pins(DOWNSTREAM, "localhost:5000/acme/python")
     got = rewrite_image_pins(DOWNSTREAM, pins, "1.3.0", DIGEST_NEW)

@@ -144,8 +144,12 @@ def rewrite_pins(pins: Iterable[Pin], new_version: str) -> list[Path]:
 def find_image_pins(text: str, image_repo: str) -> list[ImagePin]:
     """Pins of `image_repo` (e.g. `localhost:5000/acme/python`) as `repo:tag[@digest]`.
 
-    Matches anywhere outside `#` comment lines: FROM, ARG/ENV defaults, COPY --from=...
+    Matches anywhere outside `#` comment lines and heredoc bodies (file content, never an
+    instruction): FROM, ARG/ENV defaults, COPY --from=...
     """
+    from bbc.model.dockerfile import heredoc_body_lines
+
+    content = heredoc_body_lines(text) if "<<" in text else set()
     pattern = re.compile(
         rf"(?<![\w./:-]){re.escape(image_repo)}"
         r"(?P<span>:(?P<tag>[\w][\w.-]{0,127})(?:@(?P<digest>sha256:[0-9a-f]{64}))?)"
@@ -154,7 +158,7 @@ def find_image_pins(text: str, image_repo: str) -> list[ImagePin]:
     pins = []
     for m in pattern.finditer(text):
         line_start = text.rfind("\n", 0, m.start()) + 1
-        if text[line_start : m.start()].lstrip().startswith("#"):
+        if text[line_start : m.start()].lstrip().startswith("#") or _line(text, m.start()) in content:
             continue
         pins.append(
             ImagePin(_line(text, m.start()), m["tag"], m["digest"], m.start("span"), m.end("span"))

@@ -55,6 +55,29 @@ def instructions(text: str) -> list[tuple[int, str, str]]:
     return out
 
 
+def heredoc_body_lines(text: str) -> set[int]:
+    """The line numbers (1-based) of heredoc bodies and their terminators: file content or a
+    script, never an instruction of the Dockerfile (as instructions() skips them)."""
+    out: set[int] = set()
+    bodies: list[tuple[str, bool]] = []
+    lines = text.splitlines()
+    for number, word, rest in instructions(text):
+        bodies = heredocs(word, rest)
+        if not bodies:
+            continue
+        last = number  # the instruction may continue over lines: its body starts after it
+        while last < len(lines) and lines[last - 1].rstrip().endswith(escape_char(text)):
+            last += 1
+        for n in range(last + 1, len(lines) + 1):
+            out.add(n)
+            name, chomp = bodies[0]
+            if (lines[n - 1].lstrip("\t") if chomp else lines[n - 1]) == name:
+                del bodies[0]
+                if not bodies:
+                    break
+    return out
+
+
 _HEREDOC = re.compile(r"[0-9]*<<(-?)([^<]+)")
 
 
