@@ -148,3 +148,154 @@ def test_ctrl_c_during_a_build_exits_130_and_tags_nothing(tmp_path: Path, docker
         assert "built 1.2.0" in ok(bbc(root, "build", "mid")).out
     finally:
         remove_images(docker_client, prefix)
+
+
+# -- issue 27, the run/test/release half: what a run leaves and says when something under it fails --
+
+def _tree(root: Path, prefix: str, images: str, *, base_extra: str = "") -> Path:
+    """A busybox root `base` (a fingerprint of its own: a unique file in its context, and
+    `base_extra` appended to its Dockerfile) and `b1` on it, plus the `images:` entries given;
+    bbc.yaml at root."""
+    import textwrap
+    import uuid
+
+    from tests.conftest import busybox_context
+
+    ctx = busybox_context(root / "images/root/base")
+    (ctx / "unique.txt").write_text(uuid.uuid4().hex)
+    if base_extra:
+        (ctx / "Dockerfile").write_text((ctx / "Dockerfile").read_text() + base_extra)
+    write(root / "images/app/b1/Dockerfile", "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\nCOPY data.txt /srv/b1\n")
+    write(root / "images/app/b1/data.txt", "b1\n")
+    return write(root / "bbc.yaml", f"registry: {prefix}\ndefaults:\n  network: host\nimages:\n"
+                 + textwrap.indent(textwrap.dedent(images), "  "))
+
+
+def _prefix(what: str) -> str:
+    import uuid
+
+    return f"localhost:5000/{what}{uuid.uuid4().hex[:6]}"
+
+
+def _release_tags(client: Any, repository: str) -> dict[str, str]:
+    """tag -> image ID of the local tags of `repository`."""
+    return {t: row["Id"] for row in client.api.images() for t in row.get("RepoTags") or ()
+            if t.rpartition(":")[0] == repository}
+
+
+@pytest.fixture()
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A folder on a tmpfs of its own, 3 MB (busybox takes 2 of them)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    where = tmp_path / "small"
+    where.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(where)], check=True)
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def _fill(folder: Path) -> Path:
+    """Fill the file system of `folder` to the last byte; the filler file."""
+    import errno
+
+    filler = folder / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC, exc
+    finally:
+        os.close(fd)
+    return filler
+
+
+@pytest.mark.parametrize("unwritable", ["manifest", "log"])
+def test_a_build_failing_on_a_full_disk_moves_no_tag_and_names_the_file(
+        small_disk: Path, docker_client: Any, unwritable: str) -> None:
+    # issue 27 item 1: `[b1] FAILED ...: OSError: [Errno 28] No space left on device`, exit 1, yet
+    # b1:2.0.0, 2.0, 2 and latest had moved to the new build (the engine tagged it as it built)
+    from tests.helpers import remove_images
+
+    prefix = _prefix("full")
+    root = small_disk / "h"
+    tiny_hierarchy(root, registry=prefix)
+    try:
+        ok(bbc(root, "build", "b1"))
+        before = _release_tags(docker_client, f"{prefix}/b1")
+        assert len(before) == 4 and len(set(before.values())) == 1
+        (root / "images/app/b1/data.txt").write_text("changed\n")
+        log = root / ".bbc/logs/b1.log"
+        if unwritable == "log":
+            log.write_text("")  # truncating it frees nothing: its first line finds the disk full
+            target = log
+        else:
+            log.write_text(log.read_text() + "OLD RUN\n")  # the new log fits in what truncating it frees
+            target = root / ".bbc/state/b1.json"
+        filler = _fill(small_disk)
+        run = bbc(root, "build", "b1")
+        out = run.out + run.err
+        assert run.code == 1, out
+        assert _release_tags(docker_client, f"{prefix}/b1") == before, out
+        failed = [line for line in out.splitlines() if line.startswith("[b1] FAILED")]
+        assert len(failed) == 1 and failed[0].endswith(
+            f": cannot write {target}: No space left on device; nothing was tagged"), out
+        assert "Errno" not in out and "OSError" not in out and "Traceback" not in out
+        # a log it points to is this run's (never an older run's, never one it could not write)
+        pointed = [line.split("full log: ", 1)[1] for line in out.splitlines() if "full log: " in line]
+        if unwritable == "log":
+            assert pointed == [], out
+        for path in pointed:
+            assert "OLD RUN" not in Path(path).read_text()
+        # room again: a re-run finishes the job
+        filler.unlink()
+        assert "[b1] built 2.0.0" in ok(bbc(root, "build", "b1")).out
+        after = _release_tags(docker_client, f"{prefix}/b1")
+        assert set(after) == set(before) and len(set(after.values())) == 1 and after != before
+    finally:
+        remove_images(docker_client, prefix)
+
+
+@pytest.mark.parametrize("had_tags", [True, False])
+def test_release_tags_that_cannot_all_move_are_put_back(tmp_path: Path, docker_client: Any, had_tags: bool) -> None:
+    # issue 27 item 1: tags move all or none. The engine refuses the third of b1's four tags:
+    # the two moved before it go back where they were (or away, when b1 had none)
+    from bbc.adapters.docker.engine import connect
+    from bbc.config import load_hierarchy
+    from bbc.errors import BbcError, EngineError
+    from bbc.run import tagging
+    from tests.helpers import remove_images
+
+    prefix = _prefix("putback")
+    root = tmp_path / "h"
+    tiny_hierarchy(root, registry=prefix)
+    try:
+        ok(bbc(root, "build", "b1"))
+        before = _release_tags(docker_client, f"{prefix}/b1")
+        if not had_tags:
+            for ref in before:
+                docker_client.api.remove_image(ref)
+            before = {}
+        new_id = docker_client.images.get(f"{prefix}/base:1.0.0").id  # any other image will do
+        real = connect()
+
+        class Refusing:  # the real engine, refusing one tag as an engine would (a full disk, a lost daemon)
+            def __getattr__(self, name: str) -> Any:
+                return getattr(real, name)
+
+            def tag(self, image_id: str, repository: str, tag: str) -> None:
+                if tag == "2":
+                    raise EngineError(f"engine at {real.address}: tag {repository}:{tag}: refused")
+                real.tag(image_id, repository, tag)
+
+        with pytest.raises(BbcError) as caught:
+            tagging.tag(Refusing(), load_hierarchy(root / "bbc.yaml"), "b1", new_id, set())  # type: ignore[arg-type]
+        assert caught.value.message == (
+            f"b1: moving {prefix}/b1:2 failed: engine at {real.address}: tag {prefix}/b1:2: refused; "
+            "the tags moved before it were put back")
+        assert _release_tags(docker_client, f"{prefix}/b1") == before
+    finally:
+        remove_images(docker_client, prefix)

@@ -19,8 +19,9 @@ from bbc.run.results import Result, Status
 
 
 class BuildHandler(Handler[Build]):
-    """Release tags travel with the build (the engine applies them only when it succeeded),
-    unless the plan gates them on the image's tests (a Tag step applies them then)."""
+    """Release tags move last, once everything else for the build succeeded (its log and its
+    what-changed manifest written), all of them or none (tagging.tag puts back what it moved);
+    with a gate on the image's tests, a Tag step moves them after the tests instead."""
 
     LOG: ClassVar[str] = ""
 
@@ -35,11 +36,13 @@ class BuildHandler(Handler[Build]):
                 return done
             log = state.log_path(ctx.root, step.image, self.LOG)
             image_id = ctx.engine_build(step.image, _request(ctx, step, spec, parent_id), log)
-        info = ctx.here.inspect(image_id)
-        state.write_json(state.manifest_path(ctx.root, step.image), planner.manifest(spec, step))
+            info = ctx.here.inspect(image_id)
+            _remember(ctx, step, spec)
+            # in the lock: a run waiting for it finds this build by its tag
+            tags = () if step.gated else ctx.tag(step.image, image_id, set())
         postbuild.after_build(ctx.here, ctx.hierarchy, step.image, image_id, ctx.root, ctx.events.message)  # issue 13
         return Result.of(step, Status.BUILT, start, size=info.size if info else 0, image_id=image_id,
-                         tags=() if step.gated else tagging.release_refs(ctx.hierarchy, step.image), log=str(log))
+                         tags=tags, log=str(log))
 
     def idle(self, ctx: Context, step: Build) -> Result:
         """Up to date: it gets any release tag it lacks."""
@@ -51,6 +54,15 @@ class BuildHandler(Handler[Build]):
         result = Result.of(step, Status.UP_TO_DATE, size=existing.size, image_id=existing.id, tags=applied)
         ctx.events.finished(result)
         return result
+
+
+def _remember(ctx: Context, step: Build, spec: ImageSpec) -> None:
+    """The build's what-changed manifest (.bbc/state/), for the next plan's reasons."""
+    path = state.manifest_path(ctx.root, step.image)
+    try:
+        state.write_json(path, planner.manifest(spec, step))
+    except OSError as exc:
+        raise BbcError(f"cannot write {path}: {exc.strerror or exc}; nothing was tagged") from None
 
 
 def _parent_id(ctx: Context, step: Build, spec: ImageSpec) -> str | None:
@@ -117,8 +129,7 @@ def _request(ctx: Context, step: Build, spec: ImageSpec, parent_id: str | None) 
         context=spec.path, dockerfile=spec.dockerfile, build_args=args,
         labels=tagging.build_labels(ctx.hierarchy, step, parent_id, ctx.source.revision(), ctx.source.url),
         target=spec.target, platform=spec.platform, network=spec.network,
-        tags=() if step.gated else tagging.release_refs(ctx.hierarchy, step.image), files=step.file_list,
-        dockerfile_text=text,
+        files=step.file_list, dockerfile_text=text,  # no tags: BuildHandler.run moves them last
     )
 
 
