@@ -259,6 +259,46 @@ def test_a_build_failing_on_a_full_disk_moves_no_tag_and_names_the_file(
         remove_images(docker_client, prefix)
 
 
+def test_a_failing_test_that_prints_a_lot_keeps_its_last_lines(tmp_path: Path, docker_client: Any) -> None:
+    # issue 27 item 2: the log was cut at ~6 MB and "REAL ERROR HERE" never appeared (the runner
+    # waited 10 s for the output, then removed the container); 100 MB on one line: an empty log
+    from tests.helpers import remove_images
+
+    prefix = _prefix("loud")
+    root = tmp_path / "h"
+    _tree(root, prefix, """\
+        base:
+          path: images/root/base
+          version: 1.0.0
+          test:
+            command: ["/bin/sh", "-c", "yes line | head -c 10000000; echo REAL ERROR HERE; exit 3"]
+        b1:
+          path: images/app/b1
+          parent: base
+          version: 1.0.0
+          test:
+            skip: [base]
+            command: ["/bin/sh", "-c", "head -c 100000000 /dev/zero | tr '\\\\0' x; echo; echo REAL ERROR TOO; exit 4"]
+        """)
+    try:
+        run = bbc(root, "test", "-j", "2")
+        out = run.out + run.err
+        assert run.code == 1, out[-3000:]
+        assert "base (own): exit code 3" in out and "    | REAL ERROR HERE" in out, out[-3000:]
+        assert "b1 (own): exit code 4" in out and "    | REAL ERROR TOO" in out, out[-3000:]
+        assert max(len(line) for line in out.splitlines()) < 1000  # a 100 MB line is not printed whole
+        for image, last in (("base", "REAL ERROR HERE"), ("b1", "REAL ERROR TOO")):
+            log = root / f".bbc/logs/{image}.test.log"
+            size = log.stat().st_size
+            assert 0 < size < 8_000_000, size  # capped ...
+            lines = log.read_text().splitlines()
+            assert lines[-2:] == [last, f"== test {image}: failed (exit code {3 if image == 'base' else 4})"]
+            assert any("bytes of its output cut here" in line for line in lines)  # ... and says where
+            assert lines[1].startswith("line" if image == "base" else "xxxx")  # ... keeping the head too
+    finally:
+        remove_images(docker_client, prefix)
+
+
 @pytest.mark.parametrize("had_tags", [True, False])
 def test_release_tags_that_cannot_all_move_are_put_back(tmp_path: Path, docker_client: Any, had_tags: bool) -> None:
     # issue 27 item 1: tags move all or none. The engine refuses the third of b1's four tags:

@@ -132,8 +132,13 @@ def failure_message(results: list[CheckResult]) -> str:
         lines = [line for line in r.output.splitlines() if line.strip()][-TAIL_LINES:]
         if lines:
             body.append(f"--- {r.name}, last lines:")
-            body.extend(lines)
+            body.extend(_shortened(line) for line in lines)
     return "\n".join([head, *body])
+
+
+def _shortened(line: str, most: int = 300) -> str:
+    """A line as a summary shows it: a long one cut, saying by how much (the log has it whole)."""
+    return line if len(line) <= most else f"{line[:most]}... ({len(line) - most} more characters)"
 
 
 @dataclass(frozen=True)
