@@ -339,3 +339,98 @@ def test_release_tags_that_cannot_all_move_are_put_back(tmp_path: Path, docker_c
         assert _release_tags(docker_client, f"{prefix}/b1") == before
     finally:
         remove_images(docker_client, prefix)
+
+
+def _registry_release_tags(reg: Any, repository: str) -> set[str]:
+    """The registry's tags of `repository` but candidates and SBOMs (`sha256-….sbom`)."""
+    return {t for t in reg.tags(repository) if not t.startswith("candidate-") and not t.endswith(".sbom")}
+
+
+@pytest.mark.parametrize("stop_at", [3, 6])
+def test_a_registry_dying_mid_promote_is_reported_as_it_is(
+        tmp_path: Path, server: Any, docker_client: Any, monkeypatch: pytest.MonkeyPatch, stop_at: int) -> None:
+    # issue 27 item 9: with the registry killed while promoting, bbc said "no release tag was
+    # moved" while most images already held their new X.Y.Z; and a root released before was
+    # listed as "not released". The registry dies just before bbc's `stop_at`-th tag move: the
+    # 3rd X.Y.Z (3), or the 2nd floating tag, every X.Y.Z moved (6).
+    import json
+    import uuid
+
+    from click.testing import CliRunner
+
+    from bbc.adapters.registry.client import Registry
+    from bbc.cli.app import cli
+    from tests.helpers import remove_images
+
+    prefix = f"{server.addr}/p{uuid.uuid4().hex[:6]}"
+    root = tmp_path / "repo"
+    tiny_hierarchy(root, registry=prefix)
+    namespace = prefix.split("/", 1)[1]
+    try:
+        ok(bbc(root, "release", "--no-test", "base"))  # a root released before
+        moves: list[tuple[str, str]] = []
+        put_tag = Registry.put_tag
+
+        def dying(self: Registry, repository: str, manifest: Any, tag: str) -> None:
+            moves.append((repository, tag))
+            if len(moves) == stop_at:
+                server.stop()
+            put_tag(self, repository, manifest, tag)
+
+        monkeypatch.setattr(Registry, "put_tag", dying)
+        run = CliRunner().invoke(cli, ["-c", str(root / "bbc.yaml"), "release", "--no-test", "--format", "json"],
+                                 catch_exceptions=False)
+        monkeypatch.undo()
+        assert run.exit_code == 1, run.output
+        assert "no release tag was moved" not in run.stderr, run.stderr
+        assert "run `bbc release` again to finish" in run.stderr
+        rows = {r["image"]: r for r in json.loads(run.stdout)}
+        landed = moves[:stop_at - 1]  # the registry answered these
+        doubtful, tag = moves[stop_at - 1]
+        assert f"; {doubtful.rsplit('/', 1)[1]} {tag} in doubt (the registry failed while moving it)" in run.stderr
+        server.start()
+        reg = Registry(server.addr)
+        for name in ("mid", "a1", "a2", "b1"):
+            repository = f"{namespace}/{name}"
+            claimed = set(rows[name]["tags"])
+            assert claimed == {t for r, t in landed if r == repository}, (name, rows[name], moves)
+            held = _registry_release_tags(reg, repository)
+            assert held == claimed, (name, held, rows[name])  # what bbc said is what the registry holds
+            assert rows[name]["result"] == ("not released" if not claimed else "released" if len(claimed) == 4
+                                            else "partly released"), rows[name]
+        assert rows["base"]["result"] == "already released" and "1.0.0" in rows["base"]["tags"], rows["base"]
+        # and a re-run completes the release
+        finished = {r["image"]: r for r in json.loads(ok(bbc(root, "release", "--no-test", "--format", "json")).out)}
+        assert finished["base"]["result"] == "already released"
+        for name, version in (("mid", "1.2.0"), ("a1", "0.1.0"), ("a2", "0.1.0"), ("b1", "2.0.0")):
+            assert finished[name]["result"] in ("released", "already released"), finished[name]
+            tags = {t: reg.manifest(f"{namespace}/{name}", t)
+                    for t in _registry_release_tags(reg, f"{namespace}/{name}")}
+            assert set(tags) == {version, version.rsplit(".", 1)[0], version.split(".")[0], "latest"}
+            assert len({m.digest for m in tags.values() if m is not None}) == 1
+    finally:
+        remove_images(docker_client, prefix)
+
+
+def test_a_failed_release_lists_a_root_released_before_as_such(tmp_path: Path, server: Any, docker_client: Any) -> None:
+    # issue 27: a release that failed (here b1's build) listed base, released before with this
+    # very build, as "not released"
+    import json
+    import uuid
+
+    from tests.helpers import remove_images
+
+    prefix = f"{server.addr}/f{uuid.uuid4().hex[:6]}"
+    root = tmp_path / "repo"
+    tiny_hierarchy(root, registry=prefix)
+    try:
+        ok(bbc(root, "release", "--no-test", "base"))
+        write(root / "images/app/b1/Dockerfile", "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\nRUN exit 7\n")
+        run = bbc(root, "release", "--no-test", "--format", "json")
+        assert run.code == 1, run.out + run.err
+        assert "no release tag was moved" in run.err
+        rows = {r["image"]: r for r in json.loads(run.out)}
+        assert (rows["base"]["result"], rows["base"]["tags"]) == ("already released", ["1.0.0"]), rows["base"]
+        assert {rows[n]["result"] for n in ("mid", "a1", "a2", "b1")} == {"not released"}
+    finally:
+        remove_images(docker_client, prefix)

@@ -2,27 +2,36 @@
 
 `X.Y.Z` is write-once (checked before anything is built: `write_once`); `X.Y`, `X` and
 `latest` follow from what the registry holds (versions.floating_tags). Tags are moved
-registry-side (the same manifest under a new tag): no layer is pulled or pushed.
+registry-side (the same manifest under a new tag): no layer is pulled or pushed. A registry
+that fails part-way stops promotion (`Stopped`), saying which release tags each image holds by
+then: what was moved stays (a registry has no transaction over several tags), and a re-run moves
+the rest.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bbc.model import labels, platforms, refs, versions
 from bbc.errors import BbcError, RegistryError
 from bbc.model.hierarchy import Hierarchy
 from bbc.adapters.registry.protocol import RegistryAPI
 
+if TYPE_CHECKING:
+    from bbc.adapters.registry.client import Manifest
+
+
 @dataclass(frozen=True)
 class Released:
     image: str
     version: str
-    status: str  # released | already released | failed | not released
+    status: str  # released | already released | partly released | not released
     digest: str = ""
     tags: tuple[str, ...] = ()
     message: str = ""
+    in_doubt: tuple[str, ...] = ()  # a tag whose move failed part-way: the registry may or may not hold it
 
 
 def write_once(hierarchy: Hierarchy, fingerprints: Mapping[str, str | None], reg: RegistryAPI,
@@ -55,51 +64,123 @@ def write_once(hierarchy: Hierarchy, fingerprints: Mapping[str, str | None], reg
     return frozenset(already)
 
 
+class Stopped(RegistryError):
+    """Promotion stopped part-way (the registry failed it): `released` says, per image, which
+    of its release tags are in the registry now. A registry has no transaction over several
+    tags, so what was moved stays moved; a re-run moves the rest (X.Y.Z holds the same build)."""
+
+    def __init__(self, message: str, released: list[Released]) -> None:
+        super().__init__(message, tip="run `bbc release` again to finish: it moves the rest")
+        self.released = released
+
+
+class _Moved:
+    """The release tags promotion moved so far, per image, in the order it moved them."""
+
+    def __init__(self, hierarchy: Hierarchy, images: dict[str, list[str]], already: frozenset[str]) -> None:
+        self.hierarchy, self.images, self.already = hierarchy, images, already
+        self.tags: dict[str, list[str]] = {}
+        self.digests: dict[str, str] = {}
+        self.done: dict[str, Released] = {}  # images with every tag moved
+
+    def put(self, image: str, tag: str, digest: str) -> None:
+        self.tags.setdefault(image, []).append(tag)
+        self.digests[image] = digest
+
+    def stopped(self, image: str, tag: str, exc: BbcError) -> Stopped:
+        """The error of a move that failed, with what each image holds now."""
+        rows = []
+        for name, units in self.images.items():
+            version = self.hierarchy[units[0]].version
+            version_tag = refs.version_tag(version)
+            tags = tuple(self.tags.get(name, ()))
+            was = all(n in self.already for n in units)
+            if name in self.done:
+                rows.append(self.done[name])
+            elif name == image:
+                rows.append(Released(name, version, "partly released" if tags else (
+                    "already released" if was else "not released"), self.digests.get(name, ""),
+                    ((version_tag,) if was and not tags else tags),
+                    f"moving {tag} failed: {exc.message} (the registry may or may not hold it)", (tag,)))
+            elif tags:
+                rows.append(Released(name, version, "partly released", self.digests[name], tags,
+                                     "promotion stopped before its floating tags"))
+            elif was:
+                rows.append(Released(name, version, "already released", tags=(version_tag,),
+                                     message="its floating tags were not checked: promotion stopped first"))
+            else:
+                rows.append(Released(name, version, "not released", message="promotion stopped before it"))
+        return Stopped(f"{image}: moving {tag} failed: {exc.message}", rows)
+
+
 def promote(hierarchy: Hierarchy, reg: RegistryAPI, repo_of: Callable[[str], str], wanted: Iterable[str],
             already: frozenset[str], candidates: Mapping[str, str],
             on_event: Callable[[str], None]) -> list[Released]:
     """Move release tags: every X.Y.Z first, then the floating tags of each line. The builds of
-    a multi-platform image (its units) become one OCI index, which the tags name."""
+    a multi-platform image (its units) become one OCI index, which the tags name. Stopped when
+    the registry fails part-way, saying what each image holds by then."""
     manifests = {}
     for name, candidate in candidates.items():
         manifest = reg.manifest(repo_of(name), candidate)
         if manifest is None:
             raise RegistryError(f"{name}: candidate {candidate} vanished from the registry",
-                                tip="run `bbc release` again")
+                                tip="no release tag was moved; run `bbc release` again")
         manifests[name] = manifest
     images: dict[str, list[str]] = {}  # image -> its units, in order
     for name in wanted:
         images.setdefault(platforms.image_of(name), []).append(name)
+    moved = _Moved(hierarchy, images, already)
     for image, names in images.items():
+        _version_tag(hierarchy, reg, repo_of, image, names, manifests, moved)
+    out = []
+    for image, names in images.items():
+        out.append(_floating_tags(hierarchy, reg, repo_of(image), image, names, manifests.get(image), moved))
+        moved.done[image] = out[-1]
+        on_event(f"[{image}] {out[-1].status} {out[-1].version} ({out[-1].digest[:19]}) tags: {', '.join(out[-1].tags)}")
+    return out
+
+
+def _version_tag(hierarchy: Hierarchy, reg: RegistryAPI, repo_of: Callable[[str], str], image: str, names: list[str],
+                 manifests: dict[str, Manifest], moved: _Moved) -> None:
+    """X.Y.Z of `image` onto its candidate (or the index of its units' candidates)."""
+    version_tag = refs.version_tag(hierarchy[names[0]].version)
+    try:
         if names == [image] and image in manifests:
-            reg.put_tag(repo_of(image), manifests[image], refs.version_tag(hierarchy[image].version))
+            reg.put_tag(repo_of(image), manifests[image], version_tag)
         elif names != [image] and any(n in manifests for n in names):
             # a release holds every platform (bbc release takes whole images), and write_once
             # refused an X.Y.Z holding some of them: here every platform was pushed now
             missing = [n for n in names if n not in manifests]
             if missing:
-                raise RegistryError(f"{image}: no candidate of {', '.join(missing)} to put in its index",
-                                    tip="run `bbc release` again")
+                raise RegistryError(f"{image}: no candidate of {', '.join(missing)} to put in its index")
             entries = [(manifests[n], hierarchy[n].platform or "") for n in names]
-            manifests[image] = reg.put_index(repo_of(image), refs.version_tag(hierarchy[names[0]].version), entries)
-    out = []
-    for image, names in images.items():
-        name = image
-        version = hierarchy[names[0]].version
-        version_tag = refs.version_tag(version)
-        repository = repo_of(name)
-        manifest = manifests.get(name) or reg.manifest(repository, version_tag)
+            manifests[image] = reg.put_index(repo_of(image), version_tag, entries)
+        else:
+            return  # already released: X.Y.Z holds this build
+    except BbcError as exc:
+        raise moved.stopped(image, version_tag, exc) from None
+    moved.put(image, version_tag, manifests[image].digest)
+
+
+def _floating_tags(hierarchy: Hierarchy, reg: RegistryAPI, repository: str, image: str, names: list[str],
+                   manifest: Manifest | None, moved: _Moved) -> Released:
+    """X.Y, X and latest of `image`, as the versions in the registry have them."""
+    version = hierarchy[names[0]].version
+    version_tag = refs.version_tag(version)
+    tag = version_tag
+    try:
+        manifest = manifest or reg.manifest(repository, version_tag)
         if manifest is None:
-            raise RegistryError(f"{name}: {version} not found after promotion")
+            raise RegistryError(f"{image}: {version} not found after promotion")
         existing = [str(v) for t in reg.tags(repository) if t != version_tag and (v := refs.version_of_tag(t))]
-        moved = []
+        floating = []
         for tag in versions.floating_tags(version, existing):
             current = reg.manifest(repository, tag)
             if current is None or current.digest != manifest.digest:
                 reg.put_tag(repository, manifest, tag)
-            moved.append(tag)
-        status = "already released" if all(n in already for n in names) else "released"
-        on_event(f"[{name}] {status} {version} ({manifest.digest[:19]}) tags: {', '.join([version_tag, *moved])}")
-        out.append(Released(name, version, status, manifest.digest, (version_tag, *moved)))
-    return out
-
+                moved.put(image, tag, manifest.digest)
+            floating.append(tag)
+    except BbcError as exc:
+        raise moved.stopped(image, tag, exc) from None
+    status = "already released" if all(n in moved.already for n in names) else "released"
+    return Released(image, version, status, manifest.digest, (version_tag, *floating))

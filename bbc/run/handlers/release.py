@@ -63,6 +63,9 @@ class PromoteHandler(Handler[Promote]):
         from bbc.release import promote  # only a release promotes
 
         candidates = {r.image: r.tags[0] for r in ctx.results.values() if r.kind == Kind.PUSH and r.ok}
-        released = promote.promote(ctx.hierarchy, ctx.remote.client, ctx.remote.repo_of, step.images, step.released,
-                                   candidates, ctx.events.message)
+        try:
+            released = promote.promote(ctx.hierarchy, ctx.remote.client, ctx.remote.repo_of, step.images,
+                                       step.released, candidates, ctx.events.message)
+        except promote.Stopped as stopped:  # part-way: the rows say what each image holds now
+            return Result.of(step, Status.FAILED, start, message=stopped.message, released=tuple(stopped.released))
         return Result.of(step, Status.PROMOTED, start, released=tuple(released))
