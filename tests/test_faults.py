@@ -434,3 +434,21 @@ def test_a_failed_release_lists_a_root_released_before_as_such(tmp_path: Path, s
         assert {rows[n]["result"] for n in ("mid", "a1", "a2", "b1")} == {"not released"}
     finally:
         remove_images(docker_client, prefix)
+
+
+def test_a_timeout_too_long_is_refused_where_it_is_written(tmp_path: Path) -> None:
+    # issue 27: `timeout: 99999999999` passed validation, and the test then died of OverflowError
+    root = tmp_path / "h"
+    _tree(root, "localhost:5000/late", """\
+        base:
+          path: images/root/base
+          version: 1.0.0
+          test:
+            command: "true"
+            timeout: 99999999999
+        """)
+    run = bbc(root, "check")
+    assert run.code == 1
+    assert ("bbc: error: bbc.yaml:10: images.base.test.timeout: must be at most 86400 seconds (a day), "
+            "not 99999999999") in run.err, run.err
+    assert "Traceback" not in run.out + run.err
