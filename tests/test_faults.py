@@ -436,6 +436,36 @@ def test_a_failed_release_lists_a_root_released_before_as_such(tmp_path: Path, s
         remove_images(docker_client, prefix)
 
 
+LINKS = "USER 0\nRUN ln -s /gone /dlink && ln -s /etc/passwd /plink && ln -s busybox /bin/rel\nUSER 1000\n"
+
+
+def test_expect_follows_symlinks_and_a_path_under_a_file_is_absent(tmp_path: Path, docker_client: Any) -> None:
+    # issue 27: `files: [/dlink]` passed for a dangling symlink; `absent: [/plink/x]` under a file
+    # failed with HTTP 500 and skipped the image's other checks (its command never ran)
+    from tests.helpers import remove_images
+
+    prefix = _prefix("links")
+    root = tmp_path / "h"
+    _tree(root, prefix, """\
+        base:
+          path: images/root/base
+          version: 1.0.0
+          test:
+            command: echo the-command-ran
+            expect: {files: [/bin/rel, /plink, /dlink], absent: [/plink/x, /nothere, /dlink/x]}
+        """, base_extra=LINKS)
+    try:
+        run = bbc(root, "test", "base")
+        out = run.out + run.err
+        assert run.code == 1, out
+        assert "HTTP 500" not in out
+        assert "[base] FAILED after" in out
+        assert "1 of 1 tests failed: base (own): /dlink is a dangling symlink (to /gone)" in out
+        assert "the-command-ran" in (root / ".bbc/logs/base.test.log").read_text()
+    finally:
+        remove_images(docker_client, prefix)
+
+
 def test_a_timeout_too_long_is_refused_where_it_is_written(tmp_path: Path) -> None:
     # issue 27: `timeout: 99999999999` passed validation, and the test then died of OverflowError
     root = tmp_path / "h"
@@ -452,3 +482,36 @@ def test_a_timeout_too_long_is_refused_where_it_is_written(tmp_path: Path) -> No
     assert ("bbc: error: bbc.yaml:10: images.base.test.timeout: must be at most 86400 seconds (a day), "
             "not 99999999999") in run.err, run.err
     assert "Traceback" not in run.out + run.err
+
+
+def test_a_test_command_missing_from_the_image_is_one_clear_line(tmp_path: Path, docker_client: Any) -> None:
+    # issue 27: a raw, cut `400 Client Error ... /start`, and the image's other checks unreported
+    from tests.helpers import remove_images
+
+    prefix = _prefix("nocmd")
+    root = tmp_path / "h"
+    _tree(root, prefix, """\
+        base:
+          path: images/root/base
+          version: 1.0.0
+          test:
+            command: ["/no/such/tool", "--check"]
+            expect: {files: [/nothere]}
+        b1:
+          path: images/app/b1
+          parent: base
+          version: 1.0.0
+          test:
+            skip: [base]
+            command: ["no-such-tool"]
+        """)
+    try:
+        run = bbc(root, "test")
+        out = run.out + run.err
+        assert run.code == 1, out
+        assert "Client Error" not in out and "/start" not in out and "shim" not in out, out
+        assert ("[base] FAILED after" in out and "1 of 1 tests failed: base (own): /nothere is missing; "
+                "cannot run /no/such/tool: no such file or directory in the test image") in out, out
+        assert "b1 (own): cannot run no-such-tool: executable file not found in $PATH in the test image" in out, out
+    finally:
+        remove_images(docker_client, prefix)

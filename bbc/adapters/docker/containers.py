@@ -6,6 +6,7 @@ command's start: the engine's types come in only when a container runs."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -90,6 +91,8 @@ def run(api: Any, live: Containers, spec: ContainerRun, on_line: Callable[[str],
     the container is removed after (unless kept). The SDK's errors pass through."""
     import requests.exceptions
 
+    from bbc.adapters.engine import RunResult
+
     binds = {str(m.source): {"bind": m.target, "mode": "ro" if m.read_only else "rw"} for m in spec.mounts}
     host_config = api.create_host_config(binds=binds, network_mode=spec.network)
     container_id: str | None = None
@@ -101,7 +104,9 @@ def run(api: Any, live: Containers, spec: ContainerRun, on_line: Callable[[str],
         # attached before it starts: the output as the container writes it, whatever the log
         # driver (reading it back through /logs costs the engine ~5x the time for short lines)
         sock = api.attach_socket(container_id, params={"stdout": 1, "stderr": 1, "stream": 1, "logs": 1})
-        api.start(container_id)
+        refused = _start(api, container_id)
+        if refused:
+            return RunResult(None, "", not_started=refused)
         output = Output(on_line)
         reader = threading.Thread(target=output.read, args=(demux(blocks(sock)),), daemon=True)
         reader.start()
@@ -126,6 +131,26 @@ def run(api: Any, live: Containers, spec: ContainerRun, on_line: Callable[[str],
                 api.remove_container(container_id, force=True)
             except Exception:
                 pass
+
+
+# how runc says a command cannot start: `exec: "/no/such/tool": stat /no/such/tool: no such file
+# or directory: unknown`, `exec: "tool": executable file not found in $PATH: unknown`
+_CANNOT_EXEC = re.compile(r'exec: "(?P<command>[^"]*)": (?:stat [^:]*: )?(?P<why>.*?)(?:: unknown)?"?\)?$')
+
+
+def _start(api: Any, container_id: str) -> str:
+    """Start the container; "" when it started, else why its command could not (the engine's
+    other refusals pass through)."""
+    import docker.errors
+
+    try:
+        api.start(container_id)
+    except docker.errors.APIError as exc:
+        found = _CANNOT_EXEC.search(str(exc.explanation or "").strip())
+        if found is None:
+            raise
+        return f"cannot run {found['command']}: {found['why']}"
+    return ""
 
 
 def _result(code: int | None, output: Output, *, timed_out: bool = False) -> RunResult:

@@ -15,9 +15,10 @@ from typing import Any
 
 from bbc.adapters.docker import api as docker_api
 from bbc.adapters.docker import building, containers
+from bbc.adapters.docker import paths as docker_paths
 from bbc.adapters.docker.building import reason as _reason
 from bbc.adapters.docker.containers import Containers
-from bbc.adapters.engine import BuildRequest, ImageInfo, Mount, RunResult
+from bbc.adapters.engine import BuildRequest, ImageInfo, Mount, PathState, RunResult
 from bbc.errors import EngineError, EngineLost
 
 DEFAULT_TIMEOUT = 3600  # seconds a silent build step may take before the HTTP read gives up
@@ -271,16 +272,18 @@ class DockerEngine:
             raise self.lost_or(f"running a test in {image[:19]}", exc) from None
 
     def file_exists(self, image: str, path: str) -> bool:
+        found = self.path_states(image, [path])[path]
+        if found.error:
+            raise EngineError(f"engine at {self.address}: stat {path} in {image}: {found.error}")
+        return found.exists
+
+    def path_states(self, image: str, paths: list[str]) -> dict[str, PathState]:
         created = self.live.create(self.api, image, command=["/bbc-never-started"])
         try:
             # HEAD is the archive endpoint's stat: no body streams, so no half-read archive
             # holds the container while it is removed (a GET read one chunk and deadlocked)
-            status = docker_api.head(self.api, "/containers/{0}/archive", created, params={"path": path})
-            if status == 404:
-                return False
-            if status != 200:
-                raise EngineError(f"engine at {self.address}: stat {path} in {image}: HTTP {status}")
-            return True
+            stat = docker_paths.stat_of(self.api, created)
+            return {path: docker_paths.state(stat, path) for path in paths}
         finally:
             self.live.forget(created)
             self.api.remove_container(created, force=True)
