@@ -515,3 +515,95 @@ def test_a_test_command_missing_from_the_image_is_one_clear_line(tmp_path: Path,
         assert "b1 (own): cannot run no-such-tool: executable file not found in $PATH in the test image" in out, out
     finally:
         remove_images(docker_client, prefix)
+
+
+def _test_containers(client: Any) -> dict[str, str]:
+    """id -> command of every container labelled as a bbc test container."""
+    from bbc.model import labels
+
+    return {row["Id"]: row.get("Command", "") for row in client.api.containers(
+        all=True, filters={"label": labels.TEST_CONTAINER})}
+
+
+def test_ctrl_c_during_tests_reports_no_test_as_failed(tmp_path: Path, docker_client: Any) -> None:
+    # issue 27: Ctrl-C printed each running test as `FAILED ... exit code 137` before "interrupted"
+    from tests.helpers import ctrl_c, remove_images
+
+    prefix = _prefix("intr")
+    root = tmp_path / "h"
+    _tree(root, prefix, """\
+        base:
+          path: images/root/base
+          version: 1.0.0
+          test:
+            command: sleep 300
+        b1:
+          path: images/app/b1
+          parent: base
+          version: 1.0.0
+          test:
+            skip: [base]
+            command: sleep 301
+        """)
+    try:
+        ok(bbc(root, "build"))
+        before = set(_test_containers(docker_client))
+
+        def both_running() -> bool:
+            return len([c for c in _test_containers(docker_client).values() if "sleep 30" in c]) == 2
+
+        code, out = ctrl_c(["test", "-j", "2"], root, both_running, "both tests to start", settle=1.0)
+        assert code == 130, out
+        assert "FAILED" not in out and "137" not in out, out
+        assert "interrupted" in out
+        assert set(_test_containers(docker_client)) == before
+    finally:
+        remove_images(docker_client, prefix)
+
+
+def test_a_killed_test_run_leaves_no_container_after_the_next_run(tmp_path: Path, docker_client: Any) -> None:
+    # issue 27: a SIGKILLed `bbc test` left its labelled container forever; the next run of the
+    # same tree removes it, and leaves alone what is not its to remove (a container kept with
+    # --keep, one of another tree, one without an owner)
+    from bbc.model import labels
+    from tests.helpers import remove_images
+
+    prefix = _prefix("kill")
+    root = tmp_path / "h"
+    config = _tree(root, prefix, """\
+        base:
+          path: images/root/base
+          version: 1.0.0
+          test:
+            command: sleep 302
+        """)
+    others: list[str] = []
+    try:
+        ok(bbc(root, "build"))
+        image = docker_client.images.get(f"{prefix}/base:1.0.0").id
+        for owner in ({labels.TEST_CONTAINER: "1"},  # no owner named (as bbc labelled them before)
+                      {labels.TEST_CONTAINER: f"{os.uname().nodename} 1 1", "bbc.test-tree": "/another/tree"}):
+            others.append(docker_client.api.create_container(image, ["true"], labels=owner)["Id"])
+        proc = subprocess.Popen([sys.executable, "-m", "bbc.cli", "test", "base"], cwd=root,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: any("sleep 302" in c for c in _test_containers(docker_client).values()), 120,
+                     "the test container to start")
+        finally:
+            proc.kill()
+            proc.wait()
+        stale = {i for i, c in _test_containers(docker_client).items() if "sleep 302" in c}
+        assert len(stale) == 1  # SIGKILL: nothing could remove it
+        config.write_text(config.read_text().replace("command: sleep 302", "command: exit 4"))
+        assert bbc(root, "test", "base", "--keep").code == 1  # leaves its failed container, on purpose
+        kept = {i for i, c in _test_containers(docker_client).items() if "exit 4" in c}
+        assert len(kept) == 1
+        assert not stale & set(_test_containers(docker_client))  # the killed run's is gone
+        config.write_text(config.read_text().replace("command: exit 4", "command: \"true\""))
+        ok(bbc(root, "test", "base"))
+        assert set(_test_containers(docker_client)) >= kept | set(others)  # not its to remove
+    finally:
+        left = _test_containers(docker_client)
+        for cid in set(others) | {i for i, c in left.items() if "exit 4" in c}:
+            docker_client.api.remove_container(cid, force=True)
+        remove_images(docker_client, prefix)

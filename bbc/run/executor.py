@@ -19,7 +19,7 @@ import time
 from typing import TYPE_CHECKING
 
 from bbc.adapters.engine import Engine
-from bbc.errors import BbcError, BuildError, EngineLost
+from bbc.errors import BbcError, BuildError, EngineLost, Interrupted
 from bbc.model.hierarchy import Hierarchy
 from bbc.plan.kinds import IDLE, Kind
 from bbc.plan.steps import Plan, Step
@@ -123,6 +123,8 @@ class Executor:
             except EngineLost as lost:
                 slot = pool.replace(step, slot, lost)  # raises when there is nowhere else to go
                 result = handler.run(self.context, step, start)
+        except Interrupted:  # Ctrl-C cut it short: it neither failed nor passed; the CLI says so
+            return
         except EngineLost as exc:
             if pool.gone:
                 self._lost = True  # start nothing more on an engine that is gone

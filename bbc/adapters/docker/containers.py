@@ -10,15 +10,16 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from bbc.adapters.docker import owners
 from bbc.adapters.docker.output import Output, blocks, close, demux, drain
-from bbc.errors import BbcError
+from bbc.errors import Interrupted
 
 if TYPE_CHECKING:
     from bbc.adapters.engine import Mount, RunResult
 
-TEST_LABEL = "bbc.test-container"
+T = TypeVar("T")
 
 
 class Containers:
@@ -27,23 +28,37 @@ class Containers:
     Worker threads die with the process on Ctrl-C, before their `finally`: `remove_all`, from
     the main thread, removes what they left. A Ctrl-C landing between a create's request and
     its answer would leave a container nobody knows of, so removal waits for creates in
-    flight, and no create starts after it began."""
+    flight, and no create starts after it began. A step its removal cuts short raises
+    Interrupted (it did not fail: it was stopped). Each container is labelled with its owner
+    (bbc/adapters/docker/owners.py); the first one on an engine sweeps away those a killed run
+    of the same tree left there."""
 
     def __init__(self) -> None:
         self._live: dict[str, Any] = {}  # container ID -> the SDK API client of its engine
         self._changed = threading.Condition()
         self._creating = 0
         self._stopping = False
+        self.tree: str | None = None  # the folder of the bbc.yaml this run works on, once read
+        self._swept: set[int] = set()  # the engines (SDK clients) swept already
 
-    def create(self, api: Any, image: str, **options: Any) -> str:
-        """Create a container (labelled TEST_LABEL) through `api` and track it until `forget`;
-        BbcError once `remove_all` has begun."""
+    @property
+    def stopping(self) -> bool:
+        """`remove_all` has begun: the run is being interrupted."""
+        return self._stopping
+
+    def create(self, api: Any, image: str, *, keep: bool = False, **options: Any) -> str:
+        """Create a container (labelled with its owner) through `api` and track it until
+        `forget`; Interrupted once `remove_all` has begun."""
         with self._changed:
             if self._stopping:
-                raise BbcError("interrupted: no new test container")
+                raise Interrupted("interrupted: no new test container")
             self._creating += 1
+            sweep = self.tree is not None and id(api) not in self._swept
+            self._swept.add(id(api))
         try:
-            created = api.create_container(image, labels={TEST_LABEL: "1"}, **options)
+            if sweep and self.tree is not None:
+                owners.sweep(api, self.tree)
+            created = api.create_container(image, labels=owners.labels_for(self.tree, keep=keep), **options)
             container_id = str(created["Id"])
             self._live[container_id] = api
             return container_id
@@ -51,6 +66,21 @@ class Containers:
             with self._changed:
                 self._creating -= 1
                 self._changed.notify_all()
+
+    def checked(self, call: Callable[[], T]) -> T:
+        """`call()` (which runs containers of this run), raising Interrupted instead of whatever
+        it came to when `remove_all` cut it short (a test killed by it did not fail)."""
+        try:
+            out = call()
+        except Interrupted:
+            raise
+        except Exception:
+            if self._stopping:
+                raise Interrupted("interrupted") from None
+            raise
+        if self._stopping:
+            raise Interrupted("interrupted")
+        return out
 
     def forget(self, container_id: str) -> None:
         """The container is being removed by whoever started it."""
@@ -99,7 +129,7 @@ def run(api: Any, live: Containers, spec: ContainerRun, on_line: Callable[[str],
     sock: Any = None
     failed = False
     try:
-        container_id = live.create(api, spec.image, command=spec.command, host_config=host_config,
+        container_id = live.create(api, spec.image, command=spec.command, host_config=host_config, keep=spec.keep,
                                    user=spec.user or "", network_disabled=spec.network == "none")
         # attached before it starts: the output as the container writes it, whatever the log
         # driver (reading it back through /logs costs the engine ~5x the time for short lines)

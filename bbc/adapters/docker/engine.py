@@ -19,7 +19,7 @@ from bbc.adapters.docker import paths as docker_paths
 from bbc.adapters.docker.building import reason as _reason
 from bbc.adapters.docker.containers import Containers
 from bbc.adapters.engine import BuildRequest, ImageInfo, Mount, PathState, RunResult
-from bbc.errors import EngineError, EngineLost
+from bbc.errors import EngineError, EngineLost, Interrupted
 
 DEFAULT_TIMEOUT = 3600  # seconds a silent build step may take before the HTTP read gives up
 # An engine push opens 8 to 27 connections and retries only layer uploads inside dockerd; each
@@ -167,6 +167,8 @@ class DockerEngine:
         return building.build(self, request, on_line)
 
     def tag(self, image_id: str, repository: str, tag: str) -> None:
+        if self.live.stopping:  # Ctrl-C: a build finishing now is not tagged
+            raise Interrupted(f"interrupted: {repository}:{tag} not tagged")
         try:
             self.api.tag(image_id, repository, tag, force=True)
         except Exception as exc:
@@ -265,7 +267,7 @@ class DockerEngine:
 
         spec = containers.ContainerRun(image, command, tuple(mounts), network, timeout, user, keep)
         try:
-            return containers.run(self.api, self.live, spec, on_line)
+            return self.live.checked(lambda: containers.run(self.api, self.live, spec, on_line))
         except docker.errors.APIError as exc:
             raise self._error(f"run {image}", exc) from None
         except (OSError, requests.exceptions.RequestException) as exc:
@@ -283,7 +285,7 @@ class DockerEngine:
             # HEAD is the archive endpoint's stat: no body streams, so no half-read archive
             # holds the container while it is removed (a GET read one chunk and deadlocked)
             stat = docker_paths.stat_of(self.api, created)
-            return {path: docker_paths.state(stat, path) for path in paths}
+            return self.live.checked(lambda: {path: docker_paths.state(stat, path) for path in paths})
         finally:
             self.live.forget(created)
             self.api.remove_container(created, force=True)
