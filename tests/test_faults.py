@@ -607,3 +607,28 @@ def test_a_killed_test_run_leaves_no_container_after_the_next_run(tmp_path: Path
         for cid in set(others) | {i for i, c in left.items() if "exit 4" in c}:
             docker_client.api.remove_container(cid, force=True)
         remove_images(docker_client, prefix)
+
+
+def test_a_parent_rebuilt_as_it_was_is_not_called_another_run(tmp_path: Path, docker_client: Any) -> None:
+    # issue 27: after `docker rmi` of base, `bbc build` said "another bbc run built it meanwhile"
+    # of every child, with no other run anywhere: base came out as the very same image, so the
+    # children's builds on it were current again
+    from tests.helpers import remove_images
+
+    prefix = _prefix("rmi")
+    root = tmp_path / "h"
+    tiny_hierarchy(root, registry=prefix)
+    try:
+        ok(bbc(root, "build"))
+        base = docker_client.images.get(f"{prefix}/base:1.0.0").id
+        for tag in ("1.0.0", "1.0", "1", "latest"):
+            docker_client.api.remove_image(f"{prefix}/base:{tag}")
+        run = ok(bbc(root, "build"))
+        assert docker_client.images.get(f"{prefix}/base:1.0.0").id == base, run.out
+        assert "another bbc run" not in run.out + run.err, run.out
+        assert "built on an older build of base" not in run.out, run.out
+        for child in ("mid", "b1"):
+            assert (f"[{child}] base came out as the same image as before: the build of {child} on it "
+                    "is current; reusing it") in run.out, run.out
+    finally:
+        remove_images(docker_client, prefix)

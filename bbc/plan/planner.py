@@ -127,8 +127,9 @@ def _build_step(p: PlanContext, name: str, prep: Prepare | None) -> Build:
     reasons = [*(prep.reasons[:1] if prep else ()), *(["forced"] if forced else []),
                *([f"parent {spec.parent} rebuilt"] if parent_moves else [])]
     if inputs.fingerprint is not None and existing is None:
-        reasons += ([f"built on an older build of {spec.parent}"] if ours
-                    else _what_changed(p, name, spec, inputs, parent_fp))
+        # with the parent to be built, which build of it this one will find is not known yet
+        reasons += ([f"built on an older build of {spec.parent}"] if ours and not parent_moves
+                    else [] if ours else _what_changed(p, name, spec, inputs, parent_fp))
     if p.selection.changed and name in p.selection.changed:
         reasons.insert(0, "changed: " + _few(p.selection.changed[name]))
     action, pull_ref = Action.UP_TO_DATE, ""

@@ -80,7 +80,7 @@ def _reused(ctx: Context, step: Build, parent_id: str | None, start: float) -> R
     waited for the lock), or, with a PULL action, the registry's; None: build it."""
     done = _built_meanwhile(ctx, step, parent_id)
     if done is not None:
-        ctx.events.message(f"[{step.image}] another bbc run built it meanwhile; reusing its build")
+        ctx.events.message(f"[{step.image}] {_why_there(ctx, step, done)}")
         applied = () if step.gated else ctx.tag(step.image, done.id, set(done.tags))
         return Result.of(step, Status.UP_TO_DATE, start, size=done.size, image_id=done.id, tags=applied)
     pulled = _pull(ctx, step, parent_id) if step.action == Action.PULL else None
@@ -102,6 +102,21 @@ def _built_meanwhile(ctx: Context, step: Build, parent_id: str | None) -> ImageI
     if parent_id is not None and tagged.labels.get(labels.PARENT_ID) != parent_id:
         return None
     return tagged
+
+
+def _why_there(ctx: Context, step: Build, found: ImageInfo) -> str:
+    """Why the build this step was to make is there already. Tagged as it was when the plan
+    looked: no other run made it; its parent was rebuilt (it had gone: `docker rmi`) as the
+    very image it was before, so this build on it is current again."""
+    ref = refs.ref(ctx.hierarchy.config.ref(step.image), step.version, step.image)
+    seen = ctx.plan.index.by_tag.get(ref)
+    if seen is None or seen.id != found.id:
+        return "another bbc run built it meanwhile; reusing its build"
+    parent = ctx.hierarchy[step.image].parent
+    if parent:
+        return (f"{parent} came out as the same image as before: the build of {step.image} on it is current; "
+                "reusing it")
+    return "its build is here already; reusing it"
 
 
 def _pull(ctx: Context, step: Build, parent_id: str | None) -> ImageInfo | None:
