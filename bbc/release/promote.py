@@ -87,8 +87,9 @@ class _Moved:
         self.tags.setdefault(image, []).append(tag)
         self.digests[image] = digest
 
-    def stopped(self, image: str, tag: str, exc: BbcError) -> Stopped:
-        """The error of a move that failed, with what each image holds now."""
+    def stopped(self, image: str, moving: str | None, exc: BbcError) -> Stopped:
+        """The error of a registry call for `image` that failed (while `moving` that tag, which
+        the registry may then hold or not), with what each image holds now."""
         rows = []
         for name, units in self.images.items():
             version = self.hierarchy[units[0]].version
@@ -101,7 +102,8 @@ class _Moved:
                 rows.append(Released(name, version, "partly released" if tags else (
                     "already released" if was else "not released"), self.digests.get(name, ""),
                     ((version_tag,) if was and not tags else tags),
-                    f"moving {tag} failed: {exc.message} (the registry may or may not hold it)", (tag,)))
+                    f"moving {moving} failed: {exc.message} (the registry may or may not hold it)" if moving
+                    else exc.message, (moving,) if moving else ()))
             elif tags:
                 rows.append(Released(name, version, "partly released", self.digests[name], tags,
                                      "promotion stopped before its floating tags"))
@@ -110,7 +112,7 @@ class _Moved:
                                      message="its floating tags were not checked: promotion stopped first"))
             else:
                 rows.append(Released(name, version, "not released", message="promotion stopped before it"))
-        return Stopped(f"{image}: moving {tag} failed: {exc.message}", rows)
+        return Stopped(f"{image}: moving {moving} failed: {exc.message}" if moving else exc.message, rows)
 
 
 def promote(hierarchy: Hierarchy, reg: RegistryAPI, repo_of: Callable[[str], str], wanted: Iterable[str],
@@ -144,15 +146,17 @@ def _version_tag(hierarchy: Hierarchy, reg: RegistryAPI, repo_of: Callable[[str]
                  manifests: dict[str, Manifest], moved: _Moved) -> None:
     """X.Y.Z of `image` onto its candidate (or the index of its units' candidates)."""
     version_tag = refs.version_tag(hierarchy[names[0]].version)
+    if names != [image] and any(n in manifests for n in names):
+        # a release holds every platform (bbc release takes whole images), and write_once
+        # refused an X.Y.Z holding some of them: here every platform was pushed now
+        missing = [n for n in names if n not in manifests]
+        if missing:
+            raise moved.stopped(image, None, RegistryError(f"{image}: no candidate of {', '.join(missing)} "
+                                                           "to put in its index"))
     try:
         if names == [image] and image in manifests:
             reg.put_tag(repo_of(image), manifests[image], version_tag)
         elif names != [image] and any(n in manifests for n in names):
-            # a release holds every platform (bbc release takes whole images), and write_once
-            # refused an X.Y.Z holding some of them: here every platform was pushed now
-            missing = [n for n in names if n not in manifests]
-            if missing:
-                raise RegistryError(f"{image}: no candidate of {', '.join(missing)} to put in its index")
             entries = [(manifests[n], hierarchy[n].platform or "") for n in names]
             manifests[image] = reg.put_index(repo_of(image), version_tag, entries)
         else:
@@ -167,7 +171,7 @@ def _floating_tags(hierarchy: Hierarchy, reg: RegistryAPI, repository: str, imag
     """X.Y, X and latest of `image`, as the versions in the registry have them."""
     version = hierarchy[names[0]].version
     version_tag = refs.version_tag(version)
-    tag = version_tag
+    moving: str | None = None  # the tag being moved: the registry may hold it or not when that fails
     try:
         manifest = manifest or reg.manifest(repository, version_tag)
         if manifest is None:
@@ -177,10 +181,12 @@ def _floating_tags(hierarchy: Hierarchy, reg: RegistryAPI, repository: str, imag
         for tag in versions.floating_tags(version, existing):
             current = reg.manifest(repository, tag)
             if current is None or current.digest != manifest.digest:
+                moving = tag
                 reg.put_tag(repository, manifest, tag)
+                moving = None
                 moved.put(image, tag, manifest.digest)
             floating.append(tag)
     except BbcError as exc:
-        raise moved.stopped(image, tag, exc) from None
+        raise moved.stopped(image, moving, exc) from None
     status = "already released" if all(n in moved.already for n in names) else "released"
     return Released(image, version, status, manifest.digest, (version_tag, *floating))
