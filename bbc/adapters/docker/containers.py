@@ -171,12 +171,10 @@ _CANNOT_EXEC = re.compile(r'exec: "(?P<command>[^"]*)": (?:stat [^:]*: )?(?P<why
 def _start(api: Any, container_id: str) -> str:
     """Start the container; "" when it started, else why its command could not (the engine's
     other refusals pass through)."""
-    import docker.errors
-
     try:
         api.start(container_id)
-    except docker.errors.APIError as exc:
-        found = _CANNOT_EXEC.search(str(exc.explanation or "").strip())
+    except Exception as exc:  # the SDK's APIError carries the engine's `explanation`
+        found = _CANNOT_EXEC.search(str(getattr(exc, "explanation", None) or "").strip())
         if found is None:
             raise
         return f"cannot run {found['command']}: {found['why']}"

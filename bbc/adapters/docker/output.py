@@ -109,11 +109,11 @@ def demux(blocks: Iterable[bytes]) -> Iterator[bytes]:
 
 
 def blocks(sock: Any, size: int = 65536) -> Iterator[bytes]:
-    """What `sock` (an attach socket, as the SDK hands it out) sends, as it comes, until it closes."""
-    from docker.utils import socket as docker_socket
-
+    """What `sock` (an attach socket as the SDK hands it out: a socket, an SSL socket, an SSH
+    channel, or the SocketIO over a unix socket) sends, as it comes, until it closes."""
+    read = getattr(sock, "recv", None) or sock.read
     while True:
-        block = docker_socket.read(sock, size)
+        block = read(size)
         if not block:
             return
         yield bytes(block)
