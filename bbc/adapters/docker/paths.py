@@ -4,8 +4,9 @@ never started, symlinks followed as a process in the image would follow them.
 
 The engine resolves the symlinks on the way to a path but not the last one, whose target it
 names (`linkTarget`, already absolute and resolved): a symlink to nothing is "dangling", not
-"there". A path under a file (`/etc/passwd/x`) makes the engine answer HTTP 500 (ENOTDIR):
-nothing is there, which the nearest folder above it shows.
+"there" (dockerd answers for the link itself, Podman 404 with the link's stat). A path under a
+file (`/etc/passwd/x`) makes dockerd answer HTTP 500 (ENOTDIR), Podman 404: nothing is there,
+which the nearest folder above it shows.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bbc.adapters.docker import api as docker_api
 from bbc.adapters.engine import PathState
 
 DIRECTORY = 1 << 31  # Go's os.ModeDir, as the stat's mode carries it
+SYMLINK = 1 << 27  # Go's os.ModeSymlink
 HOPS = 40  # symlinks followed at most (the kernel's limit)
 
 # (HTTP status, the stat's fields) of one path
@@ -46,15 +48,16 @@ def state(stat: Stat, path: str) -> PathState:
     link = ""  # the last symlink's target on the way
     for _ in range(HOPS):
         status, fields = stat(path)
-        if status == 404:
-            return PathState(False, dangling=link)
+        mode, target = int(fields.get("mode") or 0), str(fields.get("linkTarget") or "")
+        symlink = bool(mode & SYMLINK) and target not in ("", path)  # Podman names every path its own target
+        if status == 404:  # Podman answers a dangling symlink so, with the link's stat
+            return PathState(False, dangling=target if symlink else link)
         if status == 500:
             return _under(stat, path)
         if status != 200:
             return PathState(False, error=f"the engine answered HTTP {status}")
-        target = str(fields.get("linkTarget") or "")
-        if not target:
-            return PathState(True, directory=bool(int(fields.get("mode") or 0) & DIRECTORY))
+        if not symlink:
+            return PathState(True, directory=bool(mode & DIRECTORY))
         path = link = target
     return PathState(False, error=f"more than {HOPS} symlinks on the way")
 
