@@ -163,9 +163,10 @@ def run(api: Any, live: Containers, spec: ContainerRun, on_line: Callable[[str],
                 pass
 
 
-# how runc says a command cannot start: `exec: "/no/such/tool": stat /no/such/tool: no such file
-# or directory: unknown`, `exec: "tool": executable file not found in $PATH: unknown`
-_CANNOT_EXEC = re.compile(r'exec: "(?P<command>[^"]*)": (?:stat [^:]*: )?(?P<why>.*?)(?:: unknown)?"?\)?$')
+# how runc says a command cannot start, through dockerd (`exec: "/no/such/tool": stat
+# /no/such/tool: no such file or directory: unknown`) or Podman (`...: executable file not found
+# in $PATH: OCI runtime attempted to invoke a command that was not found`)
+_CANNOT_EXEC = re.compile(r'exec: "(?P<command>[^"]*)": (?:stat [^:]*: )?(?P<why>[^:"]+)')
 
 
 def _start(api: Any, container_id: str) -> str:
