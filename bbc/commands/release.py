@@ -3,9 +3,10 @@ the one plan.
 
 - `X.Y.Z` is write-once: different content under an existing X.Y.Z is refused before anything
   is built; the same content is a no-op.
-- All or nothing: every affected image is pushed under a candidate tag; the one promote step
-  needs every build, test and push to have succeeded, so a failure anywhere (a registry that
-  fails mid-run included) leaves every release tag as it was; re-running finishes the job.
+- Nothing moves early: every affected image is pushed under a candidate tag; the one promote
+  step needs every build, test and push to have succeeded, so a failure before it (a registry
+  that fails mid-run included) leaves every release tag as it was. A registry failing during
+  promotion leaves the tags moved before it, and the rows say which; re-running finishes the job.
 - An image whose fingerprint the registry already holds is pulled, not rebuilt.
 - Policy gates (bbc.yaml `policy:`, bbc/policy.py): when any is set, everything is built and
   tested first, then every image is held to the gates, and only then is anything pushed: a
