@@ -25,6 +25,9 @@ class FakeEngine:
         self.max_running = 0
         self.tags: dict[str, str] = {}
 
+    def version(self) -> str:
+        return "Fake Engine 0"
+
     def diff_ids(self, ref: str) -> tuple[str, ...]:
         return ()
 

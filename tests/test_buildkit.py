@@ -11,7 +11,6 @@ import tarfile
 from pathlib import Path
 
 from bbc.adapters.docker import context as docker_context
-from bbc.plan import fingerprint
 from bbc.adapters.docker.buildkit import Progress, context_archive
 from tests.helpers import write
 

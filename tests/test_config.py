@@ -93,7 +93,7 @@ BAD = [
      ["bbc.yaml:9: images.python.parnet: unknown key (did you mean 'parent'?); allowed: path, parent, version, "
       "dockerfile, target, build_args, parent_arg, parent_ref, labels, watch, platform, platforms, network, prepare, test, "
       "cascade, "
-      "description, owner"]),
+      "description, owner, secrets"]),
     ("unknown top key", GOOD.replace("registry:", "registy:"),
      ["bbc.yaml:1: registy: unknown key (did you mean 'registry'?); allowed: registry, defaults, images, projects, "
       "policy, engines, signing, mirrors, mirrors_only",
@@ -241,3 +241,31 @@ def test_the_validated_config_is_reused_until_a_file_it_read_changes(tmp_path: P
         m.setattr(yamlnodes, "load", no_parse)
         with pytest.raises(AssertionError, match="parsed again"):
             config_mod.load(path)
+
+
+def test_secrets_and_the_signature_gates_are_validated_where_written(tmp_path: Path) -> None:
+    """issue 23: `secrets:` ids and sources, signed_parents needing public keys, trusted_bases' files."""
+    root = tmp_path / "repo"
+    write(root / "images/a/Dockerfile", "FROM scratch\n")
+    write(root / "bbc.yaml", """\
+registry: localhost:5000/acme
+images:
+  a:
+    path: images/a
+    version: 1.0.0
+    build_args: {TOKEN: x}
+    secrets: {TOKEN: env:TOKEN, "bad id": x, pip: "env:1X"}
+policy:
+  signed_parents: error
+  trusted_bases: {upstream.example/: [keys/none.pub]}
+""")
+    with pytest.raises(ConfigError) as info:
+        config.load(root / "bbc.yaml")
+    problems = info.value.problems
+    assert "bbc.yaml:7: images.a.secrets.bad id: a secret id is letters, digits and . _ - (the id= of RUN " \
+           "--mount=type=secret)" in problems
+    assert "bbc.yaml:7: images.a.secrets.pip: 'env:1X': env: takes an environment variable name, e.g. env:PYPI_TOKEN" \
+        in problems
+    assert any(p.startswith("bbc.yaml:7: images.a.secrets: TOKEN: also a build arg") for p in problems), problems
+    assert any(p.startswith("bbc.yaml:9: policy.signed_parents: verifies with signing.public_keys") for p in problems)
+    assert any("policy.trusted_bases.upstream.example/.0: keys/none.pub: no such file" in p for p in problems), problems

@@ -315,3 +315,53 @@ def test_with_parent_reads_the_parent_through_a_build_arg_and_keeps_everything_e
     # as the builder reads it with the build arg set: both FROMs of the parent take it
     assert [s.image for s in stages(with_parent(text, "acme/python:3.11"), {PARENT_ARG: "localhost/p:1"})] == [
         "localhost/p:1", "localhost/p:1", "acme/python:3.12"]
+
+
+# -- heredocs (issue 27): their bodies are content, never instructions -----------------------
+
+HEREDOCS = """\
+ARG SOURCE_IMAGE
+FROM ${SOURCE_IMAGE}
+COPY <<EOF /etc/notes.txt
+FROM registry/upstream/evil:latest
+EOF
+RUN <<-"END" cat >/x && <<'B' sh
+\t\tFROM a/b:1
+\tEND
+FROM c/d:2
+B
+copy <<A <<B /etc/
+FROM e/f:3
+A
+FROM g/h:4 \\
+B
+RUN ["sh", "-c", "cat <<EOF"]
+FROM real/one:1
+RUN echo "<<EOF" && cat<<EOF
+FROM real/two:2
+ONBUILD RUN <<X
+FROM i/j:5
+X
+RUN <<EOF
+  EOF
+EOF
+FROM real/three:3
+"""
+
+
+def test_heredoc_bodies_are_skipped_as_buildkit_skips_them() -> None:
+    # `<<EOF`, `<<-EOF` (tabs before the terminator), quoted names, several on one line, after
+    # ONBUILD; not in JSON form, not quoted, not glued to a word, and the terminator is exact
+    assert [(n, w) for n, w, _ in dockerfile.instructions(HEREDOCS)] == [
+        (1, "ARG"), (2, "FROM"), (3, "COPY"), (6, "RUN"), (11, "COPY"), (16, "RUN"), (17, "FROM"), (18, "RUN"),
+        (19, "FROM"), (20, "ONBUILD"), (23, "RUN"), (26, "FROM")]
+    assert [b.image for b in external_bases(HEREDOCS, parent_arg="SOURCE_IMAGE")] == [
+        "real/one:1", "real/two:2", "real/three:3"]
+    # pinning works on the real FROM lines and leaves every body as written
+    base = external_bases(HEREDOCS, parent_arg="SOURCE_IMAGE")[2]
+    pinned = pin_text(HEREDOCS, base, DIGEST_A)
+    assert pinned == HEREDOCS.replace("FROM real/three:3\n", f"FROM real/three:3@{DIGEST_A}\n")
+
+
+def test_an_unterminated_heredoc_runs_to_the_end_of_the_file() -> None:
+    assert [w for _, w, _ in dockerfile.instructions("FROM scratch\nCOPY <<EOF /x\nFROM a/b:1\n")] == ["FROM", "COPY"]

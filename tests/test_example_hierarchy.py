@@ -225,3 +225,68 @@ def test_every_package_has_the_owner_that_introduced_it(built: dict[str, Any]) -
     # a root without a shell reads like any other (nothing runs in the image)
     static = _owners("static")
     assert static and set(static.values()) == {"static"}
+
+
+# -- released signed (issue 23) -------------------------------------------------------------------
+
+def test_the_example_is_released_signed_and_verifies(built: dict[str, Any], docker_client: Any, tmp_path: Path) -> None:
+    """The built example released to a registry of the test's own, signed: every image (each
+    platform and each index) verifies with the release key, by bbc and by the Sigstore reference
+    verifier, and releasing again writes nothing. The tree is copied with its registry renamed
+    (the builds tagged there too, so nothing is rebuilt): localhost:5000 is not the test's to write."""
+    import shutil
+
+    from bbc import config
+    from bbc.adapters.docker.engine import DockerEngine
+    from bbc.commands import release as release_cmd
+    from bbc.plan.steps import Selection
+    from bbc.release.signing import keys, referrers
+    from bbc.run.options import RunOptions
+    from tests.commands.test_verify import Counting
+    from tests.registry_server import RegistryServer
+    from tests.test_signing import sigstore_verify
+
+    server = RegistryServer(tmp_path / "registry")
+    server.start()
+    prefix = f"{server.addr}/acme"
+    root = tmp_path / "example"
+    try:
+        shutil.copytree(ROOT, root, ignore=_not_copied,
+                        symlinks=True)
+        _, pub = keys.generate(root / "keys")
+        text = (root / "bbc.yaml").read_text().replace(f"registry: {REGISTRY}", f"registry: {prefix}")
+        (root / "bbc.yaml").write_text(text + "\nsigning:\n  key: keys/bbc.key\n  public_keys: [keys/bbc.pub]\n")
+        for row in docker_client.api.images(name=None):
+            for tag in row.get("RepoTags") or ():
+                if tag.startswith(REGISTRY + "/"):
+                    repository, _, name = tag.rpartition(":")
+                    docker_client.api.tag(row["Id"], prefix + repository[len(REGISTRY):], name)
+        run = bbc(root, "release", "--no-test", "-j", "2", timeout=3000)
+        assert run.code == 0, run.out[-4000:] + run.err[-4000:]
+        assert "building" not in run.out, run.out  # released what was built, nothing rebuilt
+        assert run.out.count(" signed sha256:") == len(UNITS) + 2  # and static's and iris-xgb's indexes
+        for name in IMAGES:
+            check = bbc(root, "verify", f"{prefix}/{name}:latest", "--format", "json")
+            assert check.code == 0 and json.loads(check.out)["verified"], check.out
+        reg = Counting(server.addr)
+        app = reg.manifest("acme/iris-api", "latest")
+        assert app is not None
+        for entry in referrers.listed(reg, "acme/iris-api", app.digest):
+            if entry.get("artifactType") == "application/vnd.dev.sigstore.bundle.v0.3+json":
+                (tmp_path / "bundle.json").write_bytes(referrers.content(reg, "acme/iris-api", entry)[1])
+                assert sigstore_verify(tmp_path / "bundle.json", pub).returncode == 0
+        reg.sent.clear()
+        again = release_cmd.release(config.load_hierarchy(root / "bbc.yaml"), DockerEngine(), Selection(),
+                                    RunOptions(), test=False, registry=reg)
+        assert again == 0 and reg.writes() == []
+    finally:
+        server.stop()
+        for row in docker_client.api.images(name=None):
+            for tag in row.get("RepoTags") or ():
+                if tag.startswith(prefix + "/"):
+                    docker_client.api.remove_image(tag)
+
+
+def _not_copied(folder: str, names: list[str]) -> list[str]:
+    """What a copy of the example leaves out: the checkout's own tools and tests, not images' tests."""
+    return [n for n in names if n == "__pycache__" or folder == str(ROOT) and n in (".venv", ".git", "bench", "tests")]

@@ -78,6 +78,7 @@ def test_dockerignore_negation_and_dockerfile_always_sent(spec: config.ImageSpec
     write(spec.path / ".dockerignore", "*\n!main.py\n")
     files = docker_context.context_files(spec.path, spec.dockerfile)
     assert "main.py" in files and "Dockerfile" in files and "sub/data.txt" not in files
+    assert ".dockerignore" not in files  # bbc applies it: no builder gets it to apply again
     before = fp(spec)
     (spec.path / "sub/data.txt").write_text("ignored now\n")
     assert fp(spec) == before

@@ -1,4 +1,4 @@
-"""bbc/layers.py and bbc/ownership.py on synthetic `docker save` streams: the legacy layout
+"""bbc/inside/layers.py and bbc/inside/ownership.py on synthetic `docker save` streams: the legacy layout
 (Docker up to 24: `<id>/layer.tar`) and the OCI layout (Docker 25+: `blobs/sha256/…`), whiteouts
 and opaque folders, egg-info files, and attribution across a lineage. The real engine's export
 is tested in tests/test_sbom.py."""

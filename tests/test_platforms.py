@@ -19,7 +19,6 @@ import pytest
 from bbc import config as config_mod
 from bbc.model import platforms
 from bbc.errors import ConfigError
-from bbc.model.hierarchy import Hierarchy
 from bbc.adapters.registry.client import OCI_INDEX, Registry
 from tests.cli import bbc, ok
 from tests.conftest import IN_CI

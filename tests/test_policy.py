@@ -43,6 +43,12 @@ def test_secret_patterns() -> None:
     auth = b'{"auths": {"registry.example.com": {"auth": "dXNlcjpwYXNzd29yZA=="}}}'
     assert [h.kind for h in secrets.find("/root/.docker/config.json", auth)] == ["registry credentials"]
     assert secrets.find("/x", b"PRIVATE KEY is a phrase; AKIA alone; ghp_short") == []
+    # every pattern's prefixes pass the one-pass prefilter (else its secrets would go unseen),
+    # and text without any is let go before the patterns run
+    for kind, prefixes, _ in secrets.PATTERNS:
+        for prefix in prefixes:
+            assert secrets._ANY.search(b"..." + prefix + b"..."), (kind, prefix)
+    assert secrets._ANY.search(b"PRIVATE KEY ASI gh_p xox- npm pypi-Ag auths") is None
 
 
 def test_size_budgets_and_required_labels_name_the_largest_own_layer(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ import pytest
 
 from tests.cli import bbc, ok
 from tests.conftest import Engine
-from tests.helpers import remove_images, tiny_hierarchy, write
+from tests.helpers import remove_images, tiny_hierarchy
 
 pytestmark = pytest.mark.docker
 

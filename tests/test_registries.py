@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from bbc.adapters.registry import auth, transport
-from bbc.errors import RegistryError
 from bbc.adapters.registry.client import OCI_INDEX, Registry as Client
 from tests.cli import bbc, ok
 from tests.helpers import remove_images, tiny_hierarchy, write
@@ -81,7 +80,8 @@ def test_release_to_a_tls_registry_with_htpasswd_and_credentials_only_in_docker_
             repository = prefix.partition("/")[2]
             assert {"1.0.0", "1.0", "1", "latest"} <= set(client.tags(f"{repository}/base"))
             # and the SBOM beside it, published over the same TLS and credentials
-            assert any(t.endswith(".sbom") for t in client.tags(f"{repository}/base"))
+            base = client.manifest(f"{repository}/base", "1.0.0")
+            assert base is not None and base.digest.replace(":", "-") in client.tags(f"{repository}/base")
     finally:
         reg.stop()
         remove_images(docker_client, prefix)
@@ -191,9 +191,9 @@ def test_a_multi_platform_release_and_its_sboms_through_a_faulty_network(
             index = direct.manifest(f"{repository}/{name}", version)
             assert index is not None and index.media_type == OCI_INDEX
             assert direct.digest(f"{repository}/{name}", "latest") == index.digest
-            sboms = [t for t in direct.tags(f"{repository}/{name}") if t.endswith(".sbom")]
-            assert sorted(sboms) == sorted(e["digest"].replace(":", "-") + ".sbom"
-                                           for e in index.json()["manifests"])
+            # each platform's SBOM a referrer of its image, listed at the referrers tag schema's tag
+            listed = [t for t in direct.tags(f"{repository}/{name}") if t.startswith("sha256-")]
+            assert sorted(listed) == sorted(e["digest"].replace(":", "-") for e in index.json()["manifests"])
     finally:
         remove_images(docker_client, prefix)
 

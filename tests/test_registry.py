@@ -8,16 +8,16 @@ import hashlib
 import io
 import json
 import socket
-import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import docker.errors
 import pytest
 
+from tests.helpers import http_server
 from bbc.errors import RegistryError
 from bbc.adapters.registry.client import DOCKER_LIST, DOCKER_MANIFEST, Manifest, Registry, split_image_name
 
@@ -235,15 +235,8 @@ class FakeRegistry(BaseHTTPRequestHandler):
 @pytest.fixture()
 def fake() -> Iterator[tuple[str, type[FakeRegistry]]]:
     handler = type("Handler", (FakeRegistry,), {"seen": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}", handler
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with http_server(handler) as addr:
+        yield addr, handler
 
 
 def test_bearer_token_flow(fake: tuple[str, type[FakeRegistry]]) -> None:

@@ -11,12 +11,13 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.helpers import http_server
 from bbc.adapters.registry import auth, mirrors, transport
 from bbc.errors import ConfigError, RegistryError
 from bbc.model.specs import MirrorSpec
@@ -91,16 +92,11 @@ class Flaky(BaseHTTPRequestHandler):
 @pytest.fixture()
 def flaky() -> Iterator[tuple[str, type[Flaky]]]:
     handler = type("Handler", (Flaky,), {"script": [], "seen": [], "busy": 0, "most": 0, "lock": threading.Lock()})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     transport.reset()
     try:
-        yield f"127.0.0.1:{server.server_address[1]}", handler
+        with http_server(handler) as addr:
+            yield addr, handler
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
         transport.reset()
 
 

@@ -285,9 +285,12 @@ def test_a_deleted_private_key_is_a_build_warning_and_refused_at_release(tree: t
     assert rows["app"]["result"] == "released" and "1.0.0" in reg.tags(f"{repo}/app")
     digest = rows["app"]["digest"]
     sbom = rows["app"]["sbom"]
-    assert sbom["tag"] == digest.replace(":", "-") + ".sbom" and sbom["tag"] in reg.tags(f"{repo}/app")
-    assert f"[app] SBOM published {'as an OCI referrer' if sbom['referrer'] else 'beside the image'}" in run.err
-    artifact = reg.manifest(f"{repo}/app", sbom["tag"])
+    # a referrer of the image, listed in the referrers tag schema's index (sha256-<hex>)
+    assert sbom["referrer"] and sbom["tag"] == digest.replace(":", "-") and sbom["tag"] in reg.tags(f"{repo}/app")
+    assert "[app] SBOM published as a referrer of the image" in run.err
+    index = reg.manifest(f"{repo}/app", sbom["tag"])
+    assert index is not None and [e["digest"] for e in index.json()["manifests"]] == [sbom["digest"]]
+    artifact = reg.manifest(f"{repo}/app", sbom["digest"])
     assert artifact is not None
     doc = artifact.json()
     assert doc["artifactType"] == "application/vnd.cyclonedx+json" and doc["subject"]["digest"] == digest

@@ -178,3 +178,10 @@ def test_floating_tags(version: str, existing: list[str], expected: list[str]) -
 def test_floating_tags_rejects_bad_version() -> None:
     with pytest.raises(BbcError, match="'1.2' is not a semantic version"):
         floating_tags("1.2", [])
+
+
+@pytest.mark.parametrize(("version", "existing"), [
+    ("2.0.0+build.6", ["2.0.0+build.7"]), ("2.0.0", ["2.0.0+build.7"]), ("2.0.0+b", ["1.0.0", "2.0.0"])])
+def test_equal_precedence_never_moves_a_floating_tag(version: str, existing: list[str]) -> None:
+    # build metadata does not order versions: the tags stay with the release already there
+    assert floating_tags(version, existing) == []

@@ -40,6 +40,9 @@ class BuildRequest:
     files: tuple[str, ...] | None = None
     # the Dockerfile to send instead of the file's own text (external bases pinned by digest)
     dockerfile_text: str | None = None
+    # build secrets, id -> value: mounted by BuildKit for `RUN --mount=type=secret,id=ID` only,
+    # never a build arg, never in the image (issue 23); kept out of repr
+    secrets: Mapping[str, bytes] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,11 @@ class Engine(Protocol):
 
     def images_with_label(self, label: str) -> list[ImageInfo]:
         """Every local image carrying `label` (one API call)."""
+        ...
+
+    def version(self) -> str:
+        """The engine's product and version (`Docker Engine 20.10.24`), as signed provenance
+        records the builder."""
         ...
 
     def inspect(self, ref: str) -> ImageInfo | None: ...
@@ -127,7 +135,7 @@ class Engine(Protocol):
 
     def containers_with_label(self, label: str) -> list[str]: ...
 
-    # What is inside (bbc/layers.py): read without running the image.
+    # What is inside (bbc/inside/layers.py): read without running the image.
     def diff_ids(self, ref: str) -> tuple[str, ...]:
         """The image's layers, bottom first, as the config's rootfs.diff_ids name them."""
         ...

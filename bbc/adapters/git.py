@@ -68,7 +68,10 @@ def visible_files(folder: Path) -> list[str] | None:
 
 
 def changed_paths(path: Path, since: str | None = None) -> Changes:
-    """Files changed in the working tree against `since` (default HEAD), untracked included."""
+    """Files changed in the working tree against `since` (default HEAD), untracked included.
+    Inside a submodule, the files changed since the commit the superproject recorded at
+    `since` (its own commits and its working tree alike); the submodule's path itself when
+    that cannot be told (not checked out, that commit not fetched, added or removed)."""
     import git
 
     with _repo(path) as repo:
@@ -79,13 +82,65 @@ def changed_paths(path: Path, since: str | None = None) -> Changes:
             raise GitError(f"unknown revision '{rev}' in {repo.working_tree_dir}",
                            tip="pass a commit, branch or tag that exists, e.g. --since origin/main") from None
         try:
-            # --no-renames: a move changes both the old and the new place
-            out = repo.git.diff("--name-only", "--no-renames", rev, "--")
-            untracked = repo.untracked_files
+            paths = _changed_in(repo, rev, 0)
         except git.GitCommandError as exc:
             raise GitError(f"git diff against '{rev}' failed: {exc.stderr.strip()}") from None
-        paths = {p for p in out.splitlines() if p} | set(untracked)
         return Changes(Path(repo.working_tree_dir).resolve(), rev, frozenset(paths))
+
+
+_NESTED = 8  # submodules inside submodules followed this deep
+
+
+def _changed_in(repo: Any, rev: str, depth: int) -> set[str]:
+    # --no-renames: a move changes both the old and the new place
+    out = repo.git.diff("--name-only", "-z", "--no-renames", rev, "--")
+    paths = {p for p in out.split("\0") if p} | set(repo.untracked_files)
+    for rel, recorded in _submodules(repo, rev).items():
+        inner = _submodule_changes(Path(repo.working_tree_dir) / rel, recorded, depth + 1) \
+            if depth < _NESTED else None
+        if inner is not None:  # else its path stands for all of it (added, not checked out, ...)
+            paths.discard(rel)
+            paths |= {f"{rel}/{p}" for p in inner}
+    return paths
+
+
+def _submodules(repo: Any, rev: str) -> dict[str, str]:
+    """Submodule path -> the commit `rev` records for it, for the submodules `.gitmodules`
+    names (none without the file: no git call)."""
+    top = Path(repo.working_tree_dir)
+    if not (top / ".gitmodules").is_file():
+        return {}
+    import git
+
+    try:
+        listed = repo.git.config("-z", "--file", ".gitmodules", "--get-regexp", r"\.path$")
+    except git.GitCommandError:
+        return {}
+    paths = [entry.split("\n", 1)[1] for entry in listed.split("\0") if "\n" in entry]
+    if not paths:
+        return {}
+    out: dict[str, str] = {}
+    for entry in repo.git.ls_tree("-z", rev, "--", *paths).split("\0"):
+        meta, _, rel = entry.partition("\t")
+        mode, _, sha = (meta.split() + ["", "", ""])[:3]
+        if mode == "160000":
+            out[rel] = sha
+    return out
+
+
+def _submodule_changes(folder: Path, since: str, depth: int) -> set[str] | None:
+    """Files changed in the submodule checked out at `folder` since its commit `since`; None
+    when that cannot be told."""
+    import git
+
+    if not (folder / ".git").exists():
+        return None
+    try:
+        with git.Repo(folder) as sub:
+            sub.commit(since)
+            return _changed_in(sub, since, depth)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError, git.BadName, ValueError, git.GitCommandError):
+        return None
 
 
 def file_at(path: Path, rev: str, file: Path) -> str | None:

@@ -131,14 +131,28 @@ def status(obj: Ctx, offline: bool, fmt: str) -> None:
 @cli.command("ci")
 @click.argument("kind", type=click.Choice(["gitlab", "github"]))
 @opt.wanted()
-@click.option("--install", "install", multiple=True, metavar="CMD",
-              help="A line that installs bbc on the runner (repeatable; default: python3 -m pip install bbc).")
+@click.option("--install", "spec", metavar="SPEC",
+              help="What pip installs on the runner: a requirement, path or git URL "
+                   "(default: this bbc, blessed-base-containers==VERSION).")
+@click.option("--install-command", "commands", multiple=True, metavar="CMD",
+              help="A line that puts bbc on the runner instead of pip (repeatable).")
+# the default is ci.DEFAULT_MAX_JOBS, written out: the CLI imports no command code before it runs one
+@click.option("--max-jobs", type=click.IntRange(min=1), default=200, show_default=True, metavar="N",
+              help="Past N images: GitLab child pipelines of at most N jobs, GitHub matrices per level.")
+@click.option("-o", "--output-dir", "output", metavar="DIR",
+              help="Write the files into DIR (needed for GitLab child pipelines) instead of printing.")
+@click.option("--from-job", default="bbc-ci", show_default=True, metavar="NAME",
+              help="GitLab child pipelines: the job that ran bbc ci and keeps DIR as its artifact.")
 @pass_ctx
-def ci_command(obj: Ctx, kind: str, wanted: Wanted, install: tuple[str, ...]) -> None:
+def ci_command(obj: Ctx, kind: str, wanted: Wanted, spec: str | None, commands: tuple[str, ...],  # click's options
+               max_jobs: int, output: str | None, from_job: str) -> None:
     """Print a CI pipeline for what the registry lacks: one job per image (`needs:` from the
     hierarchy), each `bbc release IMAGE --candidates`, and one release job promoting them all."""
     from bbc.commands import ci as cmd
 
+    if spec and commands:
+        raise click.UsageError("--install and --install-command: give one (pip installs SPEC, or CMD puts bbc there)")
     sel = obj.selection(wanted)
-    done(cmd.ci_pipeline(obj.hierarchy, sel, kind, engine=obj.engine_or_none(), install=install,
-                         config=obj.config_path))
+    options = cmd.CiOptions(install=spec, install_commands=commands, config=obj.config_path, max_jobs=max_jobs,
+                            output=output, from_job=from_job)
+    done(cmd.ci_pipeline(obj.hierarchy, sel, kind, engine=obj.engine_or_none(), options=options))

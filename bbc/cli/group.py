@@ -14,7 +14,7 @@ from bbc.cli.context import Ctx
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False), envvar="BBC_CONFIG",
               help="bbc.yaml to use (default: the nearest one in this folder or above).")
-@click.version_option(package_name="bbc")
+@click.version_option(package_name="blessed-base-containers")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None) -> None:
     """bbc: build, test, version and roll out a hierarchy of blessed base containers."""

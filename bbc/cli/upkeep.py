@@ -117,7 +117,9 @@ def pin(obj: Ctx, images: tuple[str, ...], check_only: bool) -> None:
 @click.option("--registry", metavar="R", help="Where the images live (and bbc pushes): a FROM under R names an "
                                               "image of the tree. Default: the namespace the FROM lines share.")
 @click.option("--print", "to_stdout", is_flag=True, help="Write bbc.yaml to standard output instead of the folder.")
-@click.option("--force", is_flag=True, help="Replace an existing bbc.yaml (kept as bbc.yaml.bak).")
+@click.option("--force", is_flag=True,
+              help="Replace an existing bbc.yaml (kept as bbc.yaml.bak, then .bak.1, .bak.2, ...: "
+                   "never over a backup).")
 def init(folder: Path, registry: str | None, to_stdout: bool, force: bool) -> None:
     """Write bbc.yaml for the Dockerfiles below FOLDER (default: here): images, parents from
     their FROM lines, versions from their labels; doubts as comments starting with '?'."""

@@ -2,7 +2,8 @@
 
 The file is checked as bbc itself loads it before it takes the name bbc.yaml, so what init
 writes passes `bbc check` as written; an existing bbc.yaml is never overwritten without
-`--force`, and then kept as bbc.yaml.bak.
+`--force`, and then kept as bbc.yaml.bak (bbc.yaml.bak.1, .2, ... when that is
+taken: a backup is never overwritten).
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ def init(folder: Path, *, registry: str | None = None, to_stdout: bool = False, 
         sys.stdout.write(text)
         return 0
     if target.exists():
-        os.replace(target, target.with_name(CONFIG_NAME + ".bak"))
-        print(f"bbc init: kept the old {CONFIG_NAME} as {CONFIG_NAME}.bak", file=sys.stderr)
+        kept = _backup(target)
+        print(f"bbc init: kept the old {CONFIG_NAME} as {kept.name}", file=sys.stderr)
     _write(target, text)
     roots = sum(1 for img in adoption.images.values() if img.parent is None)
     unsure = text.count("# ?")
@@ -137,6 +138,30 @@ def _check(folder: Path, text: str) -> None:
     except (ConfigError, YamlProblem) as exc:
         raise BbcError("bbc init made a bbc.yaml that bbc refuses (this is a bug, please report it):\n"
                        + str(exc), tip="nothing was written; `bbc init --print` shows the file") from exc
+
+
+def _backup(target: Path) -> Path:
+    """Keep `target` under the first free name of bbc.yaml.bak, bbc.yaml.bak.1, .2, ...: a
+    backup is never overwritten (a second `--force` would lose the hand-written file). A hard
+    link claims the name only if it is free, so two runs at once cannot take the same one."""
+    for n in range(10_000):
+        backup = target.with_name(f"{target.name}.bak" + (f".{n}" if n else ""))
+        try:
+            os.link(target, backup)
+        except FileExistsError:
+            continue
+        except OSError as exc:  # a filesystem without hard links: copy to a name made only if free
+            try:
+                with open(backup, "xb") as f:
+                    f.write(target.read_bytes())
+            except FileExistsError:
+                continue
+            except OSError:
+                raise BbcError(f"{backup}: cannot keep the old {target.name} there ({exc.strerror})",
+                               tip="nothing was written") from None
+        return backup
+    raise BbcError(f"{target.parent}: 10,000 backups of {target.name} already; remove some",
+                   tip="nothing was written")
 
 
 def _write(target: Path, text: str) -> None:

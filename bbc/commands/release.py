@@ -8,7 +8,7 @@ the one plan.
   that fails mid-run included) leaves every release tag as it was. A registry failing during
   promotion leaves the tags moved before it, and the rows say which; re-running finishes the job.
 - An image whose fingerprint the registry already holds is pulled, not rebuilt.
-- Policy gates (bbc.yaml `policy:`, bbc/policy.py): when any is set, everything is built and
+- Policy gates (bbc.yaml `policy:`, bbc/inside/policy.py): when any is set, everything is built and
   tested first, then every image is held to the gates, and only then is anything pushed: a
   refusal leaves the registry untouched.
 - `--candidates` stops before promotion: the builds, tests and candidate pushes of the images
@@ -17,6 +17,7 @@ the one plan.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from bbc.run import pipeline, report
@@ -50,6 +51,12 @@ def release(
         image = platforms.image_of(alone[0])
         raise BbcError(f"{alone[0]}: a release holds every platform of {image} (one OCI index per version, "
                        f"write-once); release {image}", tip="nothing was built or pushed")
+    signing = hierarchy.config.signing
+    if signing.key is not None and not candidates and options.signer is None:
+        from bbc.release.signing import keys
+
+        # read before anything is built: a key that cannot be opened stops the release here
+        options = replace(options, signer=keys.load_signer(signing.key, hierarchy.config.root))
     fmt = options.fmt
     events = report.make_events(json_mode=fmt == "json")
     try:
@@ -110,16 +117,13 @@ def _say_retries(events: report.Events) -> None:
 
 def _publish_sboms(hierarchy: Hierarchy, engine: Engine, released: list[Released], registry: RegistryAPI | None,
                    events: report.Events) -> dict[str, dict[str, Any]]:
-    """Each released image's SBOM pushed beside it (bbc/sbompush.py); a failure here is a
-    warning: the release itself is done."""
-    from bbc.inside import ownership, sbom
+    """Each released image's SBOM attached to it as an OCI referrer, as the signatures' bundles
+    are (bbc/release/signing/referrers.py); a failure here is a warning: the release is done."""
     from bbc.plan import remote
-    from bbc.release import publish as sbompush
-    from bbc.adapters import state
+    from bbc.release import sboms
+    from bbc.release.signing import referrers
 
     reg, repo_of = remote.registry_for(hierarchy, registry)
-    if not hasattr(reg, "put_manifest"):
-        return {}
     out: dict[str, dict[str, Any]] = {}
     units = platforms.expand(hierarchy)
     for r in released:
@@ -132,6 +136,7 @@ def _publish_sboms(hierarchy: Hierarchy, engine: Engine, released: list[Released
             subjects = [(r.image, image)] if image.media_type not in INDEX_TYPES else [
                 (platforms.unit(r.image, platforms.of_oci(e["platform"])), reg.manifest(repository, e["digest"]))
                 for e in image.json().get("manifests") or []]
+            api = reg.referrers(repository, image.digest) is not None
         except BbcError as exc:
             events.message(f"[{r.image}] warning: SBOM not published ({exc.message})")
             continue
@@ -139,23 +144,17 @@ def _publish_sboms(hierarchy: Hierarchy, engine: Engine, released: list[Released
             if subject is None:
                 continue
             try:
-                written = sbom.path(hierarchy.config.root, name)
-                inside = ownership.inside(engine, units, name, hierarchy.config.root)
-                data = state.read_json(written) or {}
-                props = {p.get("name"): p.get("value")
-                         for p in (data.get("metadata") or {}).get("component", {}).get("properties", [])}
-                document = (written.read_bytes() if props.get("bbc:image-id") == inside.content.image_id
-                            else sbom.render(inside, r.version).encode())
-                done = sbompush.publish(reg, repository, subject.digest, subject.media_type, len(subject.raw),
-                                        document, f"{name}.cdx.json")
+                document = sboms.document(units, engine, name)
+                done = referrers.publish_sbom(reg, repository, referrers.Subject(
+                    subject.digest, subject.media_type, len(subject.raw)), document, f"{name}.cdx.json")
             except BbcError as exc:
                 events.message(f"[{name}] warning: SBOM not published ({exc.message})")
                 continue
-            where = ("as an OCI referrer of the image" if done.referrer
-                     else "beside the image (the registry keeps no referrers)")
-            events.message(f"[{name}] SBOM {'already ' if done.already else ''}published {where}: "
-                           f"{repository}:{done.tag} ({done.digest[:19]})")
-            out[name] = {"tag": done.tag, "digest": done.digest, "referrer": done.referrer}
+            tag = "" if api else referrers.tag(subject.digest)
+            where = "listed by the registry's referrers API" if api else f"listed at tag {tag[:19]}…"
+            events.message(f"[{name}] SBOM {'published' if done.written else 'already published'} as a referrer of "
+                           f"the image ({done.digest[:19]}), {where}")
+            out[name] = {"tag": tag, "digest": done.digest, "referrer": True}
     return out
 
 

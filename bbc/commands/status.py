@@ -8,7 +8,6 @@ from collections.abc import Sequence
 
 from bbc.model import labels, platforms, refs
 from bbc.run import pipeline, report
-from bbc.plan import planner
 from bbc.adapters.engine import Engine
 from bbc.errors import RegistryError
 from bbc.model.hierarchy import Hierarchy

@@ -69,7 +69,7 @@ def load(path: Path) -> Config:
     try:
         doc = load_yaml(text)
     except YamlProblem as exc:
-        raise ConfigError([f"{path.name}:{exc.line}: {exc.message}"]) from None
+        raise ConfigError([f"{path.name}:{line}: {message}" for line, message in exc.problems]) from None
     config, touched = validate_tracked(path, doc.value, doc.lines, doc.raw)
     signature = _signature(touched + _CODE)
     # Racy entries (git's term): a file changed within the filesystem's timestamp granularity

@@ -18,7 +18,26 @@ from bbc.model.specs import (CASCADES, EXPECT_KEYS, IMAGE_KEYS, NETWORKS, PREPAR
                              PrepareSpec, TestSpec)
 
 MAX_TEST_TIMEOUT = 86400  # seconds: a test that runs longer is a hang
-_NAME = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+# a path component of Docker's reference grammar (distribution/reference): what a repository
+# `<registry>/<name>` allows
+_NAME = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+_SEPARATOR = re.compile(r"[._-]+")
+
+
+def name_problem(name: str) -> str | None:
+    """Why Docker would refuse `name` as the last part of a repository name, or None."""
+    if _NAME.fullmatch(name):
+        return None
+    if _NAME.fullmatch(name.lower()):
+        return f"Docker repository names are lower-case: '{name.lower()}'"
+    odd = sorted({c for c in name if not (c.isascii() and (c.islower() or c.isdigit()) or c in "._-")})
+    if odd:
+        return (f"{', '.join(repr(c) for c in odd)} cannot be in an image name: lower-case letters and digits, "
+                "with '.', '_', '__' or dashes between them")
+    if not name or not name[0].isalnum() or not name[-1].isalnum():
+        return "an image name starts and ends with a lower-case letter or digit"
+    bad = next(m.group() for m in _SEPARATOR.finditer(name) if not re.fullmatch(r"[._]|__|-+", m.group()))
+    return f"'{bad}' cannot separate the parts of an image name: one '.', one '_', '__', or dashes"
 
 
 class _Settings:
@@ -28,7 +47,7 @@ class _Settings:
     def __init__(self, r: Checker, keys: tuple[str, ...], body: dict[str, Any], defaults: dict[str, Any]) -> None:
         self.r, self.keys, self.body = r, keys, body
         self.merged = {**defaults, **body}
-        for key in ("build_args", "labels"):
+        for key in ("build_args", "labels", "secrets"):
             if isinstance(defaults.get(key), dict) and isinstance(body.get(key), dict):
                 self.merged[key] = {**defaults[key], **body[key]}
 
@@ -48,8 +67,9 @@ class _Settings:
 
 def image(r: Checker, name: str, node: Any, defaults: dict[str, Any]) -> ImageSpec | None:
     keys = ("images", name)
-    if not _NAME.match(name):
-        r.problem(keys, "image names are lowercase letters, digits and . _ - separators")
+    why = name_problem(name)
+    if why is not None:
+        r.problem(keys, f"not a name Docker accepts: {why}")
     body = r.mapping(node, keys, IMAGE_KEYS)
     if body is None:
         return None
@@ -75,6 +95,7 @@ def image(r: Checker, name: str, node: Any, defaults: dict[str, Any]) -> ImageSp
     watch = r.str_list(s.merged, s.src("watch"), "watch") or ()
     description = s.own("description") or ""
     owner = s.string("owner") or ""
+    secrets = _secrets(r, s)
     # os.path strings, not pathlib, and no resolve(): bbc plan loads 10,000 images
     folder = os.path.normpath(os.path.join(r.base, rel)) if rel else r.base
     on_build = _dockerfile(s, rel, folder, dockerfile, (parent, parent_arg, parent_ref)) if rel is not None else False
@@ -88,7 +109,36 @@ def image(r: Checker, name: str, node: Any, defaults: dict[str, Any]) -> ImageSp
         target=target, build_args=build_args, parent_arg=parent_arg, parent_ref=parent_ref, labels=labels, watch=watch,
         platform=platform, platforms=platforms, parent_on_build=on_build, network=network, prepare=prepare,
         test=test, cascade=cascade, description=description, line=r.lines.get(keys, 0), owner=owner,
+        secrets=secrets,
     )
+
+
+_SECRET_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _secrets(r: Checker, s: _Settings) -> dict[str, str]:
+    """`secrets: {ID: PATH or env:NAME}`: build secrets BuildKit mounts (issue 23). Paths are
+    relative to bbc.yaml's folder; whether the file or variable is there is asked at the build."""
+    keys = s.src("secrets")
+    found = r.str_map(s.merged, keys, "secrets") or {}
+    out: dict[str, str] = {}
+    for secret_id, where in found.items():
+        if not _SECRET_ID.match(str(secret_id)):
+            r.problem(keys + ("secrets", str(secret_id)), "a secret id is letters, digits and . _ - "
+                                                          "(the id= of RUN --mount=type=secret)")
+        elif where.startswith("env:") and not _ENV_NAME.match(where[4:]):
+            r.problem(keys + ("secrets", secret_id), f"{where!r}: env: takes an environment variable name, "
+                                                     "e.g. env:PYPI_TOKEN")
+        elif not where.strip():
+            r.problem(keys + ("secrets", secret_id), "names no file and no env:NAME")
+        else:
+            out[secret_id] = where if where.startswith("env:") else os.path.normpath(os.path.join(r.base, where))
+    if set(out) & set(s.merged.get("build_args") or {}):
+        both = sorted(set(out) & set(s.merged.get("build_args") or {}))
+        r.problem(keys + ("secrets",), f"{', '.join(both)}: also a build arg; a secret passed as a build arg is "
+                                       "written into the image's history: keep it under secrets only")
+    return out
 
 
 def _dockerfile(s: _Settings, rel: str, folder: str, dockerfile: str,
@@ -103,9 +153,17 @@ def _dockerfile(s: _Settings, rel: str, folder: str, dockerfile: str,
     try:
         with open(os.path.join(folder, dockerfile), encoding="utf-8", errors="replace") as f:
             text = f.read()
-    except OSError:
-        if not os.path.isdir(folder):
+    except OSError as exc:
+        if os.path.isfile(folder):
+            head, tail = os.path.split(rel.rstrip("/"))
+            r.problem(keys + ("path",), f"'{rel}' is a file; path names the image's folder (its build context): "
+                                        f"`path: {head or '.'}`" + (f" with `dockerfile: {tail}`"
+                                                                   if tail != dockerfile else ""))
+        elif not os.path.isdir(folder):
             r.problem(keys + ("path",), f"folder '{rel}' does not exist")
+        elif os.path.exists(os.path.join(folder, dockerfile)):
+            r.problem(s.src("dockerfile") + ("dockerfile",) if "dockerfile" in s.merged else keys + ("path",),
+                      f"cannot read '{rel}/{dockerfile}' ({exc.strerror})")
         else:
             r.problem(s.src("dockerfile") + ("dockerfile",) if "dockerfile" in s.merged else keys + ("path",),
                       f"no Dockerfile at '{rel}/{dockerfile}'")

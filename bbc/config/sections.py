@@ -74,6 +74,8 @@ def _engine(r: Checker, entry: Any, keys: tuple[str, ...]) -> EngineSpec | None:
 def policy(r: Checker, node: Any) -> Policy:
     found = dict(r.mapping(node, ("policy",), POLICY_KEYS) or {})
     levels: dict[str, Any] = _gates(r, found)  # issue 13 gates, popped from `found`
+    if "trusted_bases" in found:
+        levels["trusted_bases"] = _trusted_bases(r, found.pop("trusted_bases"))
     for key, value in found.items():
         if key not in POLICY_KEYS:  # reported as unknown already
             continue
@@ -105,6 +107,34 @@ def _gates(r: Checker, found: dict[str, Any]) -> dict[str, Any]:
     if "required_labels" in found:
         labels_ = r.str_list({"required_labels": found.pop("required_labels")}, ("policy",), "required_labels")
         out["required_labels"] = labels_ or ()
+    return out
+
+
+def _trusted_bases(r: Checker, node: Any) -> dict[str, tuple[Path, ...]]:
+    """`trusted_bases: {PREFIX: [PEM files]}` (issue 23): external bases under PREFIX must be
+    signed by one of these keys."""
+    keys = ("policy", "trusted_bases")
+    if not isinstance(node, dict) or not node:
+        r.problem(keys, "must map an image prefix to the public keys its bases are signed with, "
+                        "e.g. {registry.acme.io/upstream/: [keys/upstream.pub]}")
+        return {}
+    out: dict[str, tuple[Path, ...]] = {}
+    for prefix in node:
+        files = r.str_list(node, keys, str(prefix))
+        if not isinstance(prefix, str) or not prefix.strip():
+            r.problem(keys, f"{prefix!r} is not an image prefix")
+            continue
+        if not files:
+            r.problem(keys + (prefix,), "list the PEM public keys its bases must be signed with")
+            continue
+        paths = []
+        for i, rel in enumerate(files):
+            path = Path(r.base, rel)
+            r.touched.append(os.fspath(path))
+            if not path.is_file():
+                r.problem(keys + (prefix, str(i)), f"{rel}: no such file")
+            paths.append(path)
+        out[prefix] = tuple(paths)
     return out
 
 

@@ -18,6 +18,7 @@ from bbc.config.checker import Checker
 from bbc.errors import ConfigError
 from bbc.model.specs import DEFAULT_KEYS, TOP_KEYS, Config, ImageSpec
 
+MAX_REPOSITORY = 255  # characters of `<registry>/<name>`, host included (distribution/reference)
 _REGISTRY = re.compile(r"^[a-zA-Z0-9.-]+(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$|^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 
 
@@ -43,11 +44,20 @@ def _document(r: Checker, value: Any) -> Config:
         r.problem(("registry",), f"'{registry}' is not a valid image repository prefix (e.g. localhost:5000/acme)")
     defaults = r.mapping(top.get("defaults"), ("defaults",), DEFAULT_KEYS) or {}
     images = _images(r, top.get("images"), defaults)
+    for name in images:
+        if registry and len(f"{registry}/{name}") > MAX_REPOSITORY:
+            r.problem(("images", name), f"{len(registry) + 1 + len(name)} characters with the registry ({registry}/"
+                                        f"...): Docker refuses repository names longer than {MAX_REPOSITORY}; "
+                                        f"shorten the name to {MAX_REPOSITORY - len(registry) - 1} at most")
     projects = sections.projects(r, top.get("projects"), images)
     policy = sections.policy(r, top.get("policy"))
     engines = sections.engines(r, top.get("engines")) if "engines" in top else ()
     signing = sections.signing(r, top.get("signing"))
     mirrors = sections.mirrors(r, top.get("mirrors"), top.get("mirrors_only", False))
+    written = top.get("signing")
+    if policy.signed_parents != "off" and not (isinstance(written, dict) and written.get("public_keys")):
+        r.problem(("policy", "signed_parents"), "verifies with signing.public_keys, and bbc.yaml lists none "
+                                                "(`bbc keys generate DIR` writes DIR/bbc.pub)")
     r.raise_problems()
     return Config(r.path, registry, images, projects, r.lines, policy, engines, signing, mirrors)
 

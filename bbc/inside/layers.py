@@ -1,10 +1,14 @@
-"""What each layer of a built image holds, read from the engine's export (`docker save`) without
-running the image: the package databases it writes (dpkg `status` and distroless `status.d`,
-apk's `installed`, Python `*.dist-info`/`*.egg-info`), the paths it deletes (whiteouts), the
-package-manager caches it leaves and the secrets it carries (bbc/secrets.py).
+"""What each layer of a built image holds, without running the image (bbc/inside/layerscan.py
+reads one layer's tar), put together per image: its layers in order with the Dockerfile step
+of each, its user, labels, environment and history, and its OS.
 
-One pass over the stream; the result is kept per image ID under `.bbc/cache/contents/`, since an
-image ID names its content exactly.
+A layer is read once: what it holds is kept by diff ID (bbc/inside/layercache.py), so an
+image reads only the layers no image read before -- a child, only its own. Where the engine's
+storage can be read on this machine (bbc/inside/storage.py), each of those layers is taken
+from there on its own, checked against its diff ID; elsewhere the engine's export (`docker
+save`) streams the whole image, and the layers read before are only hashed and recognised.
+The result is also kept per image ID under `.bbc/cache/contents/`, since an image ID names
+its content exactly.
 """
 
 from __future__ import annotations
@@ -12,50 +16,22 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import posixpath
-import re
 import tarfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from email.parser import HeaderParser
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from bbc.model import labels
-from bbc.inside import secrets
 from bbc.adapters import state
 from bbc.adapters.engine import Engine
 from bbc.errors import BbcError
+from bbc.inside import layercache, layerscan, secrets, storage
+from bbc.inside.layerscan import Package, Scan
+
+__all__ = ["Content", "Layer", "Package", "cached", "read"]
 
 _CACHE_VERSION = 2
-# package-manager caches and lists an image should not keep (policy no_package_caches)
-_CACHES = (
-    re.compile(r"^var/lib/apt/lists/(?!lock$|partial/?$|auxfiles/?$).+"),
-    re.compile(r"^var/cache/apt/(archives/[^/]+\.deb|[^/]+\.bin)$"),
-    re.compile(r"^var/cache/apk/.+"),
-    re.compile(r"^(?:.*/)?\.cache/pip/.+"),
-    re.compile(r"^(?:.*/)?\.cache/pypoetry/.+"),
-)
-_DIST = re.compile(r"^(?P<dir>.*/[^/]+\.(?:dist-info|egg-info))/(?:METADATA|PKG-INFO)$")
-_EGG_FILE = re.compile(r"^.*/[^/]+\.egg-info$")
 _SMALL = 8 << 20
-_SECRET_MAX = 1 << 20  # files larger than this are not searched for secrets (binaries, data)
-
-
-@dataclass(frozen=True)
-class Package:
-    kind: str  # deb | apk | pypi
-    name: str
-    version: str
-    source: str  # the file or folder it was read from: /var/lib/dpkg/status, …/numpy-2.1.dist-info
-    arch: str = ""
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        """What a later layer replaces: the same package in the same place (a venv's numpy and
-        the system's are two)."""
-        place = posixpath.dirname(self.source) if self.kind == "pypi" else ""
-        return (self.kind, self.name.lower(), place)
 
 
 @dataclass(frozen=True)
@@ -100,7 +76,7 @@ class Content:
 
 def read(engine: Engine, ref: str, root: Path | None = None) -> Content:
     """The image's layers and what they hold; from `.bbc/cache/contents/` when this image ID was
-    read before (root given)."""
+    read before, else each layer from the layer cache or read once (root given: kept there)."""
     info = engine.inspect(ref)
     if info is None:
         raise BbcError(f"no image {ref} on the engine at {engine.address}", tip="build it first: bbc build")
@@ -109,15 +85,7 @@ def read(engine: Engine, ref: str, root: Path | None = None) -> Content:
         data = state.read_json(cache)
         if data is not None and data.get("version") == _CACHE_VERSION:
             return Content.from_json(data)
-    # the parent build's layers, when read before, are not parsed again: a member of the
-    # export with the size of one of them is only hashed, and taken when its digest (the diff
-    # ID: exported layers are uncompressed) matches
-    parent_id = info.labels.get(labels.PARENT_ID)
-    below = cached(root, parent_id) if root is not None and parent_id else None
-    try:
-        content = _read_export(engine.export(info.id), info.id, below)
-    except _Missed:
-        content = _read_export(engine.export(info.id), info.id, None)
+    content = _from_storage(engine, info.id, root) or _from_export(engine, info.id, root)
     if cache is not None:
         state.write_json(cache, content.to_json())
     return content
@@ -130,6 +98,83 @@ def cached(root: Path, image_id: str) -> Content | None:
 
 def _cache_path(root: Path, image_id: str) -> Path:
     return state.bbc_dir(root) / "cache" / "contents" / f"{image_id.replace(':', '-')}.json"
+
+
+def _from_storage(engine: Engine, image_id: str, root: Path | None) -> Content | None:
+    """Each layer not read before, alone, from the engine's storage; None where it cannot be."""
+    store = storage.of(engine)
+    config = store.config(image_id) if store is not None else None
+    if store is None or config is None:
+        return None
+    diff_ids = _diff_ids(config)
+    scans = []
+    for i, diff_id in enumerate(diff_ids):
+        found = layercache.get(root, diff_id) if root is not None else None
+        if found is None:
+            found = _read_stored(store, diff_ids[:i + 1])
+            if found is None:
+                return None
+            if root is not None:
+                layercache.put(root, diff_id, found)
+        scans.append(found)
+    return _content(image_id, config, scans)
+
+
+def _read_stored(store: storage.Store, stack: list[str]) -> Scan | None:
+    tar = store.layer(stack)
+    if tar is None:
+        return None
+    stream = io.BufferedReader(_Chunks(tar.chunks()), 1 << 20)
+    try:
+        found = layerscan.scan(stream)
+        while stream.read(1 << 20):  # to the end, where the stream is checked against the diff ID
+            pass
+    except (storage.Broken, tarfile.TarError):
+        return None
+    found.size = tar.size
+    return found
+
+
+def _from_export(engine: Engine, image_id: str, root: Path | None) -> Content:
+    """The whole image through the engine's export; the layers read before (by any image) are
+    only hashed: a member with the size of one of them is taken when its digest matches."""
+    known: dict[str, Scan] = {}
+    if root is not None:
+        for diff_id in engine.diff_ids(image_id):
+            if (found := layercache.get(root, diff_id)) is not None:
+                known[diff_id] = found
+    try:
+        config, scans = _read_export(engine.export(image_id), image_id, known)
+    except _Missed:
+        config, scans = _read_export(engine.export(image_id), image_id, {})
+    if root is not None:
+        for diff_id, found in zip(_diff_ids(config), scans):
+            if diff_id not in known:
+                layercache.put(root, diff_id, found)
+    return _content(image_id, config, scans)
+
+
+def _diff_ids(config: dict[str, Any]) -> list[str]:
+    return [str(d) for d in (config.get("rootfs") or {}).get("diff_ids") or ()]
+
+
+def _content(image_id: str, config: dict[str, Any], scans: list[Scan]) -> Content:
+    """An image's Content from its config and what each of its layers holds, in order."""
+    diff_ids = _diff_ids(config)
+    steps = [h.get("created_by", "") for h in config.get("history") or () if not h.get("empty_layer")]
+    release: dict[str, str] = {}
+    layers: list[Layer] = []
+    for i, scan in enumerate(scans):
+        release.update(scan.os_release)  # a later layer's /etc/os-release wins
+        layers.append(Layer(
+            diff_id=diff_ids[i] if i < len(diff_ids) else "", created_by=_short_step(steps[i] if i < len(steps) else ""),
+            size=scan.size, sources=scan.sources, deleted=tuple(scan.deleted), opaque=tuple(scan.opaque),
+            caches=tuple(scan.caches), secrets=tuple(scan.secrets)))
+    cfg = config.get("config") or {}
+    history = tuple((str(h.get("created_by", "")), not h.get("empty_layer")) for h in config.get("history") or ())
+    return Content(image_id, str(cfg.get("User") or ""), dict(cfg.get("Labels") or {}), tuple(layers),
+                   release.get("ID", ""), release.get("VERSION_ID", ""), tuple(str(e) for e in cfg.get("Env") or ()),
+                   history)
 
 
 class _Missed(Exception):
@@ -158,24 +203,13 @@ class _Chunks(io.RawIOBase):
         return n
 
 
-@dataclass
-class _Scan:
-    sources: dict[str, tuple[Package, ...]] = field(default_factory=dict)
-    deleted: list[str] = field(default_factory=list)
-    opaque: list[str] = field(default_factory=list)
-    caches: list[str] = field(default_factory=list)
-    secrets: list[secrets.Hit] = field(default_factory=list)
-    os_release: dict[str, str] = field(default_factory=dict)
-    size: int = 0
-
-
-def _read_export(chunks: Iterator[bytes], image_id: str, below: Content | None) -> Content:
-    by_size: dict[int, list[Layer]] = {}
-    for layer in below.layers if below else ():
-        by_size.setdefault(layer.size, []).append(layer)
-    scans: dict[str, _Scan] = {}  # member name (legacy `<id>/layer.tar`, OCI `blobs/sha256/…`) -> scan
+def _read_export(chunks: Iterator[bytes], image_id: str, known: dict[str, Scan]) -> tuple[dict[str, Any], list[Scan]]:
+    """The image's config and what each layer holds, in the manifest's order."""
+    by_size: dict[int, list[tuple[str, Scan]]] = {}
+    for diff_id, found in known.items():
+        by_size.setdefault(found.size, []).append((diff_id, found))
+    scans: dict[str, Scan] = {}  # member name (legacy `<id>/layer.tar`, OCI `blobs/sha256/…`) -> scan
     jsons: dict[str, Any] = {}
-    reused = False  # some layer was the parent's: its os-release holds here too
     with tarfile.open(fileobj=io.BufferedReader(_Chunks(chunks), 1 << 20), mode="r|") as outer:
         for member in outer:
             if not member.isfile():
@@ -200,126 +234,24 @@ def _read_export(chunks: Iterator[bytes], image_id: str, below: Content | None) 
                 digest = hashlib.sha256(data)
                 while not small and (block := f.read(1 << 20)):
                     digest.update(block)
-                same = [l for l in by_size[member.size] if l.diff_id == "sha256:" + digest.hexdigest()]
+                same = [s for d, s in by_size[member.size] if d == "sha256:" + digest.hexdigest()]
                 if same:
-                    scans[name] = _Scan(same[0].sources, list(same[0].deleted), list(same[0].opaque),
-                                        list(same[0].caches), list(same[0].secrets), {}, same[0].size)
-                    reused = True
+                    scans[name] = same[0]
                 elif small:
-                    scans[name] = _scan_layer(io.BytesIO(data))
+                    scans[name] = layerscan.scan(io.BytesIO(data))
                     scans[name].size = member.size
                 else:
                     raise _Missed()
             elif name.endswith("/layer.tar") or name.startswith("blobs/"):
-                scan = _scan_layer(f)
-                scan.size = member.size
-                scans[name] = scan
+                scans[name] = layerscan.scan(f)
+                scans[name].size = member.size
     manifest = jsons.get("manifest.json")
     if not isinstance(manifest, list) or not manifest:
         raise BbcError(f"export of {image_id[:19]} holds no manifest.json")
     config = jsons.get(manifest[0]["Config"]) or {}
-    diff_ids = list((config.get("rootfs") or {}).get("diff_ids") or ())
-    steps = [h.get("created_by", "") for h in config.get("history") or () if not h.get("empty_layer")]
-    layers: list[Layer] = []
-    release = {"ID": below.os_id, "VERSION_ID": below.os_version} if below and reused else {}
-    for i, member in enumerate(manifest[0]["Layers"]):
-        scan = scans.get(member, _Scan())
-        release.update(scan.os_release)
-        layers.append(Layer(
-            diff_id=diff_ids[i] if i < len(diff_ids) else "", created_by=_short_step(steps[i] if i < len(steps) else ""),
-            size=scan.size, sources=scan.sources, deleted=tuple(scan.deleted), opaque=tuple(scan.opaque),
-            caches=tuple(scan.caches), secrets=tuple(scan.secrets)))
-    cfg = config.get("config") or {}
-    history = tuple((str(h.get("created_by", "")), not h.get("empty_layer")) for h in config.get("history") or ())
-    return Content(image_id, str(cfg.get("User") or ""), dict(cfg.get("Labels") or {}), tuple(layers),
-                   release.get("ID", ""), release.get("VERSION_ID", ""), tuple(str(e) for e in cfg.get("Env") or ()),
-                   history)
+    return config, [scans.get(member, Scan()) for member in manifest[0]["Layers"]]
 
 
 def _short_step(created_by: str) -> str:
     step = created_by.removeprefix("/bin/sh -c ").removeprefix("#(nop) ").strip()
     return step if len(step) <= 160 else step[:157] + "..."
-
-
-def _scan_layer(f: IO[bytes]) -> _Scan:
-    scan = _Scan()
-    with tarfile.open(fileobj=f, mode="r|") as inner:
-        for m in inner:
-            path = m.name.removeprefix("./").lstrip("/")
-            base = posixpath.basename(path)
-            if base.startswith(".wh."):
-                folder = posixpath.dirname(path)
-                if base == ".wh..wh..opq":
-                    scan.opaque.append("/" + folder)
-                else:
-                    scan.deleted.append("/" + posixpath.join(folder, base[4:]))
-                continue
-            if not m.isfile():
-                continue
-            if any(c.match(path) for c in _CACHES):
-                scan.caches.append("/" + path)
-            wanted = _wanted(path)
-            if wanted is None and m.size > _SECRET_MAX:
-                continue
-            data_f = inner.extractfile(m)
-            if data_f is None:
-                continue
-            data = data_f.read()
-            if m.size <= _SECRET_MAX:
-                scan.secrets.extend(secrets.find("/" + path, data))
-            if wanted is not None:
-                _parse(wanted, "/" + path, data, scan)
-    return scan
-
-
-def _wanted(path: str) -> str | None:
-    if path == "var/lib/dpkg/status":
-        return "dpkg"
-    if path.startswith("var/lib/dpkg/status.d/") and not path.endswith(".md5sums"):
-        return "dpkg"
-    if path == "lib/apk/db/installed":
-        return "apk"
-    if _DIST.match(path) or _EGG_FILE.match(path):
-        return "python"
-    if path in ("etc/os-release", "usr/lib/os-release"):
-        return "os-release"
-    return None
-
-
-def _parse(kind: str, path: str, data: bytes, scan: _Scan) -> None:
-    text = data.decode("utf-8", "replace")
-    if kind == "dpkg":
-        scan.sources[path] = tuple(_dpkg(text, path))
-    elif kind == "apk":
-        scan.sources[path] = tuple(_apk(text, path))
-    elif kind == "python":
-        headers = HeaderParser().parsestr(text, headersonly=True)
-        name, version = headers.get("Name"), headers.get("Version")
-        if name and version:
-            source = path if _EGG_FILE.match(path.lstrip("/")) else posixpath.dirname(path)
-            scan.sources[source] = (Package("pypi", str(name), str(version), source),)
-    elif kind == "os-release":
-        for line in text.splitlines():
-            key, _, value = line.partition("=")
-            if key in ("ID", "VERSION_ID"):
-                scan.os_release[key] = value.strip().strip('"')
-
-
-def _dpkg(text: str, path: str) -> Iterator[Package]:
-    for para in text.split("\n\n"):
-        fields: dict[str, str] = {}
-        for line in para.splitlines():
-            if line[:1] in (" ", "\t") or ":" not in line:
-                continue
-            key, _, value = line.partition(":")
-            fields[key] = value.strip()
-        status = fields.get("Status", "install ok installed")  # distroless status.d omits Status
-        if "Package" in fields and "Version" in fields and status.endswith(" installed"):
-            yield Package("deb", fields["Package"], fields["Version"], path, fields.get("Architecture", ""))
-
-
-def _apk(text: str, path: str) -> Iterator[Package]:
-    for para in text.split("\n\n"):
-        fields = dict((line[0], line[2:]) for line in para.splitlines() if len(line) > 2 and line[1] == ":")
-        if "P" in fields and "V" in fields:
-            yield Package("apk", fields["P"], fields["V"], path, fields.get("A", ""))

@@ -70,25 +70,31 @@ def inside(engine: Engine, hierarchy: Hierarchy, name: str, root: Path | None = 
 
 def of_build(engine: Engine, name: str, ref: str, root: Path | None = None) -> Inside:
     content = layers.read(engine, ref, root)
-    chain = lineage(engine, name, content.image_id)
+    chain = lineage(engine, name, content.image_id, root)
     ids = tuple(l.diff_id for l in content.layers)
     owners = tuple(_owner(chain, ids, i) for i in range(len(ids)))
     return Inside(name, ref, content, chain, owners, attribute(content, owners))
 
 
-def lineage(engine: Engine, name: str, image_id: str) -> tuple[Build, ...]:
-    """The builds from the root down to `image_id`, following bbc.parent.id."""
+def lineage(engine: Engine, name: str, image_id: str, root: Path | None = None) -> tuple[Build, ...]:
+    """The builds from the root down to `image_id`, following bbc.parent.id. A build read
+    before (root given: its contents are in `.bbc/cache/contents/`) is not asked of the engine
+    again: an image ID names its labels and layers for good."""
     chain: list[Build] = []
     current: str | None = image_id
     seen: set[str] = set()
     while current and current not in seen:
         seen.add(current)
-        info = engine.inspect(current)
-        if info is None:  # a parent build removed from the engine: its layers count as the child's
-            break
-        chain.append(Build(info.labels.get(labels.IMAGE) or (name if current == image_id else "?"),
-                           info.id, engine.diff_ids(info.id)))
-        current = info.labels.get(labels.PARENT_ID)
+        known = layers.cached(root, current) if root is not None else None
+        if known is not None:
+            found, diff_ids = known.labels, tuple(l.diff_id for l in known.layers)
+        else:
+            info = engine.inspect(current)
+            if info is None:  # a parent build removed from the engine: its layers count as the child's
+                break
+            found, diff_ids = dict(info.labels), engine.diff_ids(info.id)
+        chain.append(Build(found.get(labels.IMAGE) or (name if current == image_id else "?"), current, diff_ids))
+        current = found.get(labels.PARENT_ID)
     return tuple(reversed(chain))
 
 

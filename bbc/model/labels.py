@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-FINGERPRINT = "bbc.fingerprint"  # what the build depended on, hashed (bbc/fingerprint.py)
+FINGERPRINT = "bbc.fingerprint"  # what the build depended on, hashed (bbc/plan/fingerprint.py)
 IMAGE = "bbc.image"  # the image's name in bbc.yaml
 PLATFORM = "bbc.platform"  # on one platform's build of a multi-platform image: that platform
 PARENT_ID = "bbc.parent.id"  # the exact parent build (image ID) it was built on

@@ -1,7 +1,7 @@
 """Platforms: an image built for several (`platforms: [linux/amd64, linux/arm64]`) is one build
 per platform. Each is a unit of the plan named `image@arch` (`static@arm64`), with its own
 fingerprint, tests and local tag (`X.Y.Z-arm64`), built on its parent's build for the same
-platform; a release pushes each and writes one OCI index per version (bbc/promote.py).
+platform; a release pushes each and writes one OCI index per version (bbc/release/promote.py).
 
 `expand` turns a hierarchy into its units, so the planner and the executor, which work on
 names, need to know nothing of platforms. A hierarchy where no image has several platforms

@@ -22,7 +22,7 @@ def version_tag(version: str) -> str:
 
 def unit_tag(name: str, version: str) -> str:
     """The local tag of one build: X.Y.Z, or X.Y.Z-arm64 for one platform of a multi-platform
-    image (the unit `name@arm64`, bbc/platforms.py); the registry's X.Y.Z is their index."""
+    image (the unit `name@arm64`, bbc/model/platforms.py); the registry's X.Y.Z is their index."""
     _, sep, platform = name.partition("@")
     return f"{version_tag(version)}-{platform}" if sep else version_tag(version)
 
@@ -64,6 +64,11 @@ def local_refs(repository: str, version: str, name: str = "", plain: bool = True
 def candidate_tag(fingerprint: str) -> str:
     """The registry tag an image waits under between push and promotion."""
     return f"candidate-{fingerprint[:16]}"
+
+
+def is_candidate(tag: str) -> bool:
+    """Whether a registry tag is a candidate's (candidate_tag), not a release."""
+    return tag.startswith("candidate-")
 
 
 def test_tag(version: str, suffix: str = "-test", name: str = "") -> str:

@@ -20,14 +20,16 @@ TOP_KEYS = ("registry", "defaults", "images", "projects", "policy", "engines", "
 ENGINE_KEYS = ("host", "jobs")
 SIGNING_KEYS = ("key", "public_keys")  # issue 23: bbc/release/signing/
 POLICY_KEYS = ("pinned_bases",
-               # issue 13 gates (bbc/policy.py): warnings after a build, refusals at release
-               "non_root", "no_package_caches", "no_secrets", "max_own_size", "max_size", "required_labels")
+               # issue 13 gates (bbc/inside/policy.py): warnings after a build, refusals at release
+               "non_root", "no_package_caches", "no_secrets", "max_own_size", "max_size", "required_labels",
+               # issue 23: what bbc builds on or pins must verify (bbc/release/signing/trust.py)
+               "signed_parents", "trusted_bases")
 POLICY_LEVELS = ("error", "warn", "off")
 # Keys an image may set; `defaults` may set all of them but path, parent and version.
 IMAGE_KEYS = (
     "path", "parent", "version", "dockerfile", "target", "build_args", "parent_arg", "parent_ref",
     "labels", "watch", "platform", "platforms", "network", "prepare", "test", "cascade", "description",
-    "owner",
+    "owner", "secrets",
 )
 DEFAULT_KEYS = tuple(k for k in IMAGE_KEYS
                      if k not in ("path", "parent", "parent_ref", "version", "description", "prepare"))
@@ -97,7 +99,7 @@ class ImageSpec:
     labels: Mapping[str, str] = field(default_factory=dict)
     watch: tuple[str, ...] = ()  # globs relative to the config's folder
     platform: str | None = None  # the one platform it is built for (None: the engine's own)
-    # every platform it is built for: one build each (bbc/platforms.py), its parent's unless
+    # every platform it is built for: one build each (bbc/model/platforms.py), its parent's unless
     # it names its own; empty: the engine's own platform, as when nothing is said
     platforms: tuple[str, ...] = ()
     # its Dockerfile builds on the parent in a `FROM --platform=$BUILDPLATFORM` stage (a
@@ -110,6 +112,9 @@ class ImageSpec:
     description: str = ""
     line: int = 0
     owner: str = ""  # a team or contact, named where `bbc scan` routes findings
+    # build secrets (issue 23): id -> where its value is, an absolute file path or `env:NAME`;
+    # mounted by BuildKit (`RUN --mount=type=secret,id=ID`), never a build arg, never in the image
+    secrets: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def dockerfile_path(self) -> Path:
@@ -132,13 +137,19 @@ class Policy:
     """Rules every image is held to (`policy:` in bbc.yaml): error, warn or off."""
 
     pinned_bases: str = "warn"  # external bases written as name:tag@sha256:...
-    # issue 13 gates, checked against built images (bbc/policy.py); off unless set
+    # issue 13 gates, checked against built images (bbc/inside/policy.py); off unless set
     non_root: bool = False
     no_package_caches: bool = False
     no_secrets: bool = False
     max_own_size: int | None = None  # bytes, the image's own layers
     max_size: int | None = None  # bytes, the whole image
     required_labels: tuple[str, ...] = ()
+    # issue 23: a parent's (or used image's) release pulled to build on, and what `bbc rollout`
+    # pins, must verify with signing.public_keys: error | warn | off
+    signed_parents: str = "off"
+    # external bases whose reference starts with PREFIX must carry a cosign signature by one of
+    # these keys (absolute PEM paths) before anything is built on them
+    trusted_bases: Mapping[str, tuple[Path, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -143,7 +143,9 @@ def floating_tags(version: str, existing: Iterable[str]) -> list[str]:
     """Which of "X.Y", "X" and "latest" releasing `version` should move, in that order.
 
     A tag moves when `version` is the highest release in its line among `existing` (tags
-    already in the registry); re-releasing the current highest still moves them.
+    already in the registry); re-releasing the current highest still moves them. Another
+    version of equal precedence (1.0.0+b6 beside 1.0.0+b7: build metadata does not order
+    versions) keeps them where they are: a floating tag never moves sideways or back.
     Pre-releases never move a floating tag, nor stop one from moving; tags that are not
     semantic versions (floating tags themselves, "latest", "sha-...") are ignored.
     """
@@ -156,7 +158,7 @@ def floating_tags(version: str, existing: Iterable[str]) -> list[str]:
     ]
 
     def highest(line: list[semver.Version]) -> bool:
-        return all(new.compare(v) >= 0 for v in line)
+        return all(new.compare(v) > 0 or str(v) == version for v in line)
 
     tags: list[str] = []
     if highest([v for v in released if (v.major, v.minor) == (new.major, new.minor)]):

@@ -1,8 +1,9 @@
 """Fingerprints: what an image's build depends on, hashed.
 
-A fingerprint covers the context exactly as the Docker SDK sends it (same .dockerignore
-matcher), the Dockerfile, build args, target, platform, version and labels, and the parent's
-fingerprint. Equal fingerprint => the build would produce the same image, so it is skipped.
+A fingerprint covers the context as every builder is sent it (adapters/docker/context.py:
+what .dockerignore keeps, by the Docker SDK's matcher), the Dockerfile, build args, target,
+platform, version and labels, and the parent's fingerprint. Equal fingerprint => the build
+would produce the same image, so it is skipped.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class ContextDigest:
     digest: str
     files: dict[str, str]  # file path -> sha256 of its entry (for "what changed" reasons)
     listed: tuple[str, ...] = ()  # what context_files listed: the tar sends exactly these
+    # what it listed but no builder is sent: (path, "FIFO" | "socket" | "device")
+    skipped: tuple[tuple[str, str], ...] = ()
 
 
 _BIG = 1 << 20
@@ -86,16 +89,13 @@ class FileHashes:
         if not self.dirty or self.path is None:
             return
         import pickle
-        import tempfile
 
         from bbc.adapters import state
 
         try:
             state.ensure(self.path.parent)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".files.")
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump({"files": self.entries, "froms": self.froms}, f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.path)
+            state.atomic_write(self.path, pickle.dumps({"files": self.entries, "froms": self.froms},
+                                                       protocol=pickle.HIGHEST_PROTOCOL))
             self.dirty = False
         except OSError:
             pass  # a read-only checkout hashes every time
@@ -123,6 +123,7 @@ def digest_context(context: Path | str, dockerfile: str, hashes: FileHashes | No
     total = hashlib.sha256()
     entries: dict[str, str] = {}
     listed = docker_context.context_files(root, dockerfile)
+    skipped: list[tuple[str, str]] = []
     for rel in listed:
         full = os.path.join(root, rel)
         try:
@@ -136,13 +137,20 @@ def digest_context(context: Path | str, dockerfile: str, hashes: FileHashes | No
             total.update(f"{rel}\0D{mode:o}\n".encode())
             continue
         elif stat.S_ISREG(st.st_mode):
-            digest = hashes.digest(full, st) if hashes is not None else _hash_file(full, st.st_size)
+            try:
+                digest = hashes.digest(full, st) if hashes is not None else _hash_file(full, st.st_size)
+            except FileNotFoundError:
+                continue  # removed while listed
+            except OSError as exc:
+                raise docker_context.Unreadable(full, exc) from None
             entry = f"F{mode:o}:{digest}"
-        else:
-            continue  # sockets, fifos: the SDK does not send them either
+        else:  # nothing a build could copy: buildkit.context_archive leaves them out too
+            skipped.append((rel, "FIFO" if stat.S_ISFIFO(st.st_mode) else "socket" if stat.S_ISSOCK(st.st_mode)
+                            else "device"))
+            continue
         entries[rel] = entry
         total.update(f"{rel}\0{entry}\n".encode())
-    return ContextDigest(total.hexdigest(), entries, tuple(listed))
+    return ContextDigest(total.hexdigest(), entries, tuple(listed), tuple(skipped))
 
 
 def dockerfile_text(spec: ImageSpec) -> str:

@@ -8,7 +8,7 @@ A root image has no parent: its test layer goes on its own release build (on a r
 with test.build_args, when it has some). Without a layer and test build args the test
 image *is* the release build and nothing is built.
 
-Every part is a step of the plan (bbc/testplan.py) with a fingerprint (variant test-layer /
+Every part is a step of the plan (bbc/plan/testplan.py) with a fingerprint (variant test-layer /
 test), tagged only locally (`<registry>/<name>:<version>-testlayer`, `...-test`); a part whose
 fingerprint is already built on the same image below is reused.
 """

@@ -65,7 +65,7 @@ class Build(Step):
 
 @dataclass(frozen=True, kw_only=True)
 class TestPart(Step):
-    """One slice of the test sandwich, built like an image (bbc/sandwich.py)."""
+    """One slice of the test sandwich, built like an image (bbc/plan/sandwich.py)."""
 
     __test__ = False
     variant: str  # test-layer | test
@@ -200,7 +200,7 @@ class Selection:
 
 
 # Asked for each image about to be built: the registry tag holding a build with this
-# fingerprint, or None (bbc/remote.py answers it).
+# fingerprint, or None (bbc/plan/remote.py answers it).
 RegistryLookup = Callable[[str, str, str], str | None]
 
 

@@ -3,8 +3,6 @@ inherited), a failure with the reason and the command's output."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -49,16 +47,15 @@ def document(results: list[ImageResult]) -> ET.Element:
 
 
 def write(results: list[ImageResult], path: Path) -> None:
-    """Write through a temp file and os.replace, so a reader never sees half a report."""
+    """Written whole or not at all (state.atomic_write): a reader never sees half a report."""
+    import io
+
+    from bbc.adapters import state
+
     tree = ET.ElementTree(document(results))
     ET.indent(tree)
     path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            tree.write(f, encoding="utf-8", xml_declaration=True)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    out = io.BytesIO()
+    tree.write(out, encoding="utf-8", xml_declaration=True)
+    state.atomic_write(path, out.getvalue(), mode=0o644)

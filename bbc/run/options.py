@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ContextManager
 
+from bbc.release.signing.signer import Signer
 from bbc.run.pool import Slot
 
 # A lock held around building and tagging one image (bbc/adapters/lock.py), so two runs building
@@ -25,3 +26,5 @@ class RunOptions:
     fmt: str = "table"  # table | json
     image_lock: ImageLock | None = None  # None: no other run builds in this tree meanwhile
     pool: tuple[Slot, ...] = ()  # engines to spread builds over (empty: the one engine given)
+    # issue 23: signs every manifest a release promotes, before any tag moves (None: unsigned)
+    signer: Signer | None = None

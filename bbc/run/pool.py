@@ -22,6 +22,7 @@ from bbc.errors import BbcError, EngineLost
 from bbc.model import labels, refs
 from bbc.model.hierarchy import Hierarchy
 from bbc.plan.steps import Build, Step
+from bbc.run import trusted
 from bbc.run.report import Events
 from bbc.run.results import Result
 
@@ -168,7 +169,8 @@ class Pool:
               remote: Remote) -> str:
         repository = self.hierarchy.config.ref(parent)
         tag = refs.candidate_tag(fingerprint)
-        digest = remote.held(parent, tag, fingerprint)
+        digest = trusted.held(self.hierarchy, remote, parent, tag, remote.held(parent, tag, fingerprint),
+                              self.events.message)  # policy.signed_parents
         if not digest:
             if not source.alive:
                 raise EngineLost(f"{image}: parent {parent} is only on {source.name}, which stopped answering")

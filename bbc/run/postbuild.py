@@ -1,5 +1,5 @@
 """What runs after an image is built: its SBOM written to `.bbc/sbom/<image>.cdx.json` and the
-policy gates checked, as warnings (bbc release refuses on them, bbc/policy.py). Reading the
+policy gates checked, as warnings (bbc release refuses on them, bbc/inside/policy.py). Reading the
 layers once here also fills the per-image cache `bbc sbom`, `why` and `scan` read.
 
 It runs beside the builds, one image after another in build order (so a child finds its

@@ -9,7 +9,9 @@ validation refuses it, located.
 from __future__ import annotations
 
 import fnmatch
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from bbc.model.hierarchy import Hierarchy
 from bbc.upkeep import adopt
@@ -82,10 +84,12 @@ def _covered(hierarchy: Hierarchy) -> set[str]:
         if spec.test and spec.test.layer:
             files.append(spec.test.layer)
         for file in files:
-            try:
-                out.add((spec.path / file).relative_to(root).as_posix())
-            except ValueError:
-                pass  # outside the tree bbc.yaml lives in
+            # as written (`../shared/Dockerfile` normalised) and where a symlinked folder leads
+            path = os.path.normpath(os.path.join(spec.path, file))
+            for place in (path, os.path.realpath(path)):
+                rel = os.path.relpath(place, root)
+                if not rel.startswith(".." + os.sep):  # else outside the tree bbc.yaml lives in
+                    out.add(Path(rel).as_posix())
     return out
 
 

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from packaging.version import InvalidVersion, Version
 
 from bbc.adapters.docker import context as docker_context
-from bbc.plan import fingerprint
 from bbc.upkeep import pins
 from bbc.errors import BbcError
 

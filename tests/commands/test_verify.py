@@ -1,8 +1,9 @@
-"""Signing released images and `bbc verify` against a real engine and registry (issue 23).
+"""Signed releases and `bbc verify` against a real engine and registry (issue 23).
 
-The release is not wired to sign yet: these tests release with `bbc release`, then sign each
-released manifest with `sign_manifest`, the one call the release will make, with the facts the
-release will gather (the parent's released digest, the SBOM the build wrote)."""
+`bbc release` signs what it releases (bbc.yaml `signing:`); the tests verify with `bbc verify`
+and the Sigstore reference verifier, then break things the ways an attacker or an accident
+would (a tag moved, a wrong key, a tampered bundle, a forged provenance). `sign_image` signs by
+hand with `sign_manifest`, the call the release makes, for the forgeries."""
 
 from __future__ import annotations
 
@@ -110,25 +111,28 @@ def failed(report: dict[str, Any]) -> list[tuple[str, str]]:
     return [(c["check"], c["detail"]) for c in report["checks"] if not c["ok"]]
 
 
+SIGNING = """
+signing:
+  key: keys/bbc.key
+  public_keys: [keys/bbc.pub]
+"""
+
+
 @pytest.fixture(scope="module")
 def released(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> Iterator[Released]:
-    """tiny_hierarchy released once (base -> mid -> a1, a2; base -> b1), everything but mid signed."""
+    """tiny_hierarchy (base -> mid -> a1, a2; base -> b1) released signed by `bbc release`."""
     tmp = tmp_path_factory.mktemp("signed")
     server = RegistryServer(tmp / "registry")
     server.start()
     prefix = f"{server.addr}/s{uuid.uuid4().hex[:6]}"
     root = tmp / "repo"
-    tiny_hierarchy(root, registry=prefix)
+    key, pub = keys.generate(root / "keys")
+    tiny_hierarchy(root, registry=prefix, extra=SIGNING)
     try:
-        ok(bbc(root, "release", "--no-test", timeout=900))
-        key, pub = keys.generate(tmp / "keys")
-        rel = Released(root, prefix, server, keys.load_signer(str(key), tmp), pub)
-        reg = Registry(server.addr)
-        sign_image(reg, rel, "base", "1.0.0")
-        for name, version, parent in (("a1", "0.1.0", ("mid", "1.2.0")), ("a2", "0.1.0", ("mid", "1.2.0")),
-                                      ("b1", "2.0.0", ("base", "1.0.0"))):
-            sign_image(reg, rel, name, version, parent)
-        yield rel
+        run = ok(bbc(root, "release", "--no-test", timeout=900))
+        assert run.out.count("signed sha256:") == 5, run.out  # each image, before any tag moved
+        assert run.out.index("[a1] signed") < run.out.index("[base] released"), run.out
+        yield Released(root, prefix, server, keys.load_signer(str(key), tmp), pub)
     finally:
         server.stop()
         remove_images(docker_client, prefix)
@@ -152,7 +156,8 @@ def test_a_signed_release_verifies_and_signing_again_writes_nothing(released: Re
     digest = again[0].digest
     index = reg.manifest(f"{released.namespace}/a1", referrers.tag(digest))
     assert index is not None and {e["annotations"]["dev.sigstore.bundle.predicateType"]
-                                  for e in index.json()["manifests"]} == {SLSA_PROVENANCE, "https://cyclonedx.org/bom"}
+                                  for e in index.json()["manifests"] if e["artifactType"] == bundle.MEDIA_TYPE
+                                  } == {SLSA_PROVENANCE, "https://cyclonedx.org/bom"}
 
 
 def test_verify_fails_with_a_key_it_does_not_trust(released: Released, tmp_path: Path) -> None:
@@ -221,11 +226,14 @@ def test_verify_fails_for_a_tampered_bundle_and_so_does_the_reference_verifier(
     assert ("provenance", "missing provenance") in reasons
 
 
-def test_verify_fails_when_the_provenance_names_another_parent(released: Released) -> None:
+def test_verify_fails_when_the_provenance_names_another_parent(released: Released, tmp_path: Path) -> None:
     reg = Registry(released.server.addr)
-    # mid was built on base; a provenance (properly signed) claiming b1 as its parent is caught
-    sign_image(reg, released, "mid", "1.2.0", ("b1", "2.0.0"))
+    # mid was built on base; a provenance claiming b1 as its parent, signed by another trusted key, is caught
+    key, pub = keys.generate(tmp_path, "second")
+    sign_image(reg, released, "mid", "1.2.0", ("b1", "2.0.0"), signer=keys.load_signer(str(key), tmp_path))
     code, report = verify(released, "mid:1.2.0")
+    assert code == 1 and [w for w, _ in failed(report)] == ["attestation"] * 2  # by a key not trusted: refused
+    code, report = verify(released, "mid:1.2.0", released.pub, pub)
     assert code == 1
     [(what, detail)] = failed(report)
     assert what == "parent" and "but the image was built on" in detail
@@ -235,15 +243,15 @@ def test_a_multi_platform_release_is_signed_index_and_platforms_alike(
         tmp_path: Path, server: RegistryServer, docker_client: Any, emulated: None) -> None:
     prefix = f"{server.addr}/mp{uuid.uuid4().hex[:6]}"
     root = tmp_path / "repo"
+    key, pub = keys.generate(root / "keys")
     two_platform_hierarchy(root, prefix)
+    with open(root / "bbc.yaml", "a") as f:
+        f.write(SIGNING)
     try:
-        ok(bbc(root, "release", "--no-test", timeout=900))
-        key, pub = keys.generate(tmp_path / "keys")
+        run = ok(bbc(root, "release", "--no-test", timeout=900))
+        # two platforms and the index of each image, signed before a tag moved
+        assert run.out.count(" signed sha256:") == 6 and run.out.index("[app] signed") < run.out.index("released")
         rel = Released(root, prefix, server, keys.load_signer(str(key), tmp_path), pub)
-        reg = Counting(server.addr)
-        sign_image(reg, rel, "base", "1.0.0")
-        signed = sign_image(reg, rel, "app", "0.1.0", ("base", "1.0.0"))
-        assert len(signed) == 3 and all(s.written for s in signed)  # two platforms and the index
         code, report = verify(rel, "app:0.1.0")
         assert code == 0, failed(report)
         platforms = {c["platform"] for c in report["checks"]}
@@ -251,7 +259,7 @@ def test_a_multi_platform_release_is_signed_index_and_platforms_alike(
         # each platform's provenance names the parent's index; its image for the same platform is the one built on
         parents = [c for c in report["checks"] if c["check"] == "parent"]
         assert len(parents) == 2 and all(c["ok"] for c in parents)
-        reg.sent.clear()
+        reg = Counting(server.addr)
         assert not any(s.written for s in sign_image(reg, rel, "app", "0.1.0", ("base", "1.0.0")))
         assert reg.writes() == []
         # one platform's image, named by its digest, verifies on its own
@@ -259,6 +267,11 @@ def test_a_multi_platform_release_is_signed_index_and_platforms_alike(
         arm = next(e for e in reg.manifest(app, "0.1.0").json()["manifests"]  # type: ignore[union-attr]
                    if e["platform"]["architecture"] == "arm64")
         assert verify(rel, f"app@{arm['digest']}")[0] == 0
+        # and the reference verifier accepts each bundle of it
+        for entry in referrers.listed(reg, app, arm["digest"]):
+            if entry.get("artifactType") == bundle.MEDIA_TYPE:
+                (tmp_path / "b.json").write_bytes(referrers.content(reg, app, entry)[1])
+                assert sigstore_verify(tmp_path / "b.json", pub).returncode == 0
     finally:
         remove_images(docker_client, prefix)
 
@@ -268,19 +281,14 @@ def test_the_sbom_is_published_as_a_referrer_beside_the_bundles_once(released: R
     repository = f"{released.namespace}/base"
     image = reg.manifest(repository, "1.0.0")
     assert image is not None
-    subject = referrers.Subject(image.digest, image.media_type, len(image.raw))
-    document = sbom.path(released.root, "base").read_bytes()
-    first = referrers.publish_sbom(reg, repository, subject, document, "base.cdx.json")
-    assert first.artifact_type == "application/vnd.cyclonedx+json"
-    # the very manifest `bbc release` pushed under its old `.sbom` tag: the index now lists it too
-    old = reg.manifest(repository, f"sha256-{image.digest[7:]}.sbom")
-    assert old is not None and old.digest == first.digest and not first.written
     listed = {e["digest"]: e.get("artifactType") for e in referrers.listed(reg, repository, image.digest)}
-    assert listed[first.digest] == "application/vnd.cyclonedx+json"
-    assert sorted(listed.values()).count(bundle.MEDIA_TYPE) == 2  # provenance and SBOM attestations stay listed
-    _, data = referrers.content(reg, repository, {"digest": first.digest})
-    assert data == document
+    # the release published it: the SBOM itself, and its signed attestation and the provenance beside it
+    assert sorted(listed.values()) == sorted([referrers.CYCLONEDX_TYPE, bundle.MEDIA_TYPE, bundle.MEDIA_TYPE])
+    published = next(d for d, t in listed.items() if t == referrers.CYCLONEDX_TYPE)
+    document = sbom.path(released.root, "base").read_bytes()
+    assert referrers.content(reg, repository, {"digest": published})[1] == document
+    subject = referrers.Subject(image.digest, image.media_type, len(image.raw))
     reg.sent.clear()
     again = referrers.publish_sbom(reg, repository, subject, document, "base.cdx.json")
-    assert (again.digest, again.written, reg.writes()) == (first.digest, False, [])
-    assert verify(released, "base:1.0.0")[0] == 0  # an unsigned SBOM beside the bundles changes nothing
+    assert (again.digest, again.written, reg.writes()) == (published, False, [])
+    assert not any(t.endswith(".sbom") for t in reg.tags(repository))  # the old tag schema of its own is gone

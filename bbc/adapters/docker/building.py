@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from typing import Any, ContextManager, Protocol
 
 from bbc.adapters.docker import api as docker_api
 from bbc.adapters.engine import BuildRequest, ImageInfo, stream_lines
@@ -26,6 +26,9 @@ class Builder(Protocol):
 
     @property
     def podman(self) -> bool: ...
+
+    @property
+    def address(self) -> str: ...
 
     def inspect(self, ref: str) -> ImageInfo | None: ...
 
@@ -60,16 +63,19 @@ def build(engine: Builder, request: BuildRequest, on_line: Callable[[str], None]
     """Build `request`, calling on_line per log line; the image ID. BuildError, or EngineLost
     when the engine stopped answering."""
     if engine.podman:
+        if request.secrets:
+            raise BuildError("build secrets: bbc passes them through a BuildKit session, which Podman's "
+                             "service does not offer; build images with secrets on a Docker engine")
         return _buildkit(engine, request, dict(request.build_args), on_line)
     if os.environ.get("DOCKER_BUILDKIT", "1").strip() not in ("0", "false"):
         args = _args_by_tag(engine, request)
         if args is not None:
             return _buildkit(engine, request, args, on_line)
         on_line("(a build argument names an untagged image: BuildKit resolves images by tag; legacy builder)")
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="bbc-build-") as scratch:
-        return _legacy(engine, request, on_line, scratch)
+    if request.secrets:
+        raise BuildError(f"build secrets ({', '.join(sorted(request.secrets))}) need BuildKit, and this build "
+                         "would go to the legacy builder: unset DOCKER_BUILDKIT=0, or tag the parent build")
+    return _legacy(engine, request, on_line)
 
 
 def reason(exc: BaseException) -> str:
@@ -123,18 +129,32 @@ def _buildkit(engine: Builder, request: BuildRequest, args: dict[str, str], on_l
         except OSError as exc:
             raise BuildError(str(exc)) from None
         archive.seek(0)
-        try:
-            image_id = _follow_buildkit(docker_api.post_build(engine.api, params, archive), log, progress)
-        except BbcError:  # the build's own failure, or a log line that could not be written
-            raise
-        except Exception as exc:
-            raise _failed(engine, request, exc, log) from None
+        with _session(engine, request) as session:
+            if session is not None:
+                params["session"] = session.id
+            try:
+                image_id = _follow_buildkit(docker_api.post_build(engine.api, params, archive), log, progress)
+            except BbcError:  # the build's own failure, or a log line that could not be written
+                raise
+            except Exception as exc:
+                raise _failed(engine, request, exc, log) from None
     for line in progress.flush():
         log.emit(line)
     if image_id is None:
         raise log.no_image()
     _check_unmoved(engine, request, args, log)
     return image_id
+
+
+def _session(engine: Builder, request: BuildRequest) -> ContextManager[Any]:
+    """A BuildKit session serving the request's secrets (session.py), or nothing without any."""
+    from contextlib import nullcontext
+
+    if not request.secrets:
+        return nullcontext(None)
+    from bbc.adapters.docker.session import Session
+
+    return Session(engine.address, request.secrets)
 
 
 def _buildkit_params(request: BuildRequest, args: dict[str, str]) -> dict[str, Any]:
@@ -190,21 +210,34 @@ def _check_unmoved(engine: Builder, request: BuildRequest, args: dict[str, str],
 
 # -- the legacy builder -------------------------------------------------------------------
 
-def _legacy(engine: Builder, request: BuildRequest, on_line: Callable[[str], None], scratch: str) -> str:
-    kwargs = _legacy_kwargs(request, scratch)
+def _legacy(engine: Builder, request: BuildRequest, on_line: Callable[[str], None]) -> str:
+    """The legacy builder, sent the archive BuildKit gets (plus a Dockerfile with the labels
+    written in, which the daemon removes once read): both see the same context."""
+    import tempfile
+
+    from bbc.adapters.docker.buildkit import context_archive
+
+    inlined, labels = _inlined(request)
     log = BuildLog(on_line)
     image_id: str | None = None
-    try:
-        for chunk in _legacy_stream(engine.api.build(**kwargs), log.emit):
-            aux = chunk.get("aux")
-            if isinstance(aux, dict) and aux.get("ID"):
-                image_id = str(aux["ID"])
-            if "error" in chunk:
-                raise log.failed(str(chunk.get("error", "")))
-    except BbcError:  # the build's own failure, or a log line that could not be written
-        raise
-    except Exception as exc:
-        raise _failed(engine, request, exc, log) from None
+    with tempfile.TemporaryFile(prefix="bbc-context-") as archive:
+        try:
+            name = context_archive(request.context, request.dockerfile, archive, request.files,
+                                   request.dockerfile_text, inlined)
+        except OSError as exc:
+            raise BuildError(str(exc)) from None
+        archive.seek(0)
+        try:
+            for chunk in _legacy_stream(engine.api.build(**_legacy_kwargs(request, name, labels, archive)), log.emit):
+                aux = chunk.get("aux")
+                if isinstance(aux, dict) and aux.get("ID"):
+                    image_id = str(aux["ID"])
+                if "error" in chunk:
+                    raise log.failed(str(chunk.get("error", "")))
+        except BbcError:  # the build's own failure, or a log line that could not be written
+            raise
+        except Exception as exc:
+            raise _failed(engine, request, exc, log) from None
     if image_id is None:
         for line in reversed(log.tail):
             if line.startswith("Successfully built "):
@@ -219,27 +252,25 @@ def _legacy(engine: Builder, request: BuildRequest, on_line: Callable[[str], Non
     return image_id
 
 
-def _legacy_kwargs(request: BuildRequest, scratch: str) -> dict[str, Any]:
-    """The SDK's build() arguments; the labels inlined as one LABEL line where that is safe
-    (the legacy builder makes a step of each label it is given)."""
+def _inlined(request: BuildRequest) -> tuple[str | None, dict[str, str]]:
+    """The Dockerfile with the labels as one LABEL line where that is safe (the legacy builder
+    makes a step of each label it is given), and the labels still to pass as the API's."""
     from bbc.model.dockerfile import with_labels
 
-    dockerfile = request.dockerfile
     labels = dict(request.labels)
+    if not labels:
+        return None, labels
     source = request.context / request.dockerfile
     text = request.dockerfile_text if request.dockerfile_text is not None else source.read_text(encoding="utf-8")
-    inlined = with_labels(text, labels, request.target) if labels else None
-    if inlined is None and request.dockerfile_text is not None:
-        inlined = request.dockerfile_text  # the labels go as the API's parameter
-    elif inlined is not None:
-        labels = {}
-    if inlined is not None:
-        # outside the context: the SDK sends it as an extra file, the context stays as is
-        dockerfile = os.path.join(scratch, "Dockerfile")
-        with open(dockerfile, "w", encoding="utf-8") as f:
-            f.write(inlined)
+    inlined = with_labels(text, labels, request.target)
+    return inlined, ({} if inlined is not None else labels)
+
+
+def _legacy_kwargs(request: BuildRequest, dockerfile: str, labels: dict[str, str], archive: Any) -> dict[str, Any]:
+    """The SDK's build() arguments, for the context `archive` whose Dockerfile is `dockerfile`."""
     kwargs: dict[str, Any] = dict(
-        path=str(request.context),
+        fileobj=archive,
+        custom_context=True,
         dockerfile=dockerfile,
         buildargs={**_platform_args(request.platform), **request.build_args},
         labels=labels,

@@ -25,13 +25,20 @@ from typing import IO, Any
 from bbc.adapters.docker import context as docker_context
 
 
+LEGACY_DOCKERFILE = ".dockerfile.legacy.bbc"
+
+
 def context_archive(context: Path, dockerfile: str, out: IO[bytes], files: Sequence[str] | None = None,
-                    text: str | None = None) -> str:
+                    text: str | None = None, legacy: str | None = None) -> str:
     """Write the context of `context` to `out`; return the Dockerfile's name inside it.
 
     `files` is the list context.context_files made for the fingerprint (listed again
     when None). A Dockerfile outside the context, or `text` given instead of the file's own
-    (bases pinned by digest), travels in the archive as `.dockerfile.bbc`.
+    (bases pinned by digest), travels in the archive as `.dockerfile.bbc`. Every builder gets
+    this same archive and sees exactly it. `legacy`: the Dockerfile the legacy builder reads
+    instead (labels written into it); it travels with a `.dockerignore` naming it and itself,
+    which makes the legacy daemon remove both once it has read them (and is never a user's:
+    context_files leaves that out).
     """
     root = os.path.abspath(context)
     inside = os.path.relpath(os.path.abspath(os.path.join(root, dockerfile)), root)
@@ -41,8 +48,8 @@ def context_archive(context: Path, dockerfile: str, out: IO[bytes], files: Seque
         for rel in (files if files is not None else docker_context.context_files(root, dockerfile)):
             full = os.path.join(root, rel)
             info = tar.gettarinfo(full, arcname=rel)
-            if info is None:  # a socket: Docker skips those too
-                continue
+            if info is None or info.isfifo() or info.ischr() or info.isblk():
+                continue  # nothing to copy (a socket, a FIFO, a device): the fingerprint leaves them out
             info.mtime = int(info.mtime)
             if info.isfile():
                 try:
@@ -53,12 +60,19 @@ def context_archive(context: Path, dockerfile: str, out: IO[bytes], files: Seque
             else:
                 tar.addfile(info)
         if outside:
-            data = text.encode() if text is not None else Path(root, dockerfile).read_bytes()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o644
-            tar.addfile(info, io.BytesIO(data))
+            _add(tar, name, text.encode() if text is not None else Path(root, dockerfile).read_bytes())
+        if legacy is not None:
+            _add(tar, LEGACY_DOCKERFILE, legacy.encode())
+            _add(tar, docker_context.IGNORE_FILE, f"{docker_context.IGNORE_FILE}\n{LEGACY_DOCKERFILE}\n".encode())
+            return LEGACY_DOCKERFILE
     return name
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mode = 0o644
+    tar.addfile(info, io.BytesIO(data))
 
 
 # -- protobuf wire format ------------------------------------------------------------------
@@ -92,6 +106,9 @@ def _fields(data: bytes) -> Iterator[tuple[int, Any]]:
         else:
             raise ValueError(f"protobuf wire type {wire} at byte {i}")
         yield number, value
+
+
+fields = _fields  # the session's secret requests are read with it too (session.py)
 
 
 def _seconds(timestamp: bytes) -> float:

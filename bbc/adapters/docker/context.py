@@ -1,10 +1,34 @@
 """The build context as Docker reads it: the files a build sends once `.dockerignore` has been
-applied, listed once per run; the fingerprint hashes exactly this list and the tar sends it."""
+applied, listed once per run; the fingerprint hashes exactly this list and the tar sends it,
+to every builder alike (buildkit.context_archive).
+
+Two files are not what `.dockerignore` says. The Dockerfile is always in the context: the
+builder reads it from there, and BuildKit through the Engine API copies whatever the tar holds
+(`COPY .` included). `.dockerignore` itself never is: bbc applies it, so no builder applies it
+again its own way (the legacy daemon drops an ignored Dockerfile and `.dockerignore` after
+reading them, BuildKit does not, Podman applies it to every file)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from bbc.errors import BbcError
+
+IGNORE_FILE = ".dockerignore"
+TIP = ("a build context must be readable by bbc (as by `docker build`): fix its permissions, or leave it "
+       "out with .dockerignore")
+
+
+class Unreadable(BbcError):
+    """A file or folder of a build context that cannot be read: what Docker would send is
+    unknown, so nothing is fingerprinted or built. `path` is absolute; the planner says it
+    relative to bbc.yaml's folder."""
+
+    def __init__(self, path: str, exc: OSError) -> None:
+        self.path, self.why = path, exc.strerror or type(exc).__name__
+        self.kind = "folder" if os.path.isdir(path) else "file"
+        super().__init__(f"{path}: cannot read this {self.kind} of a build context ({self.why})", tip=TIP)
 
 
 def dockerignore_patterns(context: Path | str) -> list[str]:
@@ -15,18 +39,22 @@ def dockerignore_patterns(context: Path | str) -> list[str]:
             text = f.read()
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return []
+    except OSError as exc:
+        raise Unreadable(path, exc) from None
     lines = (line.strip() for line in text.splitlines())
     return [line for line in lines if line and not line.startswith("#")]
 
 
 def context_files(context: Path | str, dockerfile: str) -> list[str]:
-    """The relative paths Docker would send, sorted (directories included)."""
+    """The relative paths of the build context, sorted (directories included): what Docker
+    would send once `.dockerignore` is applied, the Dockerfile always, `.dockerignore` never."""
     root = os.fspath(context)
     try:
-        top = list(os.scandir(root))
+        entries = list(os.scandir(root))
     except (FileNotFoundError, NotADirectoryError):
         return []
-    patterns = dockerignore_patterns(root) if any(e.name == ".dockerignore" for e in top) else []
+    top = [e for e in entries if e.name != IGNORE_FILE]
+    patterns = dockerignore_patterns(root) if len(top) < len(entries) else []
     if not patterns:
         # Without a .dockerignore the SDK sends everything, not descending into symlinked
         # folders (as os.walk(followlinks=False) lists them); scandir is ~10x faster than
@@ -36,7 +64,10 @@ def context_files(context: Path | str, dockerfile: str) -> list[str]:
         return sorted(out)
     from docker.utils.build import exclude_paths  # the SDK's own matcher: no drift from Docker
 
-    return sorted(exclude_paths(root, patterns, dockerfile=dockerfile))
+    try:  # the SDK keeps the Dockerfile and .dockerignore whatever the patterns say
+        return sorted(p for p in exclude_paths(root, patterns, dockerfile=dockerfile) if p != IGNORE_FILE)
+    except OSError as exc:  # a folder it must look into (os.listdir)
+        raise Unreadable(exc.filename or root, exc) from None
 
 
 def _walk(entries: list[os.DirEntry[str]], prefix: str, out: list[str]) -> None:
@@ -49,6 +80,8 @@ def _walk(entries: list[os.DirEntry[str]], prefix: str, out: list[str]) -> None:
         if descend:
             try:
                 below = list(os.scandir(entry.path))
-            except OSError:
-                continue
+            except FileNotFoundError:
+                continue  # removed while listed
+            except OSError as exc:  # Docker would send it: never as if empty
+                raise Unreadable(entry.path, exc) from None
             _walk(below, f"{prefix}{entry.name}/", out)

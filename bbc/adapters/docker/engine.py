@@ -89,6 +89,16 @@ class DockerEngine:
     def address(self) -> str:
         return self.host or _address()
 
+    def version(self) -> str:
+        try:
+            found = self.api.version()
+        except Exception as exc:
+            raise self._error("ask its version", exc) from None
+        components = found.get("Components") or []
+        name = str(components[0].get("Name") or "Engine") if components and isinstance(components[0], dict) else "Engine"
+        product = name if "podman" in name.lower() else f"Docker {name}"  # dockerd calls itself "Engine"
+        return f"{product} {found.get('Version', '?')}"
+
     def answers(self) -> bool:
         """Whether the engine answers a ping now (a few seconds at most)."""
         try:

@@ -5,9 +5,9 @@ Every read is checked against its digest; a cache that cannot be written is only
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
+
+from bbc.adapters import state
 
 
 def _path(root: Path, kind: str, digest: str) -> Path | None:
@@ -39,9 +39,6 @@ def write(root: Path | None, kind: str, digest: str, raw: bytes, media_type: str
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as f:
-            f.write(media_type.encode() + b"\n" + raw)
-        os.replace(tmp, path)
+        state.atomic_write(path, media_type.encode() + b"\n" + raw)
     except OSError:
         pass

@@ -15,58 +15,17 @@ import json
 import re
 import urllib.parse
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bbc.adapters.registry import auth, cache, tls, transport
+from bbc.adapters.registry.names import (DOCKER_LIST, DOCKER_MANIFEST, INDEX_TYPES, MANIFEST_TYPES, OCI_INDEX,
+                                         OCI_MANIFEST, Manifest, check_reference, check_repository,
+                                         split_image_name)
 from bbc.errors import RegistryError
 
 DEFAULT_TIMEOUT = 10.0
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-MANIFEST_TYPES = (OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST)
-INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
-
-_REPOSITORY = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*\Z")
-_REFERENCE = re.compile(r"[\w][\w.-]{0,127}\Z|sha256:[0-9a-f]{64}\Z")
 _TIP = "is the registry running? `scripts/engine up`"
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """A manifest exactly as the registry stored it: `raw` bytes are what `digest` names."""
-
-    digest: str
-    media_type: str
-    raw: bytes = field(repr=False)
-
-    def json(self) -> dict[str, Any]:
-        """The parsed manifest document."""
-        data = json.loads(self.raw)
-        return data if isinstance(data, dict) else {}
-
-
-def split_image_name(name: str) -> tuple[str, str]:
-    """`localhost:5000/acme/python` -> (`localhost:5000`, `acme/python`).
-
-    Like Docker, the first component is a host only when it has a `.` or `:` or is
-    `localhost`; otherwise the image lives on Docker Hub (`docker.io`, `library/` added
-    for one-component names). Tags and digests are refused: pass the repository only.
-    """
-    first, _, rest = name.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost"):
-        host, repository = first, rest
-    else:
-        host, repository = "docker.io", name if rest else f"library/{name}"
-    if not _REPOSITORY.match(repository):
-        raise RegistryError(
-            f"image name {name!r}: {repository!r} is not a repository name",
-            tip="use lowercase path components and no :tag or @digest, e.g. localhost:5000/acme/python",
-        )
-    return host, repository
 
 
 class Registry:
@@ -106,7 +65,7 @@ class Registry:
 
     def tags(self, repository: str) -> list[str]:
         """All tags of `repository`, sorted; [] when the repository does not exist."""
-        _check_repository(self.host, repository)
+        check_repository(self.host, repository)
         tags: list[str] = []
         path: str | None = f"/v2/{repository}/tags/list"
         while path is not None:
@@ -120,8 +79,8 @@ class Registry:
 
     def manifest(self, repository: str, reference: str) -> Manifest | None:
         """The manifest (or index) for a tag or digest; None when it does not exist."""
-        _check_repository(self.host, repository)
-        _check_reference(self.host, repository, reference)
+        check_repository(self.host, repository)
+        check_reference(self.host, repository, reference)
         kept = cache.read(self.cache, "manifests", reference)
         if kept is not None:
             return Manifest(digest=reference, media_type=kept[0], raw=kept[1])
@@ -146,8 +105,8 @@ class Registry:
     def digest(self, repository: str, reference: str) -> str | None:
         """The digest a tag names now, by HEAD (Docker Hub counts a manifest GET as a pull);
         None when there is no such tag. A registry that sends no digest on HEAD is asked by GET."""
-        _check_repository(self.host, repository)
-        _check_reference(self.host, repository, reference)
+        check_repository(self.host, repository)
+        check_reference(self.host, repository, reference)
         status, headers, body = self._request("HEAD", f"/v2/{repository}/manifests/{reference}", repository,
                                               reference, headers={"Accept": ", ".join(MANIFEST_TYPES)})
         if status == 404:
@@ -210,7 +169,7 @@ class Registry:
     def put_blob(self, repository: str, data: bytes) -> str:
         """Upload `data` as a blob (monolithic POST then PUT); its digest. A blob the registry
         already holds is not sent again."""
-        _check_repository(self.host, repository)
+        check_repository(self.host, repository)
         digest = _sha256(data)
         status, _, _ = self._request("HEAD", f"/v2/{repository}/blobs/{digest}", repository, digest)
         if status == 200:
@@ -234,8 +193,8 @@ class Registry:
     def put_manifest(self, repository: str, reference: str, media_type: str, raw: bytes) -> tuple[str, bool]:
         """PUT a manifest under a tag or its digest: (digest, whether the registry took its
         `subject` as a referrer, by the OCI-Subject answer header of distribution-spec 1.1)."""
-        _check_repository(self.host, repository)
-        _check_reference(self.host, repository, reference)
+        check_repository(self.host, repository)
+        check_reference(self.host, repository, reference)
         status, headers, body = self._request("PUT", f"/v2/{repository}/manifests/{reference}", repository, reference,
                                               headers={"Content-Type": media_type}, body=raw)
         self._expect(status, (200, 201), body, repository, reference)
@@ -243,8 +202,8 @@ class Registry:
 
     def blob(self, repository: str, digest: str) -> bytes:
         """A blob's bytes, checked against `digest` (issue 23: signatures and bundles are read back)."""
-        _check_repository(self.host, repository)
-        _check_reference(self.host, repository, digest)
+        check_repository(self.host, repository)
+        check_reference(self.host, repository, digest)
         status, _, body = self._request("GET", f"/v2/{repository}/blobs/{digest}", repository, digest)
         self._expect(status, (200,), body, repository, digest)
         if _sha256(body) != digest:
@@ -254,8 +213,8 @@ class Registry:
     def referrers(self, repository: str, digest: str) -> dict[str, Any] | None:
         """The OCI index listing the manifests whose `subject` is `digest`, by distribution-spec
         1.1's referrers API; None where the registry has no such API (404: distribution 2.8)."""
-        _check_repository(self.host, repository)
-        _check_reference(self.host, repository, digest)
+        check_repository(self.host, repository)
+        check_reference(self.host, repository, digest)
         status, _, body = self._request("GET", f"/v2/{repository}/referrers/{digest}", repository, digest,
                                         headers={"Accept": OCI_INDEX})
         if status == 404:
@@ -281,19 +240,10 @@ class Registry:
         raise self._error(repository, reference, "index has no linux/amd64 image")
 
     def put_index(self, repository: str, tag: str, entries: list[tuple[Manifest, str]]) -> Manifest:
-        """Write one OCI image index under `tag` holding each (manifest, platform), in order.
-        Deterministic: the same manifests give the same bytes, so the same digest."""
-        from bbc.model import platforms
-
-        document = {
-            "schemaVersion": 2,
-            "mediaType": OCI_INDEX,
-            "manifests": [{"mediaType": m.media_type, "digest": m.digest, "size": len(m.raw),
-                           "platform": platforms.oci(p)} for m, p in entries],
-        }
-        raw = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
-        index = Manifest(digest=_sha256(raw), media_type=OCI_INDEX, raw=raw)
-        self.put_tag(repository, index, tag)
+        """Write one OCI image index under `tag` (or its own digest) holding each (manifest,
+        platform), in order. Deterministic: the same manifests give the same bytes, so the same digest."""
+        index = index_of(entries)
+        self.put_tag(repository, index, tag or index.digest)
         return index
 
     def _request(
@@ -430,16 +380,19 @@ class Registry:
         return RegistryError(f"registry {self.host}: {where}: {what}", tip=tip)
 
 
-def _check_repository(host: str, repository: str) -> None:
-    if not _REPOSITORY.match(repository):
-        raise RegistryError(f"registry {host}: {repository!r} is not a repository name",
-                            tip="use lowercase path components, e.g. acme/python")
+def index_of(entries: list[tuple[Manifest, str]]) -> Manifest:
+    """The OCI image index holding each (manifest, platform), in order; the same entries, the same bytes."""
+    from bbc.model import platforms
 
+    document = {
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [{"mediaType": m.media_type, "digest": m.digest, "size": len(m.raw),
+                       "platform": platforms.oci(p)} for m, p in entries],
+    }
+    raw = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+    return Manifest(digest=_sha256(raw), media_type=OCI_INDEX, raw=raw)
 
-def _check_reference(host: str, repository: str, reference: str) -> None:
-    if not _REFERENCE.match(reference):
-        raise RegistryError(
-            f"registry {host}: {repository}: {reference!r} is not a tag or sha256 digest")
 
 
 def _sha256(data: bytes) -> str:
@@ -465,3 +418,7 @@ def _registry_message(body: bytes) -> str:
         return f": {first.get('code', '')} {first.get('message', '')}".rstrip()
     except (ValueError, AttributeError, IndexError, TypeError):
         return ""
+
+
+__all__ = ["DEFAULT_TIMEOUT", "DOCKER_LIST", "DOCKER_MANIFEST", "INDEX_TYPES", "MANIFEST_TYPES", "OCI_INDEX",
+           "OCI_MANIFEST", "Manifest", "Registry", "split_image_name"]

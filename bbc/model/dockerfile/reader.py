@@ -26,12 +26,19 @@ def instructions(text: str) -> list[tuple[int, str, str]]:
     """(line number, INSTRUCTION, arguments) with continuations joined and comments dropped.
 
     As the builder reads it: comment and blank lines inside a continued instruction are
-    skipped, not the end of it, so the line numbers of what follows stay right."""
+    skipped, not the end of it, so the line numbers of what follows stay right; the bodies
+    of heredocs (`RUN <<EOF` ... `EOF`) are content, never instructions."""
     escape = escape_char(text)
     out: list[tuple[int, str, str]] = []
     pending: str | None = None
     start = 0
+    bodies: list[tuple[str, bool]] = []  # heredocs still to skip: (terminator, tabs stripped)
     for number, line in enumerate(text.splitlines(), 1):
+        if bodies:
+            name, chomp = bodies[0]
+            if (line.lstrip("\t") if chomp else line) == name:
+                del bodies[0]
+            continue
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
@@ -41,9 +48,41 @@ def instructions(text: str) -> list[tuple[int, str, str]]:
             pending += stripped[:-1] + " "
             continue
         out.append(_instruction(start, pending + stripped))
+        bodies = heredocs(*out[-1][1:])
         pending = None
     if pending is not None and pending.strip():  # the file ends inside a continuation
         out.append(_instruction(start, pending))
+    return out
+
+
+_HEREDOC = re.compile(r"[0-9]*<<(-?)([^<]+)")
+
+
+def heredocs(word: str, rest: str) -> list[tuple[str, bool]]:
+    """The heredocs an instruction opens, in order: (terminator, whether leading tabs are
+    stripped before comparing: `<<-EOF`). As BuildKit finds them: RUN, COPY and ADD (also
+    after ONBUILD) in shell form, each `<<NAME` a word of its own, NAME maybe quoted
+    (`<<"EOF"`, `<<'EOF'`: the body is not expanded, which does not matter here)."""
+    if word == "ONBUILD":
+        word, _, rest = rest.partition(" ")
+        word = word.upper()
+    if word not in ("RUN", "COPY", "ADD") or "<<" not in rest or rest.lstrip().startswith("["):
+        return []
+    try:
+        words = shlex.split(rest, posix=False)  # quotes kept: `"<<EOF"` is not a heredoc
+    except ValueError:
+        return []
+    out = []
+    for token in words:
+        m = _HEREDOC.fullmatch(token)
+        if m is None:
+            continue
+        try:
+            name = shlex.split(m.group(2))
+        except ValueError:
+            continue
+        if len(name) == 1 and name[0]:
+            out.append((name[0], m.group(1) == "-"))
     return out
 
 

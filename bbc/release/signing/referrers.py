@@ -144,7 +144,7 @@ def content(reg: Any, repository: str, descriptor: Mapping[str, Any]) -> tuple[d
 
 def publish_sbom(reg: Any, repository: str, subject: Subject, document: bytes, title: str) -> Attached:
     """The CycloneDX SBOM as a referrer of the image (artifactType application/vnd.cyclonedx+json),
-    by the same scheme as signatures: what the release calls instead of bbc/sbompush.publish."""
+    by the same scheme as signatures (what `bbc release` publishes beside each image)."""
     return attach(reg, repository, subject, [Artifact(CYCLONEDX_TYPE, document, title)])[0]
 
 

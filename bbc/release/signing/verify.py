@@ -77,7 +77,7 @@ def verify(reg: Any, repository: str, reference: str, keys: Sequence[PublicKey])
 
 
 def _manifest(reg: Any, repository: str, digest: str, keys: Sequence[PublicKey], *, index: bool) -> list[Check]:
-    checks = [_signature(reg, repository, digest, keys)]
+    checks = [signature(reg, repository, digest, keys)]
     found, attestation_checks = _attestations(reg, repository, digest, keys)
     checks += attestation_checks
     provenances = found.get(SLSA_PROVENANCE) or []
@@ -91,7 +91,8 @@ def _manifest(reg: Any, repository: str, digest: str, keys: Sequence[PublicKey],
     return checks
 
 
-def _signature(reg: Any, repository: str, digest: str, keys: Sequence[PublicKey]) -> Check:
+def signature(reg: Any, repository: str, digest: str, keys: Sequence[PublicKey]) -> Check:
+    """Whether a cosign signature at `sha256-<hex>.sig` by one of `keys` covers `digest`."""
     tag = cosign.tag(digest)
     found = reg.manifest(repository, tag)
     if found is None:

@@ -87,6 +87,28 @@ class Context:
 
             return self.here.build(request, on_line)
 
+    def secrets(self, spec: ImageSpec) -> dict[str, bytes]:
+        """The values of `spec`'s build secrets (bbc.yaml `secrets:`), read now; a missing file
+        or variable is an error located at the secret, before the build."""
+        import os
+
+        out: dict[str, bytes] = {}
+        image = spec.name.partition("@")[0]
+        for secret_id, where in spec.secrets.items():
+            place = self.hierarchy.config.where("images", image, "secrets", secret_id)
+            if where.startswith("env:"):
+                value = os.environ.get(where[4:])
+                if value is None:
+                    raise BbcError(f"{place}: ${where[4:]} is not set", tip="export it (a CI secret); nothing was built")
+                out[secret_id] = value.encode()
+            else:
+                try:
+                    out[secret_id] = Path(where).read_bytes()
+                except OSError as exc:
+                    raise BbcError(f"{place}: cannot read {where}: {exc.strerror}",
+                                   tip="nothing was built") from None
+        return out
+
     def dockerfile_text(self, image: str, spec: ImageSpec, resolved: tuple[tuple[bases.Found, str], ...],
                         below_id: str | None) -> str | None:
         """The Dockerfile to send (None: the file as it is): external bases pinned to the digests

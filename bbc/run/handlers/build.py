@@ -3,7 +3,8 @@ build of it reused), and a downstream project's Dockerfile (`bbc rollout --test`
 
 from __future__ import annotations
 
-from typing import ClassVar
+from datetime import datetime, timezone
+from typing import Any, ClassVar
 
 from bbc.adapters import state
 from bbc.adapters.engine import BuildRequest, ImageInfo
@@ -13,7 +14,7 @@ from bbc.model import dockerfile, labels, refs
 from bbc.plan import planner
 from bbc.plan.kinds import Action
 from bbc.plan.steps import Build, ProjectBuild
-from bbc.run import postbuild, tagging
+from bbc.run import postbuild, tagging, trusted
 from bbc.run.handlers.base import Context, Handler
 from bbc.run.results import Result, Status
 
@@ -29,15 +30,19 @@ class BuildHandler(Handler[Build]):
         spec = ctx.hierarchy[step.image]
         if step.fingerprint is None:
             raise BbcError(f"{step.image}: fingerprint unknown (run its prepare step first)")
+        started = datetime.now(timezone.utc)
         parent_id = _parent_id(ctx, step, spec)
         with ctx.lock(step.image):
             done = _reused(ctx, step, parent_id, start)
             if done is not None:
                 return done
+            trusted.bases(ctx.hierarchy, step)  # policy.trusted_bases, before anything is built
             log = state.log_path(ctx.root, step.image, self.LOG)
             image_id = ctx.engine_build(step.image, _request(ctx, step, spec, parent_id), log)
             info = ctx.here.inspect(image_id)
-            _remember(ctx, step, spec)
+            # the build's times go into its signed provenance when it is released (bbc/release/facts.py)
+            built = {"started": started.isoformat(), "finished": datetime.now(timezone.utc).isoformat()}
+            _remember(ctx, step, {**planner.manifest(spec, step), "built": built})
             # in the lock: a run waiting for it finds this build by its tag
             tags = () if step.gated else ctx.tag(step.image, image_id, set())
         postbuild.after_build(ctx.here, ctx.hierarchy, step.image, image_id, ctx.root, ctx.events.message)  # issue 13
@@ -56,11 +61,11 @@ class BuildHandler(Handler[Build]):
         return result
 
 
-def _remember(ctx: Context, step: Build, spec: ImageSpec) -> None:
+def _remember(ctx: Context, step: Build, manifest: dict[str, Any]) -> None:
     """The build's what-changed manifest (.bbc/state/), for the next plan's reasons."""
     path = state.manifest_path(ctx.root, step.image)
     try:
-        state.write_json(path, planner.manifest(spec, step))
+        state.write_json(path, manifest)
     except OSError as exc:
         raise BbcError(f"cannot write {path}: {exc.strerror or exc}; nothing was tagged") from None
 
@@ -120,11 +125,15 @@ def _why_there(ctx: Context, step: Build, found: ImageInfo) -> str:
 
 
 def _pull(ctx: Context, step: Build, parent_id: str | None) -> ImageInfo | None:
-    """The registry's build of this fingerprint, pulled; None (build instead) if that fails
-    or it was built on another parent build than ours."""
+    """The registry's build of this fingerprint, pulled (by the digest that verified, under
+    policy.signed_parents); None (build instead) if that fails or it was built on another
+    parent build than ours."""
     repository = ctx.hierarchy.config.ref(step.image)
+    reference = trusted.pulled(ctx.hierarchy, ctx.remote, step, ctx.events.message)
+    if reference is None:
+        return None
     try:
-        info = ctx.here.pull(repository, step.pull_ref)
+        info = ctx.here.pull(repository, reference)
     except BbcError as exc:
         ctx.events.message(f"[{step.image}] pull failed ({exc.message}); building instead")
         return None
@@ -144,7 +153,7 @@ def _request(ctx: Context, step: Build, spec: ImageSpec, parent_id: str | None) 
         context=spec.path, dockerfile=spec.dockerfile, build_args=args,
         labels=tagging.build_labels(ctx.hierarchy, step, parent_id, ctx.source.revision(), ctx.source.url),
         target=spec.target, platform=spec.platform, network=spec.network,
-        files=step.file_list, dockerfile_text=text,  # no tags: BuildHandler.run moves them last
+        files=step.file_list, dockerfile_text=text, secrets=ctx.secrets(spec),  # no tags: run() moves them last
     )
 
 

@@ -63,9 +63,14 @@ class PromoteHandler(Handler[Promote]):
         from bbc.release import promote  # only a release promotes
 
         candidates = {r.image: r.tags[0] for r in ctx.results.values() if r.kind == Kind.PUSH and r.ok}
+        signing = None
+        if ctx.options.signer is not None:
+            from bbc.run.attest import signing_for
+
+            signing = signing_for(ctx, ctx.options.signer)
         try:
             released = promote.promote(ctx.hierarchy, ctx.remote.client, ctx.remote.repo_of, step.images,
-                                       step.released, candidates, ctx.events.message)
+                                       step.released, candidates, ctx.events.message, signing)
         except promote.Stopped as stopped:  # part-way: the rows say what each image holds now
             return Result.of(step, Status.FAILED, start, message=stopped.message, released=tuple(stopped.released))
         return Result.of(step, Status.PROMOTED, start, released=tuple(released))

@@ -43,7 +43,7 @@ class TestPartHandler(Handler[TestPart]):
         request = BuildRequest(
             context=part.spec.path, dockerfile=part.spec.dockerfile, build_args=args, labels=part_labels,
             target=part.spec.target, platform=part.spec.platform, network=part.spec.network, tags=(step.ref,),
-            dockerfile_text=text,
+            dockerfile_text=text, secrets=ctx.secrets(part.spec),
         )
         log = self.log_path(ctx, step)
         image_id = ctx.engine_build(step.image, request, log)

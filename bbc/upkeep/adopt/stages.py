@@ -1,4 +1,4 @@
-"""What a Dockerfile builds on, read as the builder reads it (bbc/dockerfile.py): the FROM of
+"""What a Dockerfile builds on, read as the builder reads it (bbc/model/dockerfile/): the FROM of
 the stage it ships, the other images it reads (builder stages, `COPY --from=<image>`), and
 its version label."""
 
