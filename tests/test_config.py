@@ -93,7 +93,7 @@ BAD = [
      ["bbc.yaml:9: images.python.parnet: unknown key (did you mean 'parent'?); allowed: path, parent, version, "
       "dockerfile, target, build_args, parent_arg, parent_ref, labels, watch, platform, platforms, network, prepare, test, "
       "cascade, "
-      "description, owner, secrets"]),
+      "description, owner, secrets, uses"]),
     ("unknown top key", GOOD.replace("registry:", "registy:"),
      ["bbc.yaml:1: registy: unknown key (did you mean 'registry'?); allowed: registry, defaults, images, projects, "
       "policy, engines, signing, mirrors, mirrors_only",

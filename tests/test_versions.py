@@ -87,6 +87,10 @@ class Links:
     def parent(self, name: str) -> str | None:
         return self.parents[name]
 
+    def needs(self, name: str) -> tuple[str, ...]:
+        parent = self.parents[name]
+        return (parent,) if parent else ()
+
 
 GRAPH = Links(PARENTS)
 CURRENT = {

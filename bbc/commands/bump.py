@@ -25,7 +25,8 @@ def _bump(hierarchy: Hierarchy, image: str, how: str, *, cascade: bool, dry_run:
     diff = yamledit.set_versions(hierarchy.config.path, {n: new for n, (_, new) in changed.items()},
                                  dry_run=dry_run)
     for name, (old, new) in changed.items():
-        why = "" if name == image else f" (follows {hierarchy.parent(name)}, cascade: {hierarchy[name].cascade})"
+        why = "" if name == image else \
+            f" (follows {versions.followed(hierarchy, name, changed)}, cascade: {hierarchy[name].cascade})"
         print(f"{name}: {old} -> {new}{why}")
     if dry_run:
         print(diff, end="")

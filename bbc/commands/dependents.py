@@ -1,4 +1,5 @@
-"""`bbc dependents` and `bbc ancestry`: who is below an image, and what a built image is on.
+"""`bbc dependents` and `bbc ancestry`: who builds on an image (as child or, through `uses:`,
+as user), and what a built image is built on and with.
 
 `dependents` reads the one graph (plus the `projects` of bbc.yaml); `--built-on` and
 `ancestry` read the labels of the images on the engine, so they tell what was really
@@ -20,11 +21,12 @@ from bbc.model.labels import IMAGE as IMAGE_LABEL
 
 
 def below(hierarchy: Hierarchy, image: str, *, transitive: bool) -> list[str]:
-    """IMAGE's children, or with `transitive` every descendant, in graph order."""
+    """IMAGE's children and users (`uses:`), or with `transitive` every image building on it
+    through either kind of link, in graph order."""
     hierarchy.check_names([image])
     if transitive:
         return hierarchy.sort(hierarchy.descendants(image))
-    return hierarchy.children(image)
+    return hierarchy.dependents(image)
 
 
 def projects_using(hierarchy: Hierarchy, images: Iterable[str]) -> list[ProjectSpec]:
@@ -43,15 +45,20 @@ def dependents(hierarchy: Hierarchy, image: str, *, transitive: bool = False, fm
             "version": hierarchy[image].version,
             "transitive": transitive,
             "images": [{"image": n, "version": hierarchy[n].version, "parent": hierarchy.parent(n),
+                        "uses": {u.key: u.image for u in hierarchy[n].uses},
                         "depth": hierarchy.depth(n) - base_depth} for n in names],
             "projects": [{"project": p.name, "repo": p.repo, "file": p.file, "images": list(p.images)}
                          for p in projects],
         })
         return 0
-    what = "descendants" if transitive else "children"
+    what = "descendants" if transitive else "children" if not hierarchy.users(image) else "children and users"
     if names:
-        rows = [(n, hierarchy[n].version, hierarchy.parent(n) or "-") for n in names]
-        report.table(("image", "version", "parent"), rows, title=f"{what} of {image} {hierarchy[image].version}")
+        uses = any(hierarchy[n].uses for n in names)
+        rows = [(n, hierarchy[n].version, hierarchy.parent(n) or "-",
+                 *([", ".join(f"{u.image} ({u.key})" for u in hierarchy[n].uses) or "-"] if uses else []))
+                for n in names]
+        report.table(("image", "version", "parent", *(["uses"] if uses else [])), rows,
+                     title=f"{what} of {image} {hierarchy[image].version}")
     else:
         print(f"{image} has no {what}")
     if projects:
@@ -66,11 +73,11 @@ def ancestry(engine: Engine, ref: str, *, fmt: str = "table") -> int:
     levels = lineage.ancestry(ref, engine.inspect)
     if fmt == "json":
         report.dump_json([{"image": lv.image, "platform": lv.platform or None, "version": lv.version, "id": lv.id,
-                           "tags": list(lv.tags), "present": lv.present} for lv in levels])
+                           "tags": list(lv.tags), "present": lv.present, "via": lv.via or None} for lv in levels])
         return 0
     rows = [(lv.image + (f" ({lv.platform})" if lv.platform else ""), lv.version,
-             _short(lv.id) + ("" if lv.present else " (not on this engine)")) for lv in levels]
-    report.table(("image", "version", "id"), rows)
+             _short(lv.id) + ("" if lv.present else " (not on this engine)"), lv.via or "-") for lv in levels]
+    report.table(("image", "version", "id", "via"), rows)
     return 0
 
 
@@ -101,7 +108,7 @@ def built_on(hierarchy: Hierarchy, connect: Callable[[], Engine], image: str, ex
         if not any(t.startswith(prefix) for t in info.tags):
             continue
         # the first level is the image itself: "built on" means strictly above it
-        for level in lineage.chain(info, lookup)[1:]:
+        for level in lineage.builds_on(info, lookup)[1:]:
             if level.image == image and matches(level.version):
                 found.append((info, level))
                 break

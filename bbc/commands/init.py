@@ -96,9 +96,12 @@ def render(adoption: adopt_mod.Adoption) -> str:
         if img.build_args:
             lines.append("    build_args:   # as the build files pass them\n")
             lines.extend(f"      {_scalar(k)}: {_scalar(v)}\n" for k, v in img.build_args.items())
-        if img.uses:
-            used = ", ".join(f"{k}: {v}" for k, v in img.uses.items())
-            lines.append(f"    # uses: {{{used}}}  (needs uses: support)\n")
+        kept, loops = _uses(adoption, img)
+        if kept:
+            lines.append("    uses:   # other images of the tree it reads: bbc passes their exact builds\n")
+            lines.extend(f"      {_scalar(k)}: {_scalar(v)}\n" for k, v in kept.items())
+        for key, image, loop in loops:
+            lines.append(f"    # ? uses: {{{key}: {image}}} left out: {loop}\n")
         version = f"    version: {_scalar(img.version)}"
         lines.append(version + (f"   # {img.version_from}\n" if img.version_from else "\n"))
         if img.watch:
@@ -107,6 +110,28 @@ def render(adoption: adopt_mod.Adoption) -> str:
             lines.append(f"    test:\n      layer: {_scalar(img.test_layer)}\n"
                          "      # command: [...]   what to run in the test image (the image on this layer)\n")
     return "".join(lines)
+
+
+def _uses(adoption: adopt_mod.Adoption, img: adopt_mod.Image) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+    """What `img` reads of the tree, as `uses:` (key -> image), and the reads left out because
+    bbc could not build them: a link back to what builds on the image (a cycle through
+    parent and uses links), or the parent's own build arg."""
+    from bbc.model import hierarchy
+
+    needs = {n: tuple(x for x in ((i.parent,) if i.parent else ()) + tuple(i.uses.values()) if x in adoption.images)
+             for n, i in adoption.images.items()}
+    kept: dict[str, str] = {}
+    left: list[tuple[str, str, str]] = []
+    for key, image in img.uses.items():
+        if img.parent and key in (img.parent_arg or "SOURCE_IMAGE", img.parent_ref):
+            continue  # the parent's arg (or reference) read in a builder stage too: the parent carries it
+        back = [loop for loop in hierarchy.loops({**needs, img.name: (image,)}) if img.name in loop]
+        if back:
+            chain = " -> ".join(back[0][back[0].index(img.name):] + back[0][:back[0].index(img.name)] + [img.name])
+            left.append((key, image, f"{image} builds on {img.name} ({chain})"))
+        else:
+            kept[key] = image
+    return kept, left
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./@+-]*(?::[A-Za-z0-9_][A-Za-z0-9_./@+-]*)*\Z")

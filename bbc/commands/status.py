@@ -1,5 +1,5 @@
 """`bbc status`: per image its version, fingerprint, and whether the local build and the
-registry are current; `stale` means built on an older build of its parent. Local state
+registry are current; `stale` means built on an older build of its parent or of an image it uses. Local state
 comes from the plan's one engine query."""
 
 from __future__ import annotations
@@ -18,21 +18,27 @@ from bbc.plan.remote import registry_for
 
 
 def local_state(hierarchy: Hierarchy, index: Index, step: Build, parent_state: str | None) -> str:
-    """current | missing | stale (built on an older build of its parent, or below such an image)
-    | out of date."""
+    """current | missing | stale (built on an older build of its parent or of an image it uses,
+    or on such an image) | out of date."""
     if step.action == Action.UP_TO_DATE:
         return "current"
     config = hierarchy.config
     tagged = index.by_tag.get(refs.ref(config.ref(step.image), step.version, step.image))
     if tagged is None:
         return "missing"
-    parent = hierarchy.parent(step.image)
     if parent_state == "stale":
         return "stale"
-    if parent is not None:
-        parent_now = index.by_tag.get(refs.ref(config.ref(parent), hierarchy[parent].version, parent))
-        if parent_now is None or tagged.labels.get(labels.PARENT_ID) != parent_now.id:
-            return "stale"
+
+    def now(name: str) -> str | None:
+        found = index.by_tag.get(refs.ref(config.ref(name), hierarchy[name].version, name))
+        return found.id if found is not None else None
+
+    parent = hierarchy.parent(step.image)
+    if parent is not None and (now(parent) is None or tagged.labels.get(labels.PARENT_ID) != now(parent)):
+        return "stale"
+    had = labels.used_builds(tagged.labels)
+    if any(now(u.image) is None or had.get(u.key, ("", ""))[1] != now(u.image) for u in hierarchy[step.image].uses):
+        return "stale"
     return "out of date"
 
 
@@ -46,8 +52,8 @@ def status(hierarchy: Hierarchy, engine: Engine, *, fmt: str = "table", offline:
     rows = []
     states: dict[str, str] = {}
     for step in plan.builds:
-        parent = hierarchy.parent(step.image)
-        states[step.image] = local_state(hierarchy, plan.index, step, states.get(parent) if parent else None)
+        below = [states.get(n) for n in hierarchy.needs(step.image)]
+        states[step.image] = local_state(hierarchy, plan.index, step, "stale" if "stale" in below else None)
         remote = "not checked" if offline else _remote_state(reg, repo_of(step.image), step,
                                                              hierarchy[step.image].platform)
         rows.append({

@@ -28,6 +28,7 @@ def carriers(hierarchy: Hierarchy, engine: Engine, package: str, images: list[st
             if _norm(o.package.name) == _norm(package):
                 rows.append({"image": name, "package": o.package.name, "version": o.package.version,
                              "type": o.package.kind, "path": o.package.source, "introduced_by": o.image,
+                             "copied_by": o.copied_by or None,
                              "layer": o.layer, "step": o.step, "replaces": o.replaces or None})
     return rows
 
@@ -43,7 +44,10 @@ def why(hierarchy: Hierarchy, engine: Engine, package: str, *, image: str | None
     if not rows:
         raise BbcError(f"no built image {'of ' + ', '.join(names) + ' ' if image else ''}carries {package}",
                        tip="names are matched as pip does (case, - _ . alike); `bbc sbom IMAGE --format table` lists all")
-    table = [(r["image"], r["version"], r["type"], r["introduced_by"] if r["image"] != r["introduced_by"] else "itself",
+    table = [(r["image"], r["version"], r["type"],
+              (r["introduced_by"] if r["image"] != r["introduced_by"] else "itself")
+              + ((" (copied in)" if r["copied_by"] == r["image"] else f" (copied by {r['copied_by']})")
+                 if r["copied_by"] else ""),
               (f"{r['introduced_by']} ({r['replaces']} -> {r['version']})" if r["replaces"] else "-"), r["path"])
              for r in rows]
     report.table(("image", "version", "type", "introduced by", "version changed by", "path"), table, title=package)

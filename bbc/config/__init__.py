@@ -85,7 +85,8 @@ RACY_NS = 2_000_000_000
 # A cache pickled before the package moved names modules that no longer exist: ImportError below.
 _PACKAGE = os.path.dirname(os.path.dirname(__file__))
 _CODE = [os.path.join(_PACKAGE, m) for m in ("model/specs.py", "config/validate.py", "config/checker.py",
-                                             "config/images.py", "config/graph.py", "config/sections.py")]
+                                             "config/images.py", "config/graph.py", "config/sections.py",
+                                             "config/uses.py", "model/dockerfile/reads.py")]
 
 
 def _cached(cache: Path, digest: str) -> Config | None:

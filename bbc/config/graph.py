@@ -1,6 +1,7 @@
 """What bbc.yaml's images say about each other, checked once each image reads well on its
-own: parents that exist and form no cycle, skips of inherited tests only, no two images the
-same build, and platforms a child can build from its parent's. The links are followed by the
+own: parents and used images that exist and form no cycle (through either kind of link),
+skips of inherited tests only, no two images the same build, and platforms a child can build
+from its parent's and its used images'. The links are followed by the
 hierarchy's functions (bbc/model/hierarchy.py), never here."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from bbc.config.checker import Checker
 from bbc.errors import did_you_mean
 from bbc.model import hierarchy
 from bbc.model import platforms as platforms_mod
-from bbc.model.specs import ImageSpec
+from bbc.model.specs import ImageSpec, Use
 
 
 def check_graph(r: Checker, images: dict[str, ImageSpec], nodes: dict[str, Any]) -> None:
@@ -21,6 +22,7 @@ def check_graph(r: Checker, images: dict[str, ImageSpec], nodes: dict[str, Any])
     for loop in hierarchy.cycles(parents):
         chain = " -> ".join(loop + [loop[0]])
         r.problem(("images", loop[0], "parent"), f"cycle in the hierarchy: {chain}")
+    _check_uses(r, images, nodes)
     # skip names must be inherited tests
     for name, spec in images.items():
         if spec.test is None:
@@ -59,6 +61,41 @@ def _parents(r: Checker, images: dict[str, ImageSpec], nodes: dict[str, Any]) ->
     return parents
 
 
+def _check_uses(r: Checker, images: dict[str, ImageSpec], nodes: dict[str, Any]) -> None:
+    """Used images that exist, and no cycle through parent and uses links: an image that uses
+    one of its descendants (what builds on it, through either kind of link) would wait for itself."""
+    names = list(nodes)
+    for name, spec in images.items():
+        for use in spec.uses:
+            if use.image == name:
+                r.problem(("images", name, "uses", use.key), "an image cannot use itself")
+            elif use.image not in nodes:
+                r.problem(("images", name, "uses", use.key),
+                          f"unknown image '{use.image}'{did_you_mean(use.image, names)}")
+    needs = {n: tuple(d for d in deps if d in images and d != n)
+             for n, deps in hierarchy.needs_of(images).items()}
+    said: set[frozenset[str]] = set()
+    for loop in hierarchy.loops(needs):
+        steps = list(zip(loop, loop[1:] + loop[:1]))
+        via = {(a, b): _edge(images[a], b) for a, b in steps}
+        first = next(((a, b) for a, b in steps if via[a, b] != "parent"), None)
+        if first is None or frozenset(loop) in said:
+            continue  # parent links only: said above
+        said.add(frozenset(loop))
+        chain = loop[0] + "".join(f" -[{via[a, b]}]-> {b}" for a, b in steps)
+        user, used = first
+        r.problem(("images", user, "uses", via[first].removeprefix("uses ")),
+                  f"cycle through parent and uses links: {chain}: '{used}' builds on '{user}', "
+                  f"so '{user}' cannot use it")
+
+
+def _edge(spec: ImageSpec, dep: str) -> str:
+    """How `spec` builds on `dep`: `parent`, or `uses KEY`."""
+    if spec.parent == dep:
+        return "parent"
+    return "uses " + next(u.key for u in spec.uses if u.image == dep)
+
+
 def inherit_platforms(r: Checker, images: dict[str, ImageSpec], nodes: dict[str, Any],
                       defaults: dict[str, Any]) -> None:
     """Fill in the platforms of images that name none (their parent's), parents first, and
@@ -78,6 +115,29 @@ def inherit_platforms(r: Checker, images: dict[str, ImageSpec], nodes: dict[str,
             continue
         where = ("images", name, "platforms" if "platforms" in (nodes.get(name) or {}) else "platform")
         _narrows(r, spec, theirs, where)
+    for spec in images.values():
+        for use in spec.uses:
+            if use.image in images:
+                _used_for(r, spec, use, images[use.image].platforms)
+
+
+def _used_for(r: Checker, spec: ImageSpec, use: Use, theirs: tuple[str, ...]) -> None:
+    """Whether `use.image`, built for `theirs`, is there for every platform `spec` needs it on:
+    each of its own, or only the build platform where it is read in a `--platform=$BUILDPLATFORM` stage."""
+    where = ("images", spec.name, "uses", use.key)
+    here = platforms_mod.native()
+    needed = (here,) if use.on_build else spec.platforms
+    if not theirs:
+        if len(needed) > 1:
+            r.problem(where, f"'{use.image}' is built only for the engine's own platform, and {spec.name} is built "
+                             f"for {', '.join(needed)}: give {use.image} platforms: [{', '.join(needed)}], or read "
+                             "it in a `FROM --platform=$BUILDPLATFORM` stage")
+        return
+    missing = [p for p in needed if p not in theirs]
+    if missing:
+        how = "reads it on the build platform" if use.on_build else "is built for it and reads it there"
+        r.problem(where, f"'{use.image}' is not built for {', '.join(missing)} (only for {', '.join(theirs)}), and "
+                         f"{spec.name} {how}: a used image must be built for every platform that needs it")
 
 
 def _narrows(r: Checker, spec: ImageSpec, theirs: tuple[str, ...], where: tuple[str, ...]) -> None:

@@ -1,6 +1,6 @@
 """One entry of bbc.yaml's `images:` into an ImageSpec: its own keys over `defaults:`, its
-folder and Dockerfile looked at (the parent must reach a FROM line), its platforms, and its
-`prepare:` and `test:` steps. Each problem is located at the key where it was written."""
+folder and Dockerfile looked at (the parent must reach a FROM line, each `uses:` key a read:
+uses.py), its platforms, and its `prepare:` and `test:` steps. Each problem is located at the key where it was written."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 import semver
 
+from bbc.config import uses
 from bbc.config.checker import Checker, kind
 from bbc.model import dockerfile as dockerfile_mod
 from bbc.model import platforms as platforms_mod
@@ -98,7 +99,10 @@ def image(r: Checker, name: str, node: Any, defaults: dict[str, Any]) -> ImageSp
     secrets = _secrets(r, s)
     # os.path strings, not pathlib, and no resolve(): bbc plan loads 10,000 images
     folder = os.path.normpath(os.path.join(r.base, rel)) if rel else r.base
-    on_build = _dockerfile(s, rel, folder, dockerfile, (parent, parent_arg, parent_ref)) if rel is not None else False
+    on_build, text = _dockerfile(s, rel, folder, dockerfile, (parent, parent_arg, parent_ref)) if rel is not None \
+        else (False, None)
+    used = uses.of(r, keys, body, text, f"{rel}/{dockerfile}", (parent, parent_arg, parent_ref)) \
+        if "uses" in body else ()
     path = Path(folder)
     prepare = _prepare(r, body.get("prepare"), keys + ("prepare",)) if "prepare" in body else None
     test = _test(r, body.get("test"), keys + ("test",), path) if "test" in body else None
@@ -109,7 +113,7 @@ def image(r: Checker, name: str, node: Any, defaults: dict[str, Any]) -> ImageSp
         target=target, build_args=build_args, parent_arg=parent_arg, parent_ref=parent_ref, labels=labels, watch=watch,
         platform=platform, platforms=platforms, parent_on_build=on_build, network=network, prepare=prepare,
         test=test, cascade=cascade, description=description, line=r.lines.get(keys, 0), owner=owner,
-        secrets=secrets,
+        secrets=secrets, uses=used,
     )
 
 
@@ -142,10 +146,10 @@ def _secrets(r: Checker, s: _Settings) -> dict[str, str]:
 
 
 def _dockerfile(s: _Settings, rel: str, folder: str, dockerfile: str,
-                link: tuple[str | None, str, str | None]) -> bool:
+                link: tuple[str | None, str, str | None]) -> tuple[bool, str | None]:
     """Read the image's Dockerfile and check that the parent (`link`: its name, the arg and
     the reference that bring it in) reaches a FROM line; whether the parent is needed for the
-    build platform only (a cross-compiling builder)."""
+    build platform only (a cross-compiling builder), and the text (None: unreadable)."""
     r, keys = s.r, s.keys
     parent, parent_arg, parent_ref = link
     text = None
@@ -168,7 +172,7 @@ def _dockerfile(s: _Settings, rel: str, folder: str, dockerfile: str,
             r.problem(s.src("dockerfile") + ("dockerfile",) if "dockerfile" in s.merged else keys + ("path",),
                       f"no Dockerfile at '{rel}/{dockerfile}'")
     if text is None or parent is None:
-        return False
+        return False, text
     on_build = dockerfile_mod.parent_on_build_platform(text, parent_arg, parent_ref)
     if parent_ref is not None:
         if not any(st.raw == parent_ref for st in dockerfile_mod.stages(text)):
@@ -179,7 +183,7 @@ def _dockerfile(s: _Settings, rel: str, folder: str, dockerfile: str,
                   f"{rel}/{dockerfile} never uses ${{{parent_arg}}} in a FROM line, so the parent "
                   f"'{parent}' would be ignored; start it with `ARG {parent_arg}` / `FROM ${{{parent_arg}}}`"
                   " (or set parent_arg, or parent_ref to the reference its FROM names the parent with)")
-    return on_build
+    return on_build, text
 
 
 def platforms_of(r: Checker, body: dict[str, Any], defaults: dict[str, Any],

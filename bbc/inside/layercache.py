@@ -12,7 +12,7 @@ from pathlib import Path
 from bbc.adapters import state
 from bbc.inside.layerscan import Scan
 
-VERSION = 1
+VERSION = 2  # 2: Package.files, Scan.records (a Python package's RECORD digest)
 
 
 def path(root: Path, diff_id: str) -> Path:

@@ -30,7 +30,7 @@ from bbc.inside.layerscan import Package, Scan
 
 __all__ = ["Content", "Layer", "Package", "cached", "read"]
 
-_CACHE_VERSION = 2
+_CACHE_VERSION = 3  # 3: Package.files (a Python package's RECORD digest)
 _SMALL = 8 << 20
 
 

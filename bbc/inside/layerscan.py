@@ -9,11 +9,12 @@ here is kept per diff ID (bbc/inside/layercache.py) and shared by every image ho
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
 import tarfile
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from email.parser import HeaderParser
 from typing import IO, Any
 
@@ -29,6 +30,7 @@ _CACHES = (
 )
 _DIST = re.compile(r"^(?P<dir>.*/[^/]+\.(?:dist-info|egg-info))/(?:METADATA|PKG-INFO)$")
 _EGG_FILE = re.compile(r"^.*/[^/]+\.egg-info$")
+_RECORD = re.compile(r"^.*/[^/]+\.dist-info/RECORD$")
 _SECRET_MAX = 1 << 20  # files larger than this are not searched for secrets (binaries, data)
 
 
@@ -39,6 +41,9 @@ class Package:
     version: str
     source: str  # the file or folder it was read from: /var/lib/dpkg/status, …/numpy-2.1.dist-info
     arch: str = ""
+    # sha256 of the package's own record of its files (a Python distribution's RECORD; "" where
+    # none is kept): a copy of the same files elsewhere has the same (bbc/inside/ownership.py)
+    files: str = ""
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -59,6 +64,7 @@ class Scan:
     secrets: list[secrets.Hit] = field(default_factory=list)
     os_release: dict[str, str] = field(default_factory=dict)
     size: int = 0
+    records: dict[str, str] = field(default_factory=dict)  # dist-info folder -> sha256 of its RECORD
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,7 +73,7 @@ class Scan:
     def from_json(cls, data: dict[str, Any]) -> Scan:
         return cls({k: tuple(Package(**p) for p in v) for k, v in data["sources"].items()}, list(data["deleted"]),
                    list(data["opaque"]), list(data["caches"]), [secrets.Hit(**h) for h in data["secrets"]],
-                   dict(data["os_release"]), int(data["size"]))
+                   dict(data["os_release"]), int(data["size"]), dict(data.get("records") or {}))
 
 
 def scan(f: IO[bytes]) -> Scan:
@@ -99,6 +105,10 @@ def scan(f: IO[bytes]) -> Scan:
                 found.secrets.extend(secrets.find("/" + path, data))
             if wanted is not None:
                 _parse(wanted, "/" + path, data, found)
+    for folder, digest in found.records.items():  # RECORD and METADATA come in either order
+        packages = found.sources.get(folder)
+        if packages:
+            found.sources[folder] = tuple(replace(p, files=digest) for p in packages)
     return found
 
 
@@ -111,12 +121,17 @@ def _wanted(path: str) -> str | None:
         return "apk"
     if _DIST.match(path) or _EGG_FILE.match(path):
         return "python"
+    if _RECORD.match(path):
+        return "record"
     if path in ("etc/os-release", "usr/lib/os-release"):
         return "os-release"
     return None
 
 
 def _parse(kind: str, path: str, data: bytes, scan: Scan) -> None:
+    if kind == "record":
+        scan.records[posixpath.dirname(path)] = hashlib.sha256(data).hexdigest()
+        return
     text = data.decode("utf-8", "replace")
     if kind == "dpkg":
         scan.sources[path] = tuple(_dpkg(text, path))

@@ -3,11 +3,16 @@
 bbc knows each build's exact parent build (the label bbc.parent.id), so an image's own layers
 are exactly those after its parent's. A package belongs to the image owning the layer where it
 appeared at its current version: a child that upgrades its parent's package owns the new one.
+
+Ownership follows copies (issue 21): a package in a layer of an image that came from a build
+it read, a used image's (bbc.uses) or its parent's files copied into a root assembled FROM
+scratch, belongs to the image that installed it there: same package, same version, the same
+record of its files where the package keeps one (a Python distribution's RECORD).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bbc.model import labels, refs
@@ -25,6 +30,8 @@ class Build:
     image: str  # name in bbc.yaml
     image_id: str
     diff_ids: tuple[str, ...]
+    parent_id: str = ""  # the parent build it was built on
+    used: tuple[tuple[str, str], ...] = ()  # (image, build ID) of each build it used
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,7 @@ class Owned:
     diff_id: str
     step: str  # the Dockerfile instruction of that layer
     replaces: str = ""  # the version below it, when this image changed the version
+    copied_by: str = ""  # the image whose layer copied it in from a build it read (`image` installed it)
 
 
 @dataclass(frozen=True)
@@ -68,12 +76,54 @@ def inside(engine: Engine, hierarchy: Hierarchy, name: str, root: Path | None = 
     return of_build(engine, name, ref, root)
 
 
-def of_build(engine: Engine, name: str, ref: str, root: Path | None = None) -> Inside:
+def of_build(engine: Engine, name: str, ref: str, root: Path | None = None,
+             seen: dict[str, Inside] | None = None) -> Inside:
+    """What `ref` (a tag or image ID) holds and who owns it; `seen` keeps the builds read
+    already by image ID (a copy is traced into the build it came from)."""
+    seen = {} if seen is None else seen
+    info = engine.inspect(ref)
+    if info is not None and info.id in seen:
+        return replace(seen[info.id], image=name, ref=ref)
     content = layers.read(engine, ref, root)
     chain = lineage(engine, name, content.image_id, root)
     ids = tuple(l.diff_id for l in content.layers)
     owners = tuple(_owner(chain, ids, i) for i in range(len(ids)))
-    return Inside(name, ref, content, chain, owners, attribute(content, owners))
+    packages = _follow_copies(engine, chain, attribute(content, owners), root, seen)
+    seen[content.image_id] = found = Inside(name, ref, content, chain, owners, packages)
+    return found
+
+
+def _follow_copies(engine: Engine, chain: tuple[Build, ...], owned: tuple[Owned, ...], root: Path | None,
+                   seen: dict[str, Inside]) -> tuple[Owned, ...]:
+    """Each package whose owning build read the same package from another build (a used
+    image's, or its parent's when it does not start from the parent's layers: a root assembled
+    FROM scratch) owned where it was installed."""
+    builds = {b.image: b for b in chain}
+    sources: dict[str, list[tuple[str, str]]] = {}  # owning image -> the builds it read: (name, ID)
+    for i, b in enumerate(chain):
+        below = chain[i - 1] if i and chain[i - 1].image_id == b.parent_id else None
+        copies_parent = below is not None and b.diff_ids[:len(below.diff_ids)] != below.diff_ids
+        sources[b.image] = [*b.used, *([(below.image, below.image_id)] if below and copies_parent else [])]
+    out = []
+    for o in owned:
+        found = None
+        for image, image_id in sources.get(o.image, ()) if o.image in builds else ():
+            try:
+                there = of_build(engine, image, image_id, root, seen)
+            except BbcError:
+                continue  # a build no longer on this engine: the copy stays the copier's
+            found = next((t for t in there.packages if _same(t.package, o.package)), None)
+            if found is not None:
+                break
+        out.append(o if found is None else replace(o, image=found.image, copied_by=found.copied_by or o.image))
+    return tuple(out)
+
+
+def _same(a: Package, b: Package) -> bool:
+    """The same package at the same version (and architecture), with the same files where both
+    record them."""
+    return (a.kind, a.name.lower(), a.version, a.arch) == (b.kind, b.name.lower(), b.version, b.arch) and (
+        not a.files or not b.files or a.files == b.files)
 
 
 def lineage(engine: Engine, name: str, image_id: str, root: Path | None = None) -> tuple[Build, ...]:
@@ -87,13 +137,14 @@ def lineage(engine: Engine, name: str, image_id: str, root: Path | None = None) 
         seen.add(current)
         known = layers.cached(root, current) if root is not None else None
         if known is not None:
-            found, diff_ids = known.labels, tuple(l.diff_id for l in known.layers)
+            found, diff_ids = dict(known.labels), tuple(l.diff_id for l in known.layers)
         else:
             info = engine.inspect(current)
             if info is None:  # a parent build removed from the engine: its layers count as the child's
                 break
             found, diff_ids = dict(info.labels), engine.diff_ids(info.id)
-        chain.append(Build(found.get(labels.IMAGE) or (name if current == image_id else "?"), current, diff_ids))
+        chain.append(Build(found.get(labels.IMAGE) or (name if current == image_id else "?"), current, diff_ids,
+                           found.get(labels.PARENT_ID) or "", tuple(labels.used_builds(found).values())))
         current = found.get(labels.PARENT_ID)
     return tuple(reversed(chain))
 

@@ -56,7 +56,8 @@ def render(inside: Inside, version: str) -> str:
             bom_ref=f"{ref}#{o.package.source}", purl=PackageURL.from_string(ref),
             properties=[Property(name="bbc:image", value=o.image), Property(name="bbc:layer", value=o.diff_id),
                         Property(name="bbc:layer-index", value=str(o.layer)), Property(name="bbc:step", value=o.step),
-                        Property(name="bbc:path", value=o.package.source)]))
+                        Property(name="bbc:path", value=o.package.source),
+                        *([Property(name="bbc:copied-by", value=o.copied_by)] if o.copied_by else [])]))
     # the image holds every package directly: a flat dependency graph, stated so the document
     # says it is complete (package-to-package dependencies are not read)
     bom.components.update(components)
@@ -73,7 +74,8 @@ def write(root: Path, inside: Inside, version: str) -> Path:
 
 def table(inside: Inside) -> str:
     rows = [("PACKAGE", "VERSION", "TYPE", "OWNER", "LAYER", "PATH")]
-    rows += [(o.package.name, o.package.version, o.package.kind, o.image, str(o.layer), o.package.source)
+    rows += [(o.package.name, o.package.version, o.package.kind,
+              o.image + (f" (copied by {o.copied_by})" if o.copied_by else ""), str(o.layer), o.package.source)
              for o in inside.packages]
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     return "\n".join("  ".join(r[i].ljust(widths[i]) for i in range(5)) + "  " + r[5] for r in rows)

@@ -87,26 +87,31 @@ def matches(there: str, wanted: str) -> bool:
 
 def expand(hierarchy: Hierarchy) -> Hierarchy:
     """The hierarchy of units: each image with several platforms becomes one unit per platform,
-    each child built on its parent's unit for the same platform (for the engine's own platform
-    when its Dockerfile builds on the parent in a `--platform=$BUILDPLATFORM` stage)."""
+    each child built on its parent's unit for the same platform, and using each used image's
+    unit for it (for the engine's own platform where its Dockerfile reads the parent or the
+    used image in a `--platform=$BUILDPLATFORM` stage)."""
     config = hierarchy.config
     if hierarchy.units is not None or not any(len(s.platforms) > 1 for s in config.images.values()):
         return hierarchy
     here = native()
     specs: dict[str, ImageSpec] = {}
     by_platform: dict[str, dict[str | None, str]] = {}  # image -> platform -> its unit
+
+    def unit_of(image: str, platform: str | None, on_build: bool) -> str:
+        theirs = by_platform[image]
+        wanted = here if on_build or platform is None else platform  # None: the engine's own
+        return theirs.get(wanted) or theirs.get(None) or next(iter(theirs.values()))
+
     for name in hierarchy.order:
         spec = hierarchy[name]
         wanted: tuple[str | None, ...] = spec.platforms if len(spec.platforms) > 1 else (spec.platform,)
         for platform in wanted:
-            parent = spec.parent
-            if parent is not None:
-                theirs = by_platform[parent]
-                key = here if spec.parent_on_build else platform
-                parent = theirs.get(key) or theirs.get(None) or next(iter(theirs.values()))
+            parent = unit_of(spec.parent, platform, spec.parent_on_build) if spec.parent is not None else None
+            # each used image's build for the same platform (for the engine's own when read on the build platform)
+            uses = tuple(replace(u, image=unit_of(u.image, platform, u.on_build)) for u in spec.uses)
             name_here = unit(name, platform) if len(wanted) > 1 and platform else name
-            specs[name_here] = spec if (name_here, parent) == (name, spec.parent) else \
-                replace(spec, name=name_here, platform=platform, parent=parent)
+            specs[name_here] = spec if (name_here, parent, uses) == (name, spec.parent, spec.uses) else \
+                replace(spec, name=name_here, platform=platform, parent=parent, uses=uses)
             by_platform.setdefault(name, {})[platform] = name_here
     out = Hierarchy(replace(config, images=specs), tuple(specs))
     out.units = {image: tuple(found.values()) for image, found in by_platform.items()}

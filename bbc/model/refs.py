@@ -71,6 +71,12 @@ def is_candidate(tag: str) -> bool:
     return tag.startswith("candidate-")
 
 
+def build_tag(image_id: str) -> str:
+    """A local-only tag of exactly one build (by its image ID): where a Dockerfile names a used
+    image written out (`COPY --from=acme/web:1`), the build reads this tag instead."""
+    return f"bbc-build-{image_id.removeprefix('sha256:')[:16]}"
+
+
 def test_tag(version: str, suffix: str = "-test", name: str = "") -> str:
     """A local-only tag of a test image (`-testlayer`, `-testargs`, `-test`)."""
     return f"{unit_tag(name, version)}{suffix}"

@@ -29,10 +29,10 @@ POLICY_LEVELS = ("error", "warn", "off")
 IMAGE_KEYS = (
     "path", "parent", "version", "dockerfile", "target", "build_args", "parent_arg", "parent_ref",
     "labels", "watch", "platform", "platforms", "network", "prepare", "test", "cascade", "description",
-    "owner", "secrets",
+    "owner", "secrets", "uses",
 )
 DEFAULT_KEYS = tuple(k for k in IMAGE_KEYS
-                     if k not in ("path", "parent", "parent_ref", "version", "description", "prepare"))
+                     if k not in ("path", "parent", "parent_ref", "version", "description", "prepare", "uses"))
 PREPARE_KEYS = ("command", "inputs", "outputs", "refresh")
 TEST_KEYS = ("layer", "build_args", "command", "mounts", "timeout", "network", "expect", "skip")
 EXPECT_KEYS = ("user", "files", "absent")
@@ -81,6 +81,21 @@ class TestSpec:
 
 
 @dataclass(frozen=True)
+class Use:
+    """Another image of the hierarchy an image reads besides its parent (`uses:` in bbc.yaml):
+    bbc passes that image's exact build, as it passes the parent's (issue 21)."""
+
+    key: str  # the build arg carrying it (`SERVING_IMAGE`), or a reference written out in the Dockerfile
+    image: str  # the image of the hierarchy it names
+    # `key` is a reference as written (`FROM acme/web:1`, `COPY --from=acme/web:1`, a named
+    # context): bbc puts the used build in its place, as it does for `parent_ref`
+    written: bool = False
+    # every stage reading it runs on the build platform (`FROM --platform=$BUILDPLATFORM`): the
+    # used image is needed for the engine's own platform only, whatever platforms the user has
+    on_build: bool = False
+
+
+@dataclass(frozen=True)
 class ImageSpec:
     """One image of the hierarchy, with defaults applied and paths resolved."""
 
@@ -115,6 +130,12 @@ class ImageSpec:
     # build secrets (issue 23): id -> where its value is, an absolute file path or `env:NAME`;
     # mounted by BuildKit (`RUN --mount=type=secret,id=ID`), never a build arg, never in the image
     secrets: Mapping[str, str] = field(default_factory=dict)
+    uses: tuple[Use, ...] = ()  # other images of the hierarchy it reads (`uses:`), in the order written
+
+    @property
+    def used(self) -> tuple[str, ...]:
+        """The images it uses, each once, in the order written."""
+        return tuple(dict.fromkeys(u.image for u in self.uses))
 
     @property
     def dockerfile_path(self) -> Path:

@@ -90,9 +90,9 @@ class Graph(Protocol):
     """What the cascade needs of the hierarchy (bbc.hierarchy.Hierarchy is one)."""
 
     @property
-    def order(self) -> Sequence[str]: ...  # parents before children
+    def order(self) -> Sequence[str]: ...  # every image after what it builds on
 
-    def parent(self, name: str) -> str | None: ...
+    def needs(self, name: str) -> Sequence[str]: ...  # its parent and the images it uses
 
 
 def cascade(
@@ -105,9 +105,10 @@ def cascade(
 ) -> dict[str, tuple[str, str]]:
     """Extend explicit `changes` {image: (old, new)} to every descendant that must follow.
 
-    `current` holds each image's version now; `policies` maps a *child* to how it follows
-    its parent (default `default_policy`). An image changed explicitly keeps its explicit
-    version. Returns {image: (old, new)} parents first, explicit and cascaded together.
+    `current` holds each image's version now; `policies` maps an image to how it follows
+    what it builds on, its parent and the images it uses (default `default_policy`); when
+    several of those move, the largest bump wins. An image changed explicitly keeps its
+    explicit version. Returns {image: (old, new)} parents first, explicit and cascaded together.
     """
     policies = policies or {}
     known = set(graph.order)
@@ -120,8 +121,8 @@ def cascade(
         if name in changes:
             result[name] = changes[name]
             continue
-        parent = graph.parent(name)
-        if parent is None or parent not in result:
+        moved = [dep for dep in graph.needs(name) if dep in result]
+        if not moved:
             continue
         policy = policies.get(name, default_policy)
         if policy not in POLICIES:
@@ -129,14 +130,20 @@ def cascade(
                 f"images.{name}: unknown cascade policy {policy!r}",
                 tip=f"use one of: {', '.join(POLICIES)}",
             )
-        how = child_bump(*result[parent], policy)
-        if how is None:
+        hows = [h for h in (child_bump(*result[dep], policy) for dep in moved) if h is not None]
+        if not hows:
             continue
+        how = min(hows, key=BUMP_PARTS.index)  # major before minor before patch
         if name not in current:
             raise BbcError(f"cascade: images.{name}: no current version to bump")
         old = current[name]
         result[name] = (old, bump(old, how, where=f"images.{name}.version"))
     return result
+
+
+def followed(graph: Graph, name: str, changed: Mapping[str, object]) -> str:
+    """What a cascaded image followed: those of its parent and used images that `changed` moves."""
+    return ", ".join(dep for dep in graph.needs(name) if dep in changed)
 
 
 def floating_tags(version: str, existing: Iterable[str]) -> list[str]:

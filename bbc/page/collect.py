@@ -68,7 +68,7 @@ def collect(hierarchy: Hierarchy, engine: Engine, options: Options = Options()) 
             packages=package_rows.get(image, ()), tests=here.tests,
             signature=signatures.get(image) if signing else None, findings=owned.get(image, ()),
             states=_states(*parts)))
-    edges = tuple(Edge(EdgeKind.PARENT, str(units.parent(u)), u) for u in units.order if units.parent(u))
+    edges = tuple(Edge(EdgeKind(str(e.kind)), e.source, e.target) for e in units.edges())  # parent and uses
     return Report(hierarchy.config.registry, datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   options.offline, signing, tuple(images), edges, projects.pins_of(hierarchy, engine, client),
                   found, scans, tuple(unknown))

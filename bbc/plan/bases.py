@@ -1,5 +1,7 @@
-"""External bases: the images an image's Dockerfile builds FROM that bbc does not build (an
-upstream OS image, a builder image), each resolved to the digest its build will use.
+"""External bases: the images an image's build reads that bbc does not build (an upstream OS
+image, a builder image; in a FROM of any stage, a `COPY --from` or a `RUN --mount=from`: every
+read but the parent, the used images and earlier stages), each resolved to the digest its
+build will use.
 
 A pinned reference (`name:tag@sha256:...`) names its digest. An unpinned tag is asked of its
 registry's mirrors and then the registry (bbc/adapters/registry/mirrors.py; credentials from the
@@ -29,9 +31,19 @@ if TYPE_CHECKING:
     from bbc.errors import RegistryError
     from bbc.model.hierarchy import Hierarchy
 
-# Every FROM's image word; when all are the parent arg or scratch (most images of a
-# hierarchy), the Dockerfile is not parsed at all.
-_FROM = re.compile(rb"^[ \t]*FROM[ \t]+(?:--\S+[ \t]+)*(\S+)", re.IGNORECASE | re.MULTILINE)
+# Every FROM's image word (and stage name), and every `--from=` / mount `from=` word: when all
+# name the parent, a used image, an earlier stage or scratch (most images of a hierarchy), the
+# Dockerfile is not parsed at all.
+_FROM = re.compile(rb"^[ \t]*FROM[ \t]+(?:--\S+[ \t]+)*(\S+)(?:[ \t]+AS[ \t]+(\S+))?", re.IGNORECASE | re.MULTILINE)
+_OTHER = re.compile(rb"(?:--|[,=])from=([^\s,]+)", re.IGNORECASE)
+
+
+def _words(data: bytes) -> tuple[bytes, ...]:
+    """The image words of `data` that could name an image (not a stage alias or index)."""
+    froms = _FROM.findall(data)
+    aliases = {alias.lower() for _, alias in froms if alias}
+    words = [word for word, _ in froms] + _OTHER.findall(data)
+    return tuple(w for w in words if w.lower() not in aliases and not w.isdigit())
 
 
 @dataclass(frozen=True)
@@ -57,25 +69,26 @@ _SPEC = "spec"  # of(): the parent arg is the spec's own (a test layer passes it
 
 def of(spec: ImageSpec, root: Path, entry: str | None = None, memo: FileHashes | None = None,
        parent_arg: str | None = _SPEC) -> tuple[Found, ...]:
-    """The external bases of `spec`'s Dockerfile, every stage, in order. With the Dockerfile's
-    content `entry` (its fingerprint entry) and a `memo`, a Dockerfile whose FROM lines name
-    only the parent or scratch is not read again."""
-    known = memo.froms.get(entry) if memo is not None and entry else None
+    """The external bases of `spec`'s Dockerfile, every stage and instruction, in order. With
+    the Dockerfile's content `entry` (its fingerprint entry) and a `memo`, a Dockerfile whose
+    reads name only the parent, used images, stages or scratch is not read again."""
+    key = f"{entry}+reads" if entry else None  # issue 21: FROM words alone were kept under `entry`
+    known = memo.froms.get(key) if memo is not None and key else None
     data: bytes | None = None
     if known is None:
         try:
             data = (spec.path / spec.dockerfile).read_bytes()
         except OSError:
             return ()  # validation reports a missing Dockerfile
-        known = tuple(_FROM.findall(data))
-        if memo is not None and entry:
-            memo.remember_froms(entry, known)
+        known = _words(data)
+        if memo is not None and key:
+            memo.remember_froms(key, known)
     words = known
     parent = (spec.parent_arg if spec.parent else None) if parent_arg == _SPEC else parent_arg
     parent_ref = spec.parent_ref if parent else None
-    plain = {f"${{{parent}}}".encode(), f"${parent}".encode()} if parent else set()
-    if parent_ref:
-        plain.add(parent_ref.encode())
+    used = tuple(u.key for u in spec.uses)
+    plain = {f"${{{k}}}".encode() for k in (parent, *used) if k} | {f"${k}".encode() for k in (parent, *used) if k}
+    plain |= {k.encode() for k in (parent_ref, *used) if k}
     if all(word in plain or word.lower() == b"scratch" for word in words):
         return ()
     path = spec.path / spec.dockerfile
@@ -85,14 +98,15 @@ def of(spec: ImageSpec, root: Path, entry: str | None = None, memo: FileHashes |
         except OSError:
             return ()
     text = data.decode("utf-8", errors="replace")
-    found = dockerfile.external_bases(text, parent_arg=parent, parent_ref=parent_ref, build_args=spec.build_args)
+    found = dockerfile.external_reads(text, parent_arg=parent, parent_ref=parent_ref, build_args=spec.build_args,
+                                      used=used)
     stages = dockerfile.stages(text, spec.build_args)
     final = _final_stage(stages, spec.target)
     try:
         rel = path.relative_to(root).as_posix()
     except ValueError:
         rel = str(path)
-    return tuple(Found(spec.name, f"{rel}:{b.line}", b, b.stage == final) for b in found)
+    return tuple(Found(spec.name, f"{rel}:{b.line}", b, b.stage == final and b.via == "FROM") for b in found)
 
 
 def unpinned(hierarchy: Hierarchy) -> list[Found]:

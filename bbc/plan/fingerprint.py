@@ -2,8 +2,8 @@
 
 A fingerprint covers the context as every builder is sent it (adapters/docker/context.py:
 what .dockerignore keeps, by the Docker SDK's matcher), the Dockerfile, build args, target,
-platform, version and labels, and the parent's fingerprint. Equal fingerprint => the build
-would produce the same image, so it is skipped.
+platform, version and labels, the parent's fingerprint and those of the images it uses. Equal
+fingerprint => the build would produce the same image, so it is skipped.
 """
 
 from __future__ import annotations
@@ -166,9 +166,10 @@ def compute(
     build_args: dict[str, str] | None = None,
     variant: str = "release",
     bases: Iterable[tuple[str, str]] = (),
+    uses: Iterable[tuple[str, str]] = (),
 ) -> str:
-    """The fingerprint of one build of `spec` on a parent build with `parent_fingerprint`
-    and external `bases` (reference, digest)."""
+    """The fingerprint of one build of `spec` on a parent build with `parent_fingerprint`,
+    external `bases` (reference, digest) and used images' builds `uses` (key, fingerprint)."""
     payload = {
         "scheme": SCHEME,
         "variant": variant,
@@ -188,5 +189,8 @@ def compute(
     pairs = sorted(set(bases))
     if pairs:  # only then: images without external bases keep the fingerprints they had
         payload["bases"] = pairs
+    used = sorted(set(uses))
+    if used:  # issue 21: likewise, images that use none keep theirs
+        payload["uses"] = used
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(blob).hexdigest()

@@ -94,54 +94,60 @@ def _prepare_step(hierarchy: Hierarchy, name: str, selected: bool) -> Prepare | 
 
 @dataclass(frozen=True)
 class _Inputs:
-    """What an image's fingerprint is made of (none while a prepare step, or the parent's
-    fingerprint, is still to come)."""
+    """What an image's fingerprint is made of (none while a prepare step, or the parent's or a
+    used image's fingerprint, is still to come)."""
 
     fingerprint: str | None = None
     files: Mapping[str, str] = field(default_factory=dict)  # context entries, for "what changed"
     listed: tuple[str, ...] | None = None
     external: tuple[tuple[bases.Found, str], ...] = ()
+    used: tuple[tuple[str, str], ...] = ()  # (key, fingerprint) of each used image's build
 
 
-def _inputs(p: PlanContext, spec: ImageSpec, parent_fp: str | None) -> _Inputs:
+def _inputs(p: PlanContext, spec: ImageSpec, parent_fp: str | None, used: tuple[tuple[str, str], ...]) -> _Inputs:
     digest = p.digest(spec)
     external = p.external(spec, digest, spec.parent_arg if spec.parent else None)
-    fp = fingerprint.compute(spec, digest, parent_fp, bases=[(found.ref, d) for found, d in external])
-    return _Inputs(fp, digest.files, digest.listed, external)
+    fp = fingerprint.compute(spec, digest, parent_fp, bases=[(found.ref, d) for found, d in external], uses=used)
+    return _Inputs(fp, digest.files, digest.listed, external, used)
 
 
 def _build_step(p: PlanContext, name: str, prep: Prepare | None) -> Build:
     spec = p.hierarchy[name]
     parent = p.builds.get(spec.parent) if spec.parent else None
     parent_fp = parent.fingerprint if parent else None
-    ready = prep is None and (spec.parent is None or parent_fp is not None)
-    inputs = _inputs(p, spec, parent_fp) if ready else _Inputs()
+    used = {u.key: p.builds[u.image] for u in spec.uses}
+    used_fps = tuple((key, b.fingerprint or "") for key, b in used.items())
+    ready = prep is None and (spec.parent is None or parent_fp is not None) and all(fp for _, fp in used_fps)
+    inputs = _inputs(p, spec, parent_fp, used_fps) if ready else _Inputs()
     # Only builds tagged in this image's repository count: a multi-stage build leaves its
     # builder stages behind untagged, and they inherit the parent's labels (fingerprint too).
     repository = p.hierarchy.config.ref(name) + ":"
     ours = [i for i in p.index.by_fp.get(inputs.fingerprint, []) if any(t.startswith(repository) for t in i.tags)
             ] if inputs.fingerprint else []
-    existing = _match(ours, parent)
+    existing = _match(ours, parent, used)
     forced = name in p.chosen and p.selection.force
     parent_moves = parent is not None and parent.action != Action.UP_TO_DATE
+    used_moves = list(dict.fromkeys(b.image for b in used.values() if b.action != Action.UP_TO_DATE))
     reasons = [*(prep.reasons[:1] if prep else ()), *(["forced"] if forced else []),
-               *([f"parent {spec.parent} rebuilt"] if parent_moves else [])]
+               *([f"parent {spec.parent} rebuilt"] if parent_moves else []),
+               *(f"used image {u} rebuilt" for u in used_moves)]
     if inputs.fingerprint is not None and existing is None:
-        # with the parent to be built, which build of it this one will find is not known yet
-        reasons += ([f"built on an older build of {spec.parent}"] if ours and not parent_moves
-                    else [] if ours else _what_changed(p, name, spec, inputs, parent_fp))
+        reasons += [r for r in (_older(spec, ours[0], parent, used) if ours else
+                                _what_changed(p, name, spec, inputs, parent_fp))
+                    if r.removesuffix(" changed") not in (f"used image {u}" for u in used_moves)]
     if p.selection.changed and name in p.selection.changed:
         reasons.insert(0, "changed: " + _few(p.selection.changed[name]))
     action, pull_ref = Action.UP_TO_DATE, ""
-    if existing is None or forced or parent_moves:
+    if existing is None or forced or parent_moves or used_moves:
         action, pull_ref = _to_build(p, name, inputs.fingerprint, forced, reasons)
     else:
         reasons = [r for r in reasons if r.startswith("changed: ")] + ["up to date"]
-    needs = tuple(x for x in ((prep.id if prep else None), p.tagged_by.get(spec.parent) if spec.parent else None) if x)
-    return Build(image=name, version=spec.version, action=action, reasons=tuple(reasons), needs=needs,
-                 selected=name in p.chosen, fingerprint=inputs.fingerprint,
-                 existing=existing if action == Action.UP_TO_DATE else None, files=inputs.files,
-                 file_list=inputs.listed, parent_fingerprint=parent_fp, pull_ref=pull_ref, bases=inputs.external)
+    after = (prep.id if prep else None, *(p.tagged_by.get(n) for n in p.hierarchy.needs(name)))
+    return Build(image=name, version=spec.version, action=action, reasons=tuple(reasons),
+                 needs=tuple(dict.fromkeys(x for x in after if x)), selected=name in p.chosen,
+                 fingerprint=inputs.fingerprint, existing=existing if action == Action.UP_TO_DATE else None,
+                 files=inputs.files, file_list=inputs.listed, parent_fingerprint=parent_fp, pull_ref=pull_ref,
+                 bases=inputs.external, used=used_fps)
 
 
 def _to_build(p: PlanContext, name: str, fp: str | None, forced: bool, reasons: list[str]) -> tuple[Action, str]:
@@ -150,7 +156,7 @@ def _to_build(p: PlanContext, name: str, fp: str | None, forced: bool, reasons: 
     spec = p.hierarchy[name]
     if name not in p.chosen:
         reasons.append("needed by " + ", ".join(
-            sorted(c for c in p.hierarchy.children(name) if c in p.chosen or c in p.needed)[:3]))
+            sorted(c for c in p.hierarchy.dependents(name) if c in p.chosen or c in p.needed)[:3]))
     if fp is None:
         return Action.BUILD, ""
     tagged = p.index.by_tag.get(refs.ref(p.hierarchy.config.ref(name), spec.version, name))
@@ -206,16 +212,33 @@ def _ordered(steps: list[Step]) -> list[Step]:
     return out
 
 
-def _match(candidates: list[ImageInfo], parent_step: Build | None) -> ImageInfo | None:
+def _match(candidates: list[ImageInfo], parent_step: Build | None, used: Mapping[str, Build]) -> ImageInfo | None:
     """The build among `candidates` (this fingerprint, this repository) made on the parent
-    build we would use."""
-    if parent_step is None:
-        return candidates[0] if candidates else None
-    parent_id = parent_step.existing.id if parent_step.existing else None
+    build we would use, with the builds of the used images we would pass."""
+    parent_id = parent_step.existing.id if parent_step is not None and parent_step.existing else None
+    if parent_step is not None and parent_id is None:
+        return None
+    wanted = {key: b.existing.id if b.existing else None for key, b in used.items()}
+    if None in wanted.values():
+        return None
     for image in candidates:
-        if parent_id is not None and image.labels.get(labels.PARENT_ID) == parent_id:
+        if parent_id is not None and image.labels.get(labels.PARENT_ID) != parent_id:
+            continue
+        if {k: i for k, (_, i) in labels.used_builds(image.labels).items()} == wanted:
             return image
     return None
+
+
+def _older(spec: ImageSpec, built: ImageInfo, parent: Build | None, used: Mapping[str, Build]) -> list[str]:
+    """Why a build of this fingerprint does not count: which build it was made on or with."""
+    out = []
+    if parent is not None and parent.existing and built.labels.get(labels.PARENT_ID) != parent.existing.id:
+        out.append(f"built on an older build of {spec.parent}")
+    had = labels.used_builds(built.labels)
+    out += [f"built with an older build of {b.image}" for key, b in used.items()
+            if b.existing and had.get(key, ("", ""))[1] != b.existing.id]
+    # with the parent to be built, which build of it this one will find is not known yet
+    return out or ([f"built on an older build of {spec.parent}"] if parent is None or parent.existing else [])
 
 
 def _what_changed(p: PlanContext, name: str, spec: ImageSpec, inputs: _Inputs, parent_fp: str | None) -> list[str]:
@@ -241,6 +264,9 @@ def _what_changed(p: PlanContext, name: str, spec: ImageSpec, inputs: _Inputs, p
             out.append(f"base {found.ref} moved ({old[:19]}… -> {digest[:19]}…)")
     if not out and before.get("parent") != parent_fp:
         out.append(f"parent {spec.parent} changed")
+    old_uses: dict[str, str] = before.get("uses") or {}
+    if not out:
+        out += [f"used image {u.image} changed" for u in spec.uses if old_uses.get(u.key) != dict(inputs.used).get(u.key)]
     return out or ["no local build with this fingerprint"]
 
 
@@ -264,6 +290,7 @@ def manifest(spec: Any, step: Build) -> dict[str, Any]:
         "files": dict(step.files),
         "parent": step.parent_fingerprint,
         "bases": {found.ref: digest for found, digest in step.bases},
+        "uses": dict(step.used),
         **{k: _spec_value(spec, k) for k in ("version", "build_args", "labels", "target", "platform", "dockerfile")},
     }
 

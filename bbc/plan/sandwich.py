@@ -4,7 +4,8 @@ build (the CrowdStrike "sandwich"), so test tools never reach the release build.
     parent release ─► test layer (Dockerfile.test, ARG SOURCE_IMAGE) ─► image's Dockerfile
                                                                        (+ test.build_args)
 
-A root image has no parent: its test layer goes on its own release build (on a rebuild
+The image's own Dockerfile gets the builds of the images it uses (`uses:`) as its release
+build does; the test layer gets none. A root image has no parent: its test layer goes on its own release build (on a rebuild
 with test.build_args, when it has some). Without a layer and test build args the test
 image *is* the release build and nothing is built.
 
@@ -61,7 +62,7 @@ def recipe(hierarchy: Hierarchy, name: str) -> Recipe:
         layer = Part(
             "test-layer",
             replace(owner, dockerfile=layer_file, build_args={}, labels={}, target=None, parent_ref=None,
-                    platform=spec.platform, network=spec.network, version=spec.version),
+                    platform=spec.platform, network=spec.network, version=spec.version, uses=()),
             LAYER_ARG, "-testlayer", f"test layer {layer_file} from {declarer}",
         )
     own = Part("test", replace(spec, build_args={**spec.build_args, **test_args}),

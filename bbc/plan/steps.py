@@ -61,6 +61,7 @@ class Build(Step):
     pull_ref: str = ""  # with PULL: the registry tag holding this build
     gated: bool = False  # release tags wait for this image's tests (a Tag step)
     bases: tuple[tuple[bases.Found, str], ...] = ()  # external bases and the digests fingerprinted
+    used: tuple[tuple[str, str], ...] = ()  # (key, fingerprint) of each used image's build (`uses:`)
 
 
 @dataclass(frozen=True, kw_only=True)

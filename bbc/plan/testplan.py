@@ -45,8 +45,11 @@ def steps(p: PlanContext, name: str) -> list[Step]:
     cached = bool(key and not p.scope.rerun and record and record.get("key") == key and record.get("passed"))
     names = [c.name for c in testing.checks_for(p.hierarchy, name)[0]]
     test_image = parts[-1].id if parts else own.id
+    used = p.hierarchy.used(name)
+    # issue 21: a used image's tests are its own; a change to it rebuilds this image, which reruns these
+    aside = (f"not inherited from used images: {', '.join(used)}",) if used else ()
     run = RunTest(image=name, version=own.version, action=Action.CACHED if cached else Action.RUN,
-                  reasons=(f"tests: {', '.join(names)}", _why_run(p, own, record, cached)),
+                  reasons=(f"tests: {', '.join(names)}", *aside, _why_run(p, own, record, cached)),
                   needs=(own.id,) if cached else tuple(dict.fromkeys((own.id, test_image))), selected=selected,
                   key=key, test_image=test_image, release=own.id)
     return [run] if cached else [*parts, run]
@@ -66,8 +69,10 @@ def _parts(p: PlanContext, name: str, selected: bool) -> list[TestPart]:
             below_fp, below_id = None, None
         digest = p.digest(part.spec)
         external = p.external(part.spec, digest, part.arg)
+        used = tuple((u.key, p.builds[u.image].fingerprint or "") for u in part.spec.uses)
+        known = (scratch or below_fp) and all(fp for _, fp in used)
         fp = fingerprint.compute(part.spec, digest, below_fp, variant=part.variant,
-                                 bases=[(f.ref, d) for f, d in external]) if (scratch or below_fp) else ""
+                                 bases=[(f.ref, d) for f, d in external], uses=used) if known else ""
         repository, tag = sandwich.test_ref(p.hierarchy, name, part.suffix)
         ref = f"{repository}:{tag}"
         # Only the image carrying this test tag counts: the builder stages of a multi-stage
@@ -78,7 +83,9 @@ def _parts(p: PlanContext, name: str, selected: bool) -> list[TestPart]:
         step = TestPart(image=name, version=p.hierarchy[name].version,
                         action=Action.REUSE if reusable else Action.BUILD,
                         reasons=(part.what,) if reusable else (part.what, _why_part(current, fp, below)),
-                        needs=() if scratch else (below.id,), selected=selected, variant=part.variant, part=part,
+                        needs=tuple(dict.fromkeys(([] if scratch else [below.id]) + [
+                            p.tagged_by[u.image] for u in part.spec.uses])),
+                        selected=selected, variant=part.variant, part=part,
                         fingerprint=fp, ref=ref, existing=current if reusable else None,
                         below=None if scratch else below.id, bases=external)
         parts.append(step)

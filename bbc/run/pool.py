@@ -2,7 +2,7 @@
 
 A build goes to its parent's engine when that has room, else to the least loaded one; an
 image's tests, pushes and tags run where its build is. A child built on another engine than
-its parent's gets the parent's build through the registry (pushed under its candidate tag
+its parent's (or a used image's, `uses:`) gets that build through the registry (pushed under its candidate tag
 unless the registry holds it already, pulled by digest, fingerprint checked). A build whose
 engine stops answering goes, once, to another engine of the pool.
 
@@ -147,10 +147,11 @@ class Pool:
         finally:
             self.leave()
 
-    def parent_here(self, image: str, parent: str, parent_id: str, fingerprint: str | None) -> str:
-        """The parent's build on the engine this step runs on: where it is already, else
-        pushed (under its candidate tag, unless the registry holds it) and pulled here,
-        fingerprint checked."""
+    def parent_here(self, image: str, parent: str, parent_id: str, fingerprint: str | None,
+                    role: str = "parent") -> str:
+        """The parent's build (or, with `role` "used image", a used image's) on the engine
+        this step runs on: where it is already, else pushed (under its candidate tag, unless the
+        registry holds it) and pulled here, fingerprint checked."""
         slot = getattr(self._local, "slot", None)
         source = self.where.get(parent, self.slots[0])
         if slot is None or source is slot:
@@ -159,21 +160,22 @@ class Pool:
         if key in self._moved:
             return self._moved[key]
         if self.remote is None:
-            raise BbcError(f"{image}: parent {parent} is on {source.name}, and there is no registry to move it by")
+            raise BbcError(f"{image}: {role} {parent} is on {source.name}, and there is no registry to move it by")
         if not fingerprint:
-            raise BbcError(f"{image}: parent {parent} has no fingerprint to move it by")
-        self._moved[key] = self._move(image, parent, parent_id, fingerprint, source, slot, self.remote)
+            raise BbcError(f"{image}: {role} {parent} has no fingerprint to move it by")
+        self._moved[key] = self._move(image, (role, parent), parent_id, fingerprint, source, slot, self.remote)
         return self._moved[key]
 
-    def _move(self, image: str, parent: str, parent_id: str, fingerprint: str, source: Slot, slot: Slot,
+    def _move(self, image: str, what: tuple[str, str], parent_id: str, fingerprint: str, source: Slot, slot: Slot,
               remote: Remote) -> str:
+        role, parent = what
         repository = self.hierarchy.config.ref(parent)
         tag = refs.candidate_tag(fingerprint)
         digest = trusted.held(self.hierarchy, remote, parent, tag, remote.held(parent, tag, fingerprint),
                               self.events.message)  # policy.signed_parents
         if not digest:
             if not source.alive:
-                raise EngineLost(f"{image}: parent {parent} is only on {source.name}, which stopped answering")
+                raise EngineLost(f"{image}: {role} {parent} is only on {source.name}, which stopped answering")
             source.engine.tag(parent_id, repository, tag)
             try:
                 digest = source.engine.push(repository, tag, lambda line: None)
@@ -183,5 +185,5 @@ class Pool:
         if info.labels.get(labels.FINGERPRINT) != fingerprint:
             raise BbcError(f"{image}: the registry's {repository}:{tag} is not the build of {parent} it should be")
         slot.engine.tag(info.id, repository, tag)  # BuildKit finds a local image by a tag, not by its ID
-        self.events.message(f"[{image}] parent {parent} brought from {source.name} to {slot.name} by the registry")
+        self.events.message(f"[{image}] {role} {parent} brought from {source.name} to {slot.name} by the registry")
         return str(info.id)

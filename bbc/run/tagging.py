@@ -15,7 +15,9 @@ from bbc.plan.steps import Build
 
 
 def build_labels(hierarchy: Hierarchy, step: Build, parent_id: str | None, revision: str | None,
-                 source: str | None = None) -> dict[str, str]:
+                 source: str | None = None, used: Mapping[str, tuple[str, str]] | None = None) -> dict[str, str]:
+    """The labels of `step`'s build on the parent build `parent_id` with the builds of the
+    images it uses (`used`: key -> (image, build ID))."""
     spec = hierarchy[step.image]
     config = hierarchy.config
     out = dict(spec.labels)
@@ -42,6 +44,10 @@ def build_labels(hierarchy: Hierarchy, step: Build, parent_id: str | None, revis
             out[labels.BASE_DIGEST] = upstream[1]
     if spec.description:
         out[labels.DESCRIPTION] = spec.description
+    if used:
+        out[labels.USES] = labels.uses_value(used)
+    elif any(hierarchy[a].uses for a in hierarchy.ancestors(step.image)):
+        out[labels.USES] = ""  # a build inherits its parent's labels: not the builds its parent used
     return out
 
 

@@ -32,7 +32,8 @@ def show(hierarchy: Hierarchy, plan: kinds.Plan, fmt: str) -> None:
             }
             if isinstance(s, kinds.Build):
                 step.update({"ref": refs.ref(config.ref(s.image), s.version, s.image), "image_kind": hierarchy.kind(s.image),
-                             "parent": hierarchy.parent(s.image), "fingerprint": s.fingerprint})
+                             "parent": hierarchy.parent(s.image),
+                             "uses": {u.key: u.image for u in hierarchy[s.image].uses}, "fingerprint": s.fingerprint})
             elif isinstance(s, (kinds.TestPart, kinds.Push)):
                 step["fingerprint"] = s.fingerprint
             elif isinstance(s, kinds.RunTest):

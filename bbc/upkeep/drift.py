@@ -1,5 +1,6 @@
 """Drift between bbc.yaml and the Dockerfiles it names (`bbc check`): a FROM whose default now
-names another image of the hierarchy than `parent`, a root whose FROM names one, a link the
+names another image of the hierarchy than `parent`, a root whose FROM names one, any read
+(FROM, COPY --from, RUN --mount=from) naming one by its tag instead of `uses:`, a link the
 repository's build files contradict and an image read by repository:tag without a link
 (bbc/upkeep/adopt/agree.py), and Dockerfiles in the tree that no image covers (templates and
 test fixtures no build file builds aside). An image whose folder vanished never gets this far:
@@ -13,6 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from bbc.model import dockerfile
 from bbc.model.hierarchy import Hierarchy
 from bbc.upkeep import adopt
 from bbc.upkeep.adopt import agree
@@ -61,6 +63,9 @@ def find(hierarchy: Hierarchy) -> list[Drift]:
                 f"{name} is a root, but FROM {shipped.raw} names {shipped.image}, image {m.image} of this "
                 f"hierarchy: it builds on whatever that tag holds, not on bbc's build of {m.image} "
                 f"(give it `parent: {m.image}` if that is meant)")))
+    done = said | {d.where for d in out}
+    for name in hierarchy.order:
+        out += [d for d in _read_by_tag(hierarchy, name) if d.where not in done]
     covered = _covered(hierarchy)
     watches = _watches(hierarchy)
     for rel in adopt.find(root):
@@ -68,6 +73,29 @@ def find(hierarchy: Hierarchy) -> list[Drift]:
             continue  # not an image: bbc init says so
         if rel not in covered and not any(fnmatch.fnmatch(rel, w) for w in watches):
             out.append(Drift(NOTE, rel, "a Dockerfile no image covers (`bbc init --print` shows how it would be read)"))
+    return out
+
+
+def _read_by_tag(hierarchy: Hierarchy, name: str) -> list[Drift]:
+    """Images of the hierarchy a build reads by repository:tag rather than through `uses:` (or
+    its parent): it reads whatever that tag holds, not bbc's build, and no change to it
+    rebuilds this image (issue 21)."""
+    from bbc.plan import bases
+
+    config = hierarchy.config
+    out = []
+    for found in bases.of(hierarchy[name], config.root):
+        repository = found.ref.partition("@")[0].rpartition(":")[0] if ":" in found.ref.rpartition("/")[2] \
+            else found.ref.partition("@")[0]
+        image = repository.removeprefix(config.registry + "/") if repository.startswith(config.registry + "/") else ""
+        if image not in config.images or image == name:
+            continue
+        key = "".join(c if c.isalnum() else "_" for c in image.upper()) + "_IMAGE"
+        out.append(Drift(NOTE, found.where, (
+            f"{dockerfile.written(found.base.via, found.base.raw)} names image {image} of this hierarchy by its tag: {name} reads whatever "
+            f"that tag holds, not bbc's build, and a change to {image} does not rebuild it; use `uses:` "
+            f"(`uses: {{{key}: {image}}}` in {config.where('images', name)}, `ARG {key}`, "
+            f"`FROM ${{{key}}} AS {image}` and `COPY --from={image}`)")))
     return out
 
 

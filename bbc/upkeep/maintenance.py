@@ -11,6 +11,7 @@ from bbc.adapters import git
 from bbc.run import pipeline, report
 from bbc.adapters.engine import Engine
 from bbc.errors import BbcError
+from bbc.model import versions
 from bbc.model.hierarchy import Hierarchy
 from bbc.plan.steps import Scope, Selection
 
@@ -35,7 +36,8 @@ def show_bumps(hierarchy: Hierarchy, bumps: Mapping[str, tuple[str, str]], expli
                events: report.Events) -> None:
     events.message(f"versions ({hierarchy.config.path.name}):")
     for name, (old, new) in bumps.items():
-        why = "" if name in explicit else f" (follows {hierarchy.parent(name)}, cascade: {hierarchy[name].cascade})"
+        why = "" if name in explicit else \
+            f" (follows {versions.followed(hierarchy, name, bumps)}, cascade: {hierarchy[name].cascade})"
         events.message(f"  {name}: {old} -> {new}{why}")
 
 

@@ -78,5 +78,5 @@ def test_init_writes_build_args_and_the_images_an_image_reads(tmp_path: Path) ->
     block = block.group()
     assert "    parent: a\n    parent_ref: acme/a:1" in block
     assert "    build_args:   # as the build files pass them\n      MODE: fast\n" in block
-    assert "    # uses: {TOOLS: b}  (needs uses: support)\n" in block
+    assert "    uses:   # other images of the tree it reads: bbc passes their exact builds\n      TOOLS: b\n" in block
     assert "bbc init: 3 links: Makefile 3; 3 roots" in run.err

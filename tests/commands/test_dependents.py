@@ -115,8 +115,8 @@ def test_ancestry_and_built_on_after_a_partial_rebuild(built: Path, docker_clien
     assert [(lv["image"], lv["version"], lv["id"]) for lv in data] == [
         ("a1", "0.1.0", ids["a1"]), ("mid", "1.2.0", ids["mid"]), ("base", "1.0.0", ids["base"])]
     table = ok(bbc(root, "ancestry", ids["a2"])).out
-    assert table.splitlines()[0].split() == ["image", "version", "id"]
-    assert table.splitlines()[2].split() == ["mid", "1.2.0", ids["mid"][7:19]]
+    assert table.splitlines()[0].split() == ["image", "version", "id", "via"]
+    assert table.splitlines()[2].split() == ["mid", "1.2.0", ids["mid"][7:19], "parent", "of", "a2"]
 
     # the root moves to 2.0.0; only base -> mid -> a1 are rebuilt
     ok(bbc(root, "bump", "base", "major", "--no-cascade"))

@@ -243,7 +243,8 @@ def stages(text: str, build_args: Mapping[str, str] | None = None) -> list[Stage
 
 @dataclass(frozen=True)
 class Base:
-    """A FROM naming an image bbc does not build (not the parent, not an earlier stage)."""
+    """An image a build reads that bbc does not build (not the parent, not a used image, not an
+    earlier stage): a FROM, or a `COPY --from` / `RUN --mount=from` (reads.py)."""
 
     line: int
     stage: int
@@ -252,6 +253,7 @@ class Base:
     platform: str | None
     via_arg: str | None = None  # the global ARG whose default holds the reference
     arg_line: int | None = None
+    via: str = "FROM"  # the instruction that reads it: FROM | COPY --from | RUN --mount (reads.py)
 
 
 def external_bases(text: str, *, parent_arg: str | None = None, parent_ref: str | None = None,

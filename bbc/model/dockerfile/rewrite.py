@@ -51,13 +51,13 @@ def pin_text(text: str, base: Base, digest: str, instead: str | None = None) -> 
     ref = parse_reference(base.image)
     pinned = instead or str(Reference(ref.name, ref.tag, digest))
     escape = escape_char(text)
-    words = _words(text, base.line, escape)
-    while len(words) > 1 and _joined(words[1]).startswith("--"):
-        del words[1]  # --platform=... before the reference
-    if len(words) < 2 or _joined(words[0]).upper() != "FROM" or _joined(words[1]) not in (base.raw, pinned):
-        raise ValueError(f"line {base.line} is no longer FROM {base.raw}")
+    written = _located(_words(text, base.line, escape), base.via, (base.raw, pinned))
+    if written is None:
+        from bbc.model.dockerfile.reads import written as instruction
+
+        raise ValueError(f"line {base.line} is no longer {instruction(base.via, base.raw)}")
     if "$" not in base.raw:
-        return _replace(text, words[1], pinned)
+        return _replace(text, written, pinned)
     if base.via_arg is None or base.arg_line is None:
         raise ValueError(f"{base.raw} is built from variables; pin it where they are set, or write "
                          "the reference out (or as one ARG default)")
@@ -103,6 +103,54 @@ def with_parent(text: str, ref: str, arg: str = PARENT_ARG) -> str:
     while at < len(lines) and re.fullmatch(r"\s*#\s*[A-Za-z][A-Za-z0-9]*\s*=.*\s*", lines[at]):
         at += 1  # parser directives must stay first
     return "".join(lines[:at] + [f"ARG {arg}\n"] + lines[at:])
+
+
+def with_written(text: str, ref: str, arg: str, tag: str) -> str:
+    """`text` with `ref`, a used image written out (`uses:` keyed by a reference, a named
+    context), replaced by that image's exact build: in FROM lines through `${arg}` (declared as
+    `with_parent` declares it), in `COPY --from` and `RUN --mount=from` by `tag`, a local tag of
+    that build (no builder expands a variable there)."""
+    escape = escape_char(text)
+    out = text
+    froms = False
+    for number, word, _ in reversed(instructions(text)):  # bottom up: earlier offsets stay valid
+        if word == "FROM":
+            froms = froms or _located(_words(out, number, escape), "FROM", (ref,)) is not None
+            continue
+        if word not in ("COPY", "ADD", "RUN"):
+            continue
+        via = "RUN --mount" if word == "RUN" else "COPY --from"
+        while (found := _located(_words(out, number, escape), via, (ref,))) is not None:
+            out = _replace(out, found, tag)
+    return with_parent(out, ref, arg) if froms else out
+
+
+def _located(words: list[_Word], via: str, wanted: tuple[str, ...]) -> _Word | None:
+    """The characters of the image reference the instruction `words` reads through `via`
+    (FROM | COPY --from | RUN --mount), when it is one of `wanted`."""
+    if not words:
+        return None
+    head = _joined(words[0]).upper()
+    flags = []
+    for word in words[1:]:
+        if not _joined(word).startswith("--"):
+            if via == "FROM" and head == "FROM" and _joined(word) in wanted:
+                return word
+            break
+        flags.append(word)
+    for flag in flags:
+        text = _joined(flag)
+        if via == "COPY --from" and head in ("COPY", "ADD") and text.startswith("--from="):
+            if text[len("--from="):] in wanted:
+                return flag[len("--from="):]
+        elif via == "RUN --mount" and head == "RUN" and text.startswith("--mount="):
+            at = len("--mount=")
+            for field in text[at:].split(","):
+                key, eq, value = field.partition("=")
+                if eq and key == "from" and value in wanted:
+                    return flag[at + len(key) + 1:at + len(field)]
+                at += len(field) + 1
+    return None
 
 
 _Word = list[tuple[str, int]]  # characters with their offsets in the text

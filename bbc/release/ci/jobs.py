@@ -30,7 +30,9 @@ def jobs(hierarchy: Hierarchy, sel: Selection, engine: Engine | None = None) -> 
     for name in hierarchy.sort(set(building)):
         parent = hierarchy[name].parent
         b = building[name]
-        why = (f"parent {parent} is built in this pipeline" if parent in building
+        needs = tuple(n for n in hierarchy.needs(name) if n in building)  # the parent and used images (issue 21)
+        why = (f"parent {parent} is built in this pipeline" if parent in needs
+               else f"{', '.join(needs)} built in this pipeline" if needs
                else "the registry holds no build with its fingerprint")
-        out.append(Job(name, b.version, (parent,) if parent in building else (), why))
+        out.append(Job(name, b.version, needs, why))
     return out

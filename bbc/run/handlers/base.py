@@ -4,6 +4,7 @@ shared state: the hierarchy, the engine this step runs on, the results so far)."
 from __future__ import annotations
 
 from contextlib import nullcontext
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, ContextManager, Generic, TypeVar
@@ -12,10 +13,10 @@ from bbc.adapters import state
 from bbc.adapters.engine import BuildRequest, Engine
 from bbc.config import ImageSpec
 from bbc.errors import BbcError
-from bbc.model import dockerfile
+from bbc.model import dockerfile, refs
 from bbc.model.hierarchy import Hierarchy
 from bbc.plan import bases, fingerprint
-from bbc.plan.steps import Plan, Step
+from bbc.plan.steps import Build, Plan, Step, TestPart
 from bbc.run import tagging
 from bbc.run.logfile import LogFile
 from bbc.run.options import RunOptions
@@ -110,10 +111,11 @@ class Context:
         return out
 
     def dockerfile_text(self, image: str, spec: ImageSpec, resolved: tuple[tuple[bases.Found, str], ...],
-                        below_id: str | None) -> str | None:
+                        below_id: str | None, written: Mapping[str, str] | None = None) -> str | None:
         """The Dockerfile to send (None: the file as it is): external bases pinned to the digests
-        the plan fingerprinted, and a parent written out as `parent_ref` replaced by the exact
-        build below."""
+        the plan fingerprinted, a parent written out as `parent_ref` replaced by the exact
+        build below, and each used image written out (`written`: its reference -> a local tag
+        of the exact build to read) replaced by that build."""
         # a base a bbc.yaml mirror holds: the engine gets it from there (issue 22)
         placed = bases.placed(self.here, self.hierarchy.config.mirrors, resolved,
                               lambda line: self.events.message(f"[{image}] {line}"))
@@ -124,7 +126,45 @@ class Context:
         if spec.parent_ref and below_id:
             text = dockerfile.with_parent(text if text is not None else fingerprint.dockerfile_text(spec),
                                           spec.parent_ref)
+        for i, (ref, tag) in enumerate((written or {}).items()):
+            text = dockerfile.with_written(text if text is not None else fingerprint.dockerfile_text(spec), ref,
+                                           written_arg(i), tag)
         return text
+
+    def used_here(self, step: Build | TestPart, spec: ImageSpec) -> dict[str, tuple[str, str]]:
+        """{key: (used image, its build's ID on this step's engine)} of each image `spec` uses:
+        the builds this run made or found, brought through the registry when another engine
+        holds them (as a parent is)."""
+        out: dict[str, tuple[str, str]] = {}
+        for use in spec.uses:
+            used = self.plan.get(f"build:{use.image}")
+            image_id = self.image_id(f"build:{use.image}")
+            if image_id is None or not isinstance(used, Build):
+                raise BbcError(f"{step.image}: used image {use.image} has no build to read")
+            out[use.key] = (use.image, self.pool.parent_here(step.image, use.image, image_id, used.fingerprint,
+                                                             role="used image"))
+        return out
+
+    def build_args(self, spec: ImageSpec, used: Mapping[str, tuple[str, str]]) -> tuple[dict[str, str], dict[str, str]]:
+        """The build args carrying the used builds, and {reference written out: a local tag of
+        its build} for the Dockerfile (dockerfile_text), tagged here now."""
+        args: dict[str, str] = {}
+        written: dict[str, str] = {}
+        for i, use in enumerate(u for u in spec.uses if u.key in used):
+            image, image_id = used[use.key]
+            if not use.written:
+                args[use.key] = image_id
+                continue
+            tag = refs.build_tag(image_id)
+            self.here.tag(image_id, self.hierarchy.config.ref(image), tag)
+            written[use.key] = f"{self.hierarchy.config.ref(image)}:{tag}"
+            args[written_arg(len(written) - 1)] = image_id
+        return args, written
+
+
+def written_arg(i: int) -> str:
+    """The build arg that carries the i-th used image written out in a FROM line."""
+    return f"BBC_USED_IMAGE_{i}"
 
 
 class Handler(Generic[S]):

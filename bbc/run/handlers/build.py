@@ -32,13 +32,14 @@ class BuildHandler(Handler[Build]):
             raise BbcError(f"{step.image}: fingerprint unknown (run its prepare step first)")
         started = datetime.now(timezone.utc)
         parent_id = _parent_id(ctx, step, spec)
+        used = ctx.used_here(step, spec)
         with ctx.lock(step.image):
-            done = _reused(ctx, step, parent_id, start)
+            done = _reused(ctx, step, (parent_id, used), start)
             if done is not None:
                 return done
             trusted.bases(ctx.hierarchy, step)  # policy.trusted_bases, before anything is built
             log = state.log_path(ctx.root, step.image, self.LOG)
-            image_id = ctx.engine_build(step.image, _request(ctx, step, spec, parent_id), log)
+            image_id = ctx.engine_build(step.image, _request(ctx, step, spec, parent_id, used), log)
             info = ctx.here.inspect(image_id)
             # the build's times go into its signed provenance when it is released (bbc/release/facts.py)
             built = {"started": started.isoformat(), "finished": datetime.now(timezone.utc).isoformat()}
@@ -80,15 +81,26 @@ def _parent_id(ctx: Context, step: Build, spec: ImageSpec) -> str | None:
     return ctx.pool.parent_here(step.image, spec.parent, parent_id, step.parent_fingerprint) if parent_id else parent_id
 
 
-def _reused(ctx: Context, step: Build, parent_id: str | None, start: float) -> Result | None:
-    """Another run's build of this fingerprint on the same parent build (made while this run
-    waited for the lock), or, with a PULL action, the registry's; None: build it."""
-    done = _built_meanwhile(ctx, step, parent_id)
+Below = tuple[str | None, dict[str, tuple[str, str]]]  # the parent build's ID, {key: (used image, build ID)}
+
+
+def _on(info: ImageInfo, below: Below) -> bool:
+    """Whether `info` was built on exactly these parent and used builds (its labels say so)."""
+    parent_id, used = below
+    if parent_id is not None and info.labels.get(labels.PARENT_ID) != parent_id:
+        return False
+    return {k: i for k, (_, i) in labels.used_builds(info.labels).items()} == {k: i for k, (_, i) in used.items()}
+
+
+def _reused(ctx: Context, step: Build, below: Below, start: float) -> Result | None:
+    """Another run's build of this fingerprint on the same parent and used builds (made while
+    this run waited for the lock), or, with a PULL action, the registry's; None: build it."""
+    done = _built_meanwhile(ctx, step, below)
     if done is not None:
         ctx.events.message(f"[{step.image}] {_why_there(ctx, step, done)}")
         applied = () if step.gated else ctx.tag(step.image, done.id, set(done.tags))
         return Result.of(step, Status.UP_TO_DATE, start, size=done.size, image_id=done.id, tags=applied)
-    pulled = _pull(ctx, step, parent_id) if step.action == Action.PULL else None
+    pulled = _pull(ctx, step, below) if step.action == Action.PULL else None
     if pulled is None:
         return None
     applied = () if step.gated else ctx.tag(step.image, pulled.id, set(pulled.tags))
@@ -96,17 +108,15 @@ def _reused(ctx: Context, step: Build, parent_id: str | None, start: float) -> R
     return Result.of(step, Status.PULLED, start, size=pulled.size, image_id=pulled.id, tags=applied)
 
 
-def _built_meanwhile(ctx: Context, step: Build, parent_id: str | None) -> ImageInfo | None:
+def _built_meanwhile(ctx: Context, step: Build, below: Below) -> ImageInfo | None:
     """With a lock shared by other runs: the build another run finished while this one
-    waited for the lock (same fingerprint, same parent build), if any."""
+    waited for the lock (same fingerprint, same parent and used builds), if any."""
     if not ctx.shared or step.action == Action.BUILD and step.reasons and "forced" in step.reasons:
         return None
     tagged = ctx.here.inspect(refs.ref(ctx.hierarchy.config.ref(step.image), step.version, step.image))
     if tagged is None or tagged.labels.get(labels.FINGERPRINT) != step.fingerprint:
         return None
-    if parent_id is not None and tagged.labels.get(labels.PARENT_ID) != parent_id:
-        return None
-    return tagged
+    return tagged if _on(tagged, below) else None
 
 
 def _why_there(ctx: Context, step: Build, found: ImageInfo) -> str:
@@ -124,10 +134,10 @@ def _why_there(ctx: Context, step: Build, found: ImageInfo) -> str:
     return "its build is here already; reusing it"
 
 
-def _pull(ctx: Context, step: Build, parent_id: str | None) -> ImageInfo | None:
+def _pull(ctx: Context, step: Build, below: Below) -> ImageInfo | None:
     """The registry's build of this fingerprint, pulled (by the digest that verified, under
-    policy.signed_parents); None (build instead) if that fails or it was built on another
-    parent build than ours."""
+    policy.signed_parents); None (build instead) if that fails or it was built on another parent
+    build, or with other used builds, than ours."""
     repository = ctx.hierarchy.config.ref(step.image)
     reference = trusted.pulled(ctx.hierarchy, ctx.remote, step, ctx.events.message)
     if reference is None:
@@ -137,21 +147,25 @@ def _pull(ctx: Context, step: Build, parent_id: str | None) -> ImageInfo | None:
     except BbcError as exc:
         ctx.events.message(f"[{step.image}] pull failed ({exc.message}); building instead")
         return None
-    if info.labels.get(labels.FINGERPRINT) != step.fingerprint or (
-            parent_id is not None and info.labels.get(labels.PARENT_ID) != parent_id):
-        ctx.events.message(f"[{step.image}] the registry's build is on another parent build; building instead")
+    if info.labels.get(labels.FINGERPRINT) != step.fingerprint or not _on(info, below):
+        what = ("on another parent build" if below[0] and info.labels.get(labels.PARENT_ID) != below[0]
+                else "made with other builds of the images it uses")
+        ctx.events.message(f"[{step.image}] the registry's build is {what}; building instead")
         return None
     return info
 
 
-def _request(ctx: Context, step: Build, spec: ImageSpec, parent_id: str | None) -> BuildRequest:
+def _request(ctx: Context, step: Build, spec: ImageSpec, parent_id: str | None,
+             used: dict[str, tuple[str, str]]) -> BuildRequest:
     args = dict(spec.build_args)
     if spec.parent and parent_id:
         args[dockerfile.PARENT_ARG if spec.parent_ref else spec.parent_arg] = parent_id
-    text = ctx.dockerfile_text(step.image, spec, step.bases, parent_id)
+    used_args, written = ctx.build_args(spec, used)
+    args.update(used_args)
+    text = ctx.dockerfile_text(step.image, spec, step.bases, parent_id, written)
     return BuildRequest(
         context=spec.path, dockerfile=spec.dockerfile, build_args=args,
-        labels=tagging.build_labels(ctx.hierarchy, step, parent_id, ctx.source.revision(), ctx.source.url),
+        labels=tagging.build_labels(ctx.hierarchy, step, parent_id, ctx.source.revision(), ctx.source.url, used),
         target=spec.target, platform=spec.platform, network=spec.network,
         files=step.file_list, dockerfile_text=text, secrets=ctx.secrets(spec),  # no tags: run() moves them last
     )

@@ -38,8 +38,10 @@ class TestPartHandler(Handler[TestPart]):
                 raise BbcError(f"{step.image}: no build below {part.what} to start from")
             args[dockerfile.PARENT_ARG if part.spec.parent_ref else part.arg] = below_id
             part_labels[labels.PARENT_ID] = below_id
+        used_args, written = ctx.build_args(part.spec, ctx.used_here(step, part.spec))  # issue 21: as its release build
+        args.update(used_args)
         ctx.events.message(f"[{step.image}] building {part.what}")
-        text = ctx.dockerfile_text(step.image, part.spec, step.bases, below_id if part.arg else None)
+        text = ctx.dockerfile_text(step.image, part.spec, step.bases, below_id if part.arg else None, written)
         request = BuildRequest(
             context=part.spec.path, dockerfile=part.spec.dockerfile, build_args=args, labels=part_labels,
             target=part.spec.target, platform=part.spec.platform, network=part.spec.network, tags=(step.ref,),
