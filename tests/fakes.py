@@ -15,7 +15,9 @@ from bbc.errors import BuildError
 class FakeEngine:
     address = "fake://"
 
-    def __init__(self, *, fail: set[str] = frozenset(), delay: float = 0.05) -> None:  # type: ignore[assignment]
+    def __init__(self, *, fail: set[str] = frozenset(), delay: float = 0.05,  # type: ignore[assignment]
+                 platform: str = "linux/amd64") -> None:
+        self._platform = platform
         self.fail = set(fail)
         self.delay = delay
         self.images: dict[str, ImageInfo] = {}
@@ -25,6 +27,8 @@ class FakeEngine:
         self.max_running = 0
         self.tags: dict[str, str] = {}
 
+    def platform(self) -> str:
+        return self._platform
     def version(self) -> str:
         return "Fake Engine 0"
 

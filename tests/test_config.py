@@ -78,6 +78,39 @@ def test_engines_are_urls_or_contexts_with_jobs(repo: Path) -> None:
     ]
 
 
+def test_engines_declare_their_platforms(repo: Path) -> None:
+    cfg = load(repo, GOOD + "engines:\n  - unix:///a.sock\n  - {host: tcp://arm:2376, platforms: [linux/arm64]}\n")
+    assert [(e.host, e.platforms) for e in cfg.engines] == [("unix:///a.sock", ()), ("tcp://arm:2376", ("linux/arm64",))]
+    with pytest.raises(ConfigError) as info:
+        load(repo, GOOD + "engines:\n  - {host: tcp://a:2376, platforms: [arm64, linux/arm64, linux/arm64]}\n"
+                          "  - {host: tcp://b:2376, platforms: []}\n  - {host: tcp://c:2376, platforms: {a: 1}}\n")
+    assert info.value.problems == [
+        "bbc.yaml:18: engines.0.platforms.0: 'arm64' is not a platform: os/arch or os/arch/variant, "
+        "e.g. [linux/arm64] or [linux/amd64, linux/arm/v7]",
+        "bbc.yaml:18: engines.0.platforms.2: linux/arm64 is listed twice",
+        "bbc.yaml:19: engines.1.platforms: must list at least one platform, e.g. [linux/arm64] or "
+        "[linux/amd64, linux/arm/v7]",
+        "bbc.yaml:20: engines.2.platforms: must be a list of strings, not a mapping",
+    ]
+
+
+def test_ci_runners_per_platform(repo: Path) -> None:
+    cfg = load(repo, GOOD + "ci:\n  runners:\n    linux/arm64: {github: ubuntu-24.04-arm, gitlab: [arm64, docker]}\n"
+                            "    linux/amd64: {github: [self-hosted, x64]}\n")
+    assert cfg.ci.runners["linux/arm64"].github == ("ubuntu-24.04-arm",)
+    assert cfg.ci.runners["linux/arm64"].gitlab == ("arm64", "docker")
+    assert cfg.ci.runners["linux/amd64"].github == ("self-hosted", "x64") and cfg.ci.runners["linux/amd64"].gitlab == ()
+    with pytest.raises(ConfigError) as info:
+        load(repo, GOOD + "ci:\n  runners:\n    arm64: {github: x}\n    linux/arm64: {gitlab: [], githb: y}\n"
+                          "  runner: {}\n")
+    assert info.value.problems == [
+        "bbc.yaml:19: ci.runners.arm64: 'arm64' is not a platform: os/arch or os/arch/variant, e.g. linux/arm64",
+        "bbc.yaml:20: ci.runners.linux/arm64.githb: unknown key (did you mean 'github'?); allowed: github, gitlab",
+        "bbc.yaml:20: ci.runners.linux/arm64.gitlab: must name a runner label (or a list of them), not an empty value",
+        "bbc.yaml:21: ci.runner: unknown key (did you mean 'runners'?); allowed: runners",
+    ]
+
+
 def test_parent_ref_names_a_parent_written_out_in_a_from_line(repo: Path) -> None:
     write(repo / "fixed/Dockerfile", "FROM acme/python:1.10 AS build\nFROM acme/python:1.10\n")
     cfg = load(repo, GOOD.replace("path: ml\n", "path: fixed\n    parent_ref: acme/python:1.10\n"))
@@ -96,7 +129,7 @@ BAD = [
       "description, owner, secrets, uses"]),
     ("unknown top key", GOOD.replace("registry:", "registy:"),
      ["bbc.yaml:1: registy: unknown key (did you mean 'registry'?); allowed: registry, defaults, images, projects, "
-      "policy, engines, signing, mirrors, mirrors_only",
+      "policy, engines, signing, mirrors, mirrors_only, ci",
       "bbc.yaml:1: missing required key 'registry'"]),
     ("wrong type", GOOD.replace("build_args: {PY: 3.10}", "build_args: [PY]"),
      ["bbc.yaml:11: images.python.build_args: must be a mapping of names to strings, not a list"]),

@@ -21,13 +21,15 @@ import pytest
 from tests.cli import bbc, ok
 from tests.conftest import Engine
 from tests.helpers import remove_images, tiny_hierarchy
+from tests.test_platforms import emulated  # noqa: F401  (a fixture: QEMU for arm64 here)
 
 pytestmark = pytest.mark.docker
 
 
 @pytest.fixture()
-def pool_tree(tmp_path: Path, docker_client: Any, second_engine: Engine) -> Iterator[tuple[Path, str]]:
-    prefix = f"localhost:5000/pool{uuid.uuid4().hex[:6]}"
+def pool_tree(tmp_path: Path, docker_client: Any, second_engine: Engine,
+              registry_addr: str) -> Iterator[tuple[Path, str]]:
+    prefix = f"{registry_addr}/pool{uuid.uuid4().hex[:6]}"  # this checkout's registry (BBC_REGISTRY_ADDR)
     root = tmp_path / "h"
     tiny_hierarchy(root, registry=prefix, extra=f"""\
         engines:
@@ -142,3 +144,60 @@ def test_an_engine_named_by_docker_context(tmp_path: Path, monkeypatch: pytest.M
         connect("nobody")
     assert err.value.message == f"no docker context named 'nobody' (looked in {tmp_path}/contexts/meta/" \
                                 f"{hashlib.sha256(b'nobody').hexdigest()})"
+
+
+@pytest.fixture()
+def arm_pool(tmp_path: Path, docker_client: Any, second_engine: Engine, registry_addr: str,
+             emulated: None) -> Iterator[tuple[Path, str]]:
+    """A two-platform hierarchy on a pool whose second engine declares linux/arm64 (a second
+    private dockerd: its arm64 builds run under QEMU here, as a native arm64 machine's would not)."""
+    from tests.test_platforms import two_platform_hierarchy
+
+    prefix = f"{registry_addr}/arm{uuid.uuid4().hex[:6]}"
+    root = tmp_path / "h"
+    config = two_platform_hierarchy(root, prefix)
+    config.write_text(config.read_text() + f"engines:\n  - {os.environ['DOCKER_HOST']}\n"
+                                           f"  - {{host: {second_engine.host}, platforms: [linux/arm64]}}\n")
+    try:
+        yield root, prefix
+    finally:
+        remove_images(docker_client, prefix)
+        import docker
+
+        second = docker.DockerClient(base_url=second_engine.host)
+        try:
+            remove_images(second, prefix)
+        finally:
+            second.close()
+
+
+def test_each_platform_builds_on_the_engine_that_builds_it_natively(arm_pool: tuple[Path, str],
+                                                                     second_engine: Engine) -> None:
+    import docker
+
+    root, prefix = arm_pool
+    primary = os.environ["DOCKER_HOST"]
+    # one build at a time: both engines are idle at every placement, where the pool's old rule
+    # (least loaded, then first listed) put every build on the primary
+    run = ok(bbc(root, "build", "-j", "1", timeout=900))
+    engines = {image: row[-1] for image, row in
+               ((r[0], r[1:]) for r in (line.split() for line in run.out.splitlines())
+                if r and "@" in r[0] and not r[0].startswith("["))}
+    assert engines == {"base@amd64": primary, "app@amd64": primary,
+                       "base@arm64": second_engine.host, "app@arm64": second_engine.host}, run.out
+    assert "[app@arm64] built 0.1.0 in" in run.out and run.out.count(f"on {second_engine.host}") == 2, run.out
+    assert "by the registry" not in run.out  # each platform's parent is on its own engine already
+    for host, arch, machine in ((second_engine.host, "arm64", "aarch64"), (primary, "amd64", "x86_64")):
+        client = docker.DockerClient(base_url=host)
+        try:
+            image = client.images.get(f"{prefix}/app:0.1.0-{arch}")
+            assert image.attrs["Architecture"] == arch
+            out = client.containers.run(image.id, ["cat", "/tmp/built-on"], remove=True, network_mode="none")
+            assert out.decode().strip() == machine
+            other = "amd64" if arch == "arm64" else "arm64"
+            assert not client.images.list(name=f"{prefix}/app:0.1.0-{other}")  # built on the other engine only
+        finally:
+            client.close()
+    held = {r["image"]: r["engine"] for r in json.loads(ok(bbc(root, "status", "--offline", "--format", "json")).out)}
+    assert held == {"base@amd64": primary, "app@amd64": primary,
+                    "base@arm64": second_engine.host, "app@arm64": second_engine.host}

@@ -40,6 +40,11 @@ class BuildRequest:
     files: tuple[str, ...] | None = None
     # the Dockerfile to send instead of the file's own text (external bases pinned by digest)
     dockerfile_text: str | None = None
+    # registry references (`repo@sha256:...`) of earlier builds of the image whose cache the
+    # build may take (BuildKit: their inline cache metadata; the legacy builder: pulled first)
+    cache_from: tuple[str, ...] = ()
+    # every step runs again: no cache from the engine nor from `cache_from` (`--no-cache`)
+    no_cache: bool = False
     # build secrets, id -> value: mounted by BuildKit for `RUN --mount=type=secret,id=ID` only,
     # never a build arg, never in the image (issue 23); kept out of repr
     secrets: Mapping[str, bytes] = field(default_factory=dict, repr=False)
@@ -73,6 +78,10 @@ class Mount:
 class Engine(Protocol):
     @property
     def address(self) -> str: ...
+
+    def platform(self) -> str:
+        """The platform the engine builds without emulation (`linux/arm64`), as it reports it."""
+        ...
 
     def images_with_label(self, label: str) -> list[ImageInfo]:
         """Every local image carrying `label` (one API call)."""

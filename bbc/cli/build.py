@@ -21,12 +21,13 @@ from bbc.cli.options import pass_ctx
 @click.option("--test", "run_tests", is_flag=True, help="Test each built image before it gets release tags.")
 @opt.rerun("With --test: run tests even where they passed before on the same image.")
 @click.option("--no-pull", is_flag=True, help="Never pull a build the registry already holds; build it.")
+@opt.no_cache
 @opt.engines
 @opt.fmt()
 @opt.verbose("Stream build logs.")
 @pass_ctx
 def build(obj: Ctx, wanted: Wanted, jobs: int, fail_fast: bool, dry_run: bool, run_tests: bool,  # click's options
-          rerun: bool, no_pull: bool, engines: tuple[str, ...], fmt: str, verbose: bool) -> None:
+          rerun: bool, no_pull: bool, no_cache: bool, engines: tuple[str, ...], fmt: str, verbose: bool) -> None:
     """Build IMAGES (default: all) and anything above them that is missing or out of date."""
     from bbc.commands import build as cmd
     from bbc.run.options import RunOptions
@@ -34,7 +35,7 @@ def build(obj: Ctx, wanted: Wanted, jobs: int, fail_fast: bool, dry_run: bool, r
     sel = obj.selection(wanted)
     engine, pool = obj.engines(engines)
     options = RunOptions(jobs=jobs, fail_fast=fail_fast, pull=not no_pull, rerun=rerun, verbose=verbose, fmt=fmt,
-                         image_lock=obj.image_lock(), pool=pool)
+                         image_lock=obj.image_lock(), pool=pool, cache=not no_cache)
     done(cmd.build(obj.hierarchy, engine, sel, options, dry_run=dry_run, test=run_tests))
 
 
@@ -67,12 +68,13 @@ def plan(obj: Ctx, wanted: Wanted, with_tests: bool, with_release: bool, no_test
 @click.option("--junit-xml", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Also write a JUnit XML report: a testsuite per image, a testcase per test.")
 @opt.rerun("Run tests even where they passed before on the same image.")
+@opt.no_cache
 @opt.engines
 @opt.fmt()
 @opt.verbose("Stream build logs and test output.")
 @pass_ctx
 def test(obj: Ctx, wanted: Wanted, jobs: int, keep: bool, junit_xml: Path | None, rerun: bool,  # click's options
-         engines: tuple[str, ...], fmt: str, verbose: bool) -> None:
+         no_cache: bool, engines: tuple[str, ...], fmt: str, verbose: bool) -> None:
     """Test IMAGES (default: all) with their own and inherited tests.
 
     Each image's Dockerfile is built on a test layer (test.layer, from the image or its
@@ -89,7 +91,7 @@ def test(obj: Ctx, wanted: Wanted, jobs: int, keep: bool, junit_xml: Path | None
 
     sel = obj.selection(wanted)
     engine, pool = obj.engines(engines)
-    options = RunOptions(jobs=jobs, keep=keep, rerun=rerun, verbose=verbose, fmt=fmt, pool=pool)
+    options = RunOptions(jobs=jobs, keep=keep, rerun=rerun, verbose=verbose, fmt=fmt, pool=pool, cache=not no_cache)
     done(cmd.test(obj.hierarchy, engine, sel, options, junit_xml=junit_xml))
 
 
@@ -98,21 +100,22 @@ def test(obj: Ctx, wanted: Wanted, jobs: int, keep: bool, junit_xml: Path | None
 @opt.jobs("Builds at once (1 = one after another).")
 @click.option("--no-test", is_flag=True, help="Skip the tests before pushing (not recommended).")
 @opt.rerun("Run tests even where they passed before on the same image.")
+@opt.no_cache
 @opt.engines
 @click.option("--candidates", is_flag=True,
               help="Stop after pushing candidate tags; move no release tag (one CI job per image; a final "
                    "`bbc release` promotes them all).")
 @opt.fmt()
 @pass_ctx
-def release(obj: Ctx, wanted: Wanted, jobs: int, no_test: bool, rerun: bool, engines: tuple[str, ...],
-            candidates: bool, fmt: str) -> None:
+def release(obj: Ctx, wanted: Wanted, jobs: int, no_test: bool, rerun: bool, no_cache: bool,  # click's options
+            engines: tuple[str, ...], candidates: bool, fmt: str) -> None:
     """Build, test, push under candidate tags, then promote X.Y.Z (write-once), X.Y, X, latest."""
     from bbc.commands import release as cmd
     from bbc.run.options import RunOptions
 
     sel = obj.selection(wanted)
     engine, pool = obj.engines(engines)
-    options = RunOptions(jobs=jobs, rerun=rerun, fmt=fmt, image_lock=obj.image_lock(), pool=pool)
+    options = RunOptions(jobs=jobs, rerun=rerun, fmt=fmt, image_lock=obj.image_lock(), pool=pool, cache=not no_cache)
     done(cmd.release(obj.hierarchy, engine, sel, options, test=not no_test, candidates=candidates))
 
 

@@ -70,11 +70,13 @@ class Ctx:
         from bbc.adapters.docker.engine import connect
         from bbc.run.pool import Slot
 
+        declared = {e.host: e.platforms for e in self.hierarchy.config.engines}  # issue 24: else /info
         specs = [(host, 1) for host in override] or [(e.host, e.jobs) for e in self.hierarchy.config.engines]
         if not specs:
             return self.engine(), ()
         pool = [(connect(host, live=self.live), host, jobs) for host, jobs in specs]
-        return pool[0][0], tuple(Slot(host, engine, jobs) for engine, host, jobs in pool)
+        return pool[0][0], tuple(Slot(host, engine, jobs, platforms=declared.get(host, ()))
+                                 for engine, host, jobs in pool)
 
     def engine_or_none(self) -> DockerEngine | None:
         """The engine when one answers (a fallback source of digests), else None."""

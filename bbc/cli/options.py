@@ -54,6 +54,12 @@ def engines(f: F) -> F:
                         help="Spread builds over these engines (repeatable; instead of bbc.yaml's engines:).")(f)
 
 
+def no_cache(f: F) -> F:
+    return click.option("--no-cache", is_flag=True,
+                        help="Run every build step again: no cache from the image's earlier builds in the "
+                             "registry, none from the engine's (as `docker build --no-cache`).")(f)
+
+
 def jobs(help: str, *, cpus: bool = True) -> Callable[[F], F]:
     """-j: by default one per CPU (builds), or 1 (tests)."""
     default: Any = (lambda: os.cpu_count() or 1) if cpus else 1

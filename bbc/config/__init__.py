@@ -81,12 +81,12 @@ def load(path: Path) -> Config:
 
 
 RACY_NS = 2_000_000_000
-# The modules that make a Config: a bbc upgrade that changes them invalidates the cache.
 # A cache pickled before the package moved names modules that no longer exist: ImportError below.
 _PACKAGE = os.path.dirname(os.path.dirname(__file__))
-_CODE = [os.path.join(_PACKAGE, m) for m in ("model/specs.py", "config/validate.py", "config/checker.py",
-                                             "config/images.py", "config/graph.py", "config/sections.py",
-                                             "config/uses.py", "model/dockerfile/reads.py")]
+# Every module of config/ and model/ makes a Config: a bbc upgrade that changes any of them
+# invalidates the cache (a stat of each, ~30 files: nothing beside a YAML parse).
+_CODE = sorted(os.path.join(root, name) for folder in ("config", "model")
+               for root, _, names in os.walk(os.path.join(_PACKAGE, folder)) for name in names if name.endswith(".py"))
 
 
 def _cached(cache: Path, digest: str) -> Config | None:

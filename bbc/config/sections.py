@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from bbc.config import runners
 from bbc.config.checker import Checker, kind
 from bbc.errors import did_you_mean
 from bbc.model.specs import (ENGINE_KEYS, POLICY_KEYS, POLICY_LEVELS, PROJECT_KEYS, SIGNING_KEYS, EngineSpec, ImageSpec,
@@ -68,7 +69,8 @@ def _engine(r: Checker, entry: Any, keys: tuple[str, ...]) -> EngineSpec | None:
     if not isinstance(jobs, int) or isinstance(jobs, bool) or not 1 <= jobs <= 64:
         r.problem(keys + ("jobs",), f"must be a whole number from 1 to 64, not {jobs!r}")
         jobs = 1
-    return EngineSpec(host, jobs) if host else None
+    found = runners.platform_list(r, body, keys, "platforms") if "platforms" in body else ()
+    return EngineSpec(host, jobs, found) if host else None
 
 
 def policy(r: Checker, node: Any) -> Policy:

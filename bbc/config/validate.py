@@ -4,7 +4,7 @@ Every problem becomes one located line (`bbc.yaml:12: images.ml.parent: unknown 
 'pyhton' (did you mean 'python'?)`); all problems are reported together, then ConfigError.
 The checks live beside this module, one job each: checker.py (typed getters, located
 problems), images.py (one image), graph.py (images among each other), sections.py (projects,
-policy, engines, signing, mirrors).
+policy, engines, signing, mirrors), runners.py (`ci:`, and the platforms an engine declares).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from bbc.config import graph, images as images_mod, sections
+from bbc.config import graph, images as images_mod, runners, sections
 from bbc.config.checker import Checker
 from bbc.errors import ConfigError
 from bbc.model.specs import DEFAULT_KEYS, TOP_KEYS, Config, ImageSpec
@@ -54,12 +54,13 @@ def _document(r: Checker, value: Any) -> Config:
     engines = sections.engines(r, top.get("engines")) if "engines" in top else ()
     signing = sections.signing(r, top.get("signing"))
     mirrors = sections.mirrors(r, top.get("mirrors"), top.get("mirrors_only", False))
+    ci = runners.ci(r, top.get("ci"))
     written = top.get("signing")
     if policy.signed_parents != "off" and not (isinstance(written, dict) and written.get("public_keys")):
         r.problem(("policy", "signed_parents"), "verifies with signing.public_keys, and bbc.yaml lists none "
                                                 "(`bbc keys generate DIR` writes DIR/bbc.pub)")
     r.raise_problems()
-    return Config(r.path, registry, images, projects, r.lines, policy, engines, signing, mirrors)
+    return Config(r.path, registry, images, projects, r.lines, policy, engines, signing, mirrors, ci=ci)
 
 
 def _images(r: Checker, node: Any, defaults: dict[str, Any]) -> dict[str, ImageSpec]:

@@ -40,8 +40,14 @@ def valid(text: str) -> bool:
 
 def native() -> str:
     """The platform of the machine bbc runs on: the builds every engine here makes without emulation."""
-    machine = _platform.machine().lower()
-    return f"linux/{_MACHINE.get(machine, machine)}"
+    return of_machine("linux", _platform.machine())
+
+
+def of_machine(os_name: str, machine: str) -> str:
+    """`linux/arm64` from an OS and what `uname -m` (or an engine's /info) calls the machine
+    (`aarch64`, `x86_64`; Go's names pass through)."""
+    machine = machine.lower()
+    return f"{os_name.lower() or 'linux'}/{_MACHINE.get(machine, machine)}"
 
 
 def slug(platform: str) -> str:

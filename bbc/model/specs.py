@@ -16,8 +16,11 @@ NETWORKS = ("host", "none", "default")
 CASCADES = ("patch", "follow-major", "none")
 
 TOP_KEYS = ("registry", "defaults", "images", "projects", "policy", "engines", "signing",
-            "mirrors", "mirrors_only")  # issue 22: where images of a registry are also asked
-ENGINE_KEYS = ("host", "jobs")
+            "mirrors", "mirrors_only",  # issue 22: where images of a registry are also asked
+            "ci")  # issue 24: the runners `bbc ci` puts each platform's jobs on
+ENGINE_KEYS = ("host", "jobs", "platforms")
+CI_KEYS = ("runners",)
+RUNNER_KEYS = ("github", "gitlab")
 SIGNING_KEYS = ("key", "public_keys")  # issue 23: bbc/release/signing/
 POLICY_KEYS = ("pinned_bases",
                # issue 13 gates (bbc/inside/policy.py): warnings after a build, refusals at release
@@ -180,6 +183,24 @@ class EngineSpec:
 
     host: str
     jobs: int = 1
+    # the platforms it builds natively, as declared (`platforms: [linux/arm64]`); empty: the
+    # engine's own, as its /info says (issue 24: a platform's builds go to a native engine)
+    platforms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunnerSpec:
+    """Where `bbc ci` runs one platform's jobs (`ci: {runners: {linux/arm64: ...}}`)."""
+
+    github: tuple[str, ...] = ()  # `runs-on` labels (one label is written as a string)
+    gitlab: tuple[str, ...] = ()  # the job's runner `tags:`
+
+
+@dataclass(frozen=True)
+class CiSpec:
+    """`ci:` in bbc.yaml: what `bbc ci` writes besides the plan (issue 24)."""
+
+    runners: Mapping[str, RunnerSpec] = field(default_factory=dict)  # platform -> its runners
 
 
 @dataclass(frozen=True)
@@ -213,6 +234,7 @@ class Config:
     engines: tuple[EngineSpec, ...] = ()  # empty: the one engine the environment names
     signing: SigningSpec = field(default_factory=SigningSpec)
     mirrors: MirrorSpec = field(default_factory=MirrorSpec)
+    ci: CiSpec = field(default_factory=CiSpec)
 
     @cached_property
     def root(self) -> Path:

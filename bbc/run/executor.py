@@ -41,6 +41,10 @@ class Executor:
         is the registry to push to, pull from and move parent builds between engines by."""
         pool = Pool(options.pool or (Slot("", engine, max(1, options.jobs)),), hierarchy, events, remote)
         self.context = Context(hierarchy, events, pool, options, remote, tagging.Source(hierarchy.config.root))
+        if options.cache and remote is not None:
+            from bbc.plan.buildcache import Sources
+
+            self.context.cache = Sources(remote.client, remote.repo_of, hierarchy.config.ref)
         self.events = events
         self.jobs = max(1, options.jobs)
         self.fail_fast = options.fail_fast

@@ -26,5 +26,8 @@ class RunOptions:
     fmt: str = "table"  # table | json
     image_lock: ImageLock | None = None  # None: no other run builds in this tree meanwhile
     pool: tuple[Slot, ...] = ()  # engines to spread builds over (empty: the one engine given)
+    # a build takes its cache from the image's earlier builds in the registry (issue 24);
+    # False (`--no-cache`): every step runs again, no cache from the registry nor the engine
+    cache: bool = True
     # issue 23: signs every manifest a release promotes, before any tag moves (None: unsigned)
     signer: Signer | None = None

@@ -19,11 +19,13 @@ from collections.abc import Sequence
 
 from bbc.adapters.engine import Engine
 from bbc.errors import RegistryError
+from bbc.run import placement
 from bbc.run.executor import Executor
 from bbc.run.options import RunOptions
+from bbc.run.pool import Slot
 from bbc.run.results import Result
 from bbc.model.hierarchy import Hierarchy
-from bbc.plan.kinds import Kind
+from bbc.plan.kinds import Action, Kind
 from bbc.plan.steps import Plan, Scope, Selection
 
 if TYPE_CHECKING:
@@ -103,12 +105,12 @@ def execute(hierarchy: Hierarchy, engine: Engine, sel: Selection, events: report
     plan = make_plan(hierarchy, engine, sel, scope, digests, [s.engine for s in options.pool[1:]])
     several = len(options.pool) > 1
     where: Remote | None = None
-    if scope.release or (options.pull and plan.to_build) or (several and plan.busy):
+    if scope.release or ((options.pull or options.cache) and plan.to_build) or (several and plan.busy):
         from bbc.plan import remote  # the registry is asked only when something would build
 
         where = remote.Remote(*remote.registry_for(hierarchy, registry))
         plan = _replan(hierarchy, sel, plan, scope, digests, where, pull=options.pull)
-    _can_emulate(hierarchy, plan, engine)
+    _can_emulate(hierarchy, plan, engine, options.pool)
     for warning in plan.warnings:
         events.message(f"warning: {warning}")
     if quiet_when_idle and not plan.busy:
@@ -139,15 +141,18 @@ def _replan(hierarchy: Hierarchy, sel: Selection, plan: Plan, scope: Scope,
     return planner.plan(hierarchy, sel, plan.index, scope, digests) if scope.release else plan
 
 
-def _can_emulate(hierarchy: Hierarchy, plan: Plan, engine: Engine) -> None:
+def _can_emulate(hierarchy: Hierarchy, plan: Plan, engine: Engine, pool: Sequence[Slot] = ()) -> None:
     """Refuse, before anything runs, a plan that builds for a platform this machine cannot
-    emulate (when the engine runs here: a remote engine answers for its own machine)."""
+    emulate (when the engine runs here: a remote engine answers for its own machine), unless
+    an engine of the pool builds it natively (issue 24)."""
     if engine.address and not engine.address.startswith("unix://"):
         return
-    # what runs the image's code (a push or a promotion does not)
+    # what runs the image's code (a push, a pull or a promotion does not)
     runs = (Kind.BUILD, Kind.TEST_LAYER, Kind.TEST_IMAGE, Kind.RUN_TEST)
-    wanted = {hierarchy[s.image].platform for s in plan.busy if s.kind in runs and s.image in hierarchy.config.images}
-    problems = [p for p in map(platforms.emulation_problem, sorted(w for w in wanted if w)) if p]
+    wanted = {hierarchy[s.image].platform for s in plan.busy
+              if s.kind in runs and s.action != Action.PULL and s.image in hierarchy.config.images}
+    problems = [p for w in sorted(w for w in wanted if w)
+                if (p := platforms.emulation_problem(w)) and not placement.covered(pool, w)]
     if problems:
         from bbc.errors import BbcError
 

@@ -1,9 +1,11 @@
 """The engines of a run (bbc.yaml `engines:`, --engine) and where each step goes.
 
-A build goes to its parent's engine when that has room, else to the least loaded one; an
-image's tests, pushes and tags run where its build is. A child built on another engine than
-its parent's (or a used image's, `uses:`) gets that build through the registry (pushed under its candidate tag
-unless the registry holds it already, pulled by digest, fingerprint checked). A build whose
+A build goes to an engine that builds its platform natively when the pool has one
+(placement.py), among those to its parent's engine when that has room, else to the least
+loaded one; an image's tests, pushes and tags run where its build is. A child built on another
+engine than its parent's (or a used image's, `uses:`) gets that build through the registry
+(pushed under its candidate tag unless the registry holds it already, pulled by digest,
+fingerprint checked). A build whose
 engine stops answering goes, once, to another engine of the pool.
 
 With one engine (the usual case) every step runs on it and none of this happens.
@@ -22,7 +24,7 @@ from bbc.errors import BbcError, EngineLost
 from bbc.model import labels, refs
 from bbc.model.hierarchy import Hierarchy
 from bbc.plan.steps import Build, Step
-from bbc.run import trusted
+from bbc.run import placement, trusted
 from bbc.run.report import Events
 from bbc.run.results import Result
 
@@ -41,6 +43,10 @@ class Slot:
     jobs: int = 1
     running: int = 0
     alive: bool = True
+    # the platforms it builds natively: declared in bbc.yaml, else (empty) `reported` by the
+    # engine when first asked (bbc/run/placement.py)
+    platforms: tuple[str, ...] = ()
+    reported: tuple[str, ...] | None = None
 
 
 class Pool:
@@ -89,9 +95,10 @@ class Pool:
             found = self.where.get(step.image)
             return found if found is not None else alive[0]
         spec = self.hierarchy[step.image]
+        alive = placement.candidates(self.hierarchy, step.image, alive)  # native engines first (issue 24)
         with self._lock:
             parent = self.where.get(spec.parent) if spec.parent else None
-            if parent is not None and parent.alive and parent.running < parent.jobs:
+            if parent is not None and parent in alive and parent.running < parent.jobs:
                 chosen = parent
             else:
                 chosen = min(alive, key=lambda s: (s.running / s.jobs, self.slots.index(s)))

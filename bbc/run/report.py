@@ -43,7 +43,8 @@ def event_line(result: Any) -> str:
     if status == Status.BUILT:
         if what:
             return f"[{result.image}] built {what} in {result.seconds:.1f}s"
-        return f"[{result.image}] built {result.version} in {result.seconds:.1f}s ({human_size(result.size)})"
+        on = f" on {result.engine}" if getattr(result, "engine", "") else ""  # a pool names its engine
+        return f"[{result.image}] built {result.version} in {result.seconds:.1f}s ({human_size(result.size)}){on}"
     if status == Status.PULLED:
         return f"[{result.image}] pulled {result.version} in {result.seconds:.1f}s (the registry held this exact build)"
     if status == Status.UP_TO_DATE:

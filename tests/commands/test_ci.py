@@ -24,6 +24,7 @@ import bbc as bbc_package
 from tests.ci_checks import VENV_BIN, actionlint_ok, gitlab_ci_local, schema_ok
 from tests.cli import bbc, git, ok
 from tests.helpers import remove_images, tiny_hierarchy
+from tests.test_platforms import emulated  # noqa: F401  (a fixture: QEMU for arm64 here)
 
 pytestmark = pytest.mark.docker
 INSTALL = ("--install-command", f"export PATH={VENV_BIN}:$PATH")
@@ -213,3 +214,77 @@ def test_forty_images_as_child_pipelines_run_for_real(tmp_path: Path, docker_cli
         assert sorted(released(prefix, "r-3-3-3")) == ["1", "1.0", "1.0.0", "latest"]
     finally:
         remove_images(docker_client, prefix)
+
+
+RUNNERS = "ci:\n  runners:\n    linux/arm64: {github: ubuntu-24.04-arm, gitlab: [arm64]}\n"
+
+
+@pytest.fixture()
+def two_platforms(tmp_path: Path, docker_client: Any, registry_addr: str, emulated: None) -> Iterator[tuple[Path, str]]:
+    """base and app for linux/amd64 and linux/arm64 (arm64 under QEMU here), arm64 runners named."""
+    from tests.test_platforms import two_platform_hierarchy
+
+    prefix = f"{registry_addr}/cip{uuid.uuid4().hex[:6]}"
+    root = tmp_path / "p"
+    config = two_platform_hierarchy(root, prefix)
+    config.write_text(config.read_text() + RUNNERS)
+    git(root, "init", "-q")
+    try:
+        yield root, prefix
+    finally:
+        remove_images(docker_client, prefix)
+
+
+def test_a_gitlab_job_per_image_and_platform_joined_into_one_index_run_for_real(
+        two_platforms: tuple[Path, str]) -> None:
+    from bbc.adapters.registry.client import OCI_INDEX, Registry
+
+    root, prefix = two_platforms
+    text = ok(bbc(root, "ci", "gitlab", *INSTALL)).out
+    doc = yaml.safe_load(text)
+    jobs = {k: v for k, v in doc.items() if k.startswith("build-")}
+    assert {k: (v.get("tags"), v["needs"], v["script"]) for k, v in jobs.items()} == {
+        "build-base@amd64": (None, [], ["bbc release base@amd64 --candidates"]),
+        "build-base@arm64": (["arm64"], [], ["bbc release base@arm64 --candidates"]),
+        "build-app@amd64": (None, ["build-base@amd64"], ["bbc release app@amd64 --candidates"]),
+        "build-app@arm64": (["arm64"], ["build-base@arm64"], ["bbc release app@arm64 --candidates"])}
+    assert doc["release"]["script"][0] == "bbc release --no-test base app"  # joins each image's platforms
+
+    run = run_pipeline(root, text)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    for job in (*jobs, "release"):
+        assert f"PASS  {job}" in run.stdout, run.stdout[-4000:]
+    host, _, path = f"{prefix}/app".partition("/")
+    index = Registry(host).manifest(path, "0.1.0")
+    assert index is not None and index.media_type == OCI_INDEX
+    assert sorted(m["platform"]["architecture"] for m in index.json()["manifests"]) == ["amd64", "arm64"]
+    tags = Registry(host).tags(path)
+    assert sorted(t for t in tags if not t.startswith(("candidate-", "sha256-"))) == ["0", "0.1", "0.1.0", "latest"]
+    assert ok(bbc(root, "build")).out.strip() == "all 4 images up to date"  # the same fingerprints
+
+
+def test_the_github_workflow_runs_each_platform_on_its_runner(two_platforms: tuple[Path, str]) -> None:
+    root, _ = two_platforms
+    path = root / "bbc.yml"
+    path.write_text(ok(bbc(root, "ci", "github")).out)
+    schema_ok("vendor.github-workflows", path)
+    actionlint_ok(path)
+    jobs = yaml.safe_load(path.read_text())["jobs"]
+    assert {k: (v["runs-on"], v.get("needs", [])) for k, v in jobs.items() if k != "release"} == {
+        "build-base__amd64": ("ubuntu-latest", []), "build-base__arm64": ("ubuntu-24.04-arm", []),
+        "build-app__amd64": ("ubuntu-latest", ["build-base__amd64"]),
+        "build-app__arm64": ("ubuntu-24.04-arm", ["build-base__arm64"])}
+    assert jobs["build-app__arm64"]["steps"][2]["run"] == "bbc release app@arm64 --candidates"
+    assert jobs["release"]["steps"][2]["run"].startswith("bbc release --no-test base app\n")
+    # runners as configured: several labels are a list
+    config = root / "bbc.yaml"
+    config.write_text(config.read_text().replace("github: ubuntu-24.04-arm", "github: [self-hosted, arm64]"))
+    again = yaml.safe_load(ok(bbc(root, "ci", "github")).out)["jobs"]
+    assert again["build-base__arm64"]["runs-on"] == ["self-hosted", "arm64"]
+    # split per level past --max-jobs: a matrix per level and runner
+    split = yaml.safe_load(ok(bbc(root, "ci", "github", "--max-jobs", "1")).out)["jobs"]
+    assert {k: (v["runs-on"], v["strategy"]["matrix"]["image"]) for k, v in split.items() if k != "release"} == {
+        "level-0-ubuntu-latest": ("ubuntu-latest", ["base@amd64"]),
+        "level-0-self-hosted-arm64": (["self-hosted", "arm64"], ["base@arm64"]),
+        "level-1-ubuntu-latest": ("ubuntu-latest", ["app@amd64"]),
+        "level-1-self-hosted-arm64": (["self-hosted", "arm64"], ["app@arm64"])}

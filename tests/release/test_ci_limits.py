@@ -115,3 +115,66 @@ def test_the_command_line_default_is_the_one_the_ci_package_names() -> None:
     from bbc.release import ci
 
     assert {p.name: p.default for p in ci_command.params}["max_jobs"] == ci.DEFAULT_MAX_JOBS
+
+
+def two_platforms() -> list[Job]:
+    """The thousand, each built for linux/amd64 and linux/arm64: a job per image and platform,
+    each platform's build on its parent's build for the same platform (2,000 jobs)."""
+    from dataclasses import replace
+
+    from bbc.model.specs import CiSpec
+    from bbc.release.ci import runners
+
+    out = []
+    for job in thousand():
+        for arch in ("amd64", "arm64"):
+            platform = f"linux/{arch}"
+            out.append(replace(job, image=f"{job.image}@{arch}", needs=tuple(f"{n}@{arch}" for n in job.needs),
+                               platform=platform, runs_on=runners.github(CiSpec(), platform),
+                               tags=("arm64",) if arch == "arm64" else ()))
+    return out
+
+
+def test_github_matrices_run_each_platform_on_its_runner(tmp_path: Path) -> None:
+    found = two_platforms()
+    doc = github.workflow(found, SETUP, max_jobs=200)
+    text = render.texts("github", found, {"bbc.yml": doc}, "bbc-ci")["bbc.yml"]
+    assert len(text.encode()) < github.MAX_FILE
+    jobs = doc["jobs"]
+    home: dict[str, str] = {}
+    for key, job in jobs.items():
+        if key == "release":
+            continue
+        images = job["strategy"]["matrix"]["image"]
+        assert 0 < len(images) <= github.MAX_MATRIX
+        arch = {image.partition("@")[2] for image in images}
+        assert job["runs-on"] == {"amd64": "ubuntu-latest", "arm64": "ubuntu-24.04-arm"}[arch.pop()] and not arch
+        home.update((image, key) for image in images)
+    assert sorted(home) == sorted(j.image for j in found)
+    assert "level-0-ubuntu-24-04-arm" in jobs and "level-3-ubuntu-latest-1" in jobs
+    for job in found:  # each platform's parent before it
+        if job.needs:
+            assert home[job.needs[0]] in before(jobs, home[job.image])
+    assert jobs["release"]["steps"][2]["run"].startswith("bbc release --no-test r r-1 ")  # each image once
+    path = tmp_path / "bbc.yml"
+    path.write_text(text)
+    actionlint_ok(path)
+    schema_ok("vendor.github-workflows", path)
+
+
+def test_gitlab_child_pipelines_keep_each_platforms_runner_tags(tmp_path: Path) -> None:
+    found = two_platforms()
+    files = gitlab.files(found, SETUP, max_jobs=200)
+    top = files.pop("pipeline.yml")
+    seen = 0
+    for doc in files.values():
+        for key, job in doc.items():
+            if key.startswith("build-"):
+                seen += 1
+                assert job.get("tags") == (["arm64"] if key.endswith("@arm64") else None), key
+                assert all(n.rpartition("@")[2] == key.rpartition("@")[2] for n in job["needs"])
+    assert seen == 2000
+    assert top["release"]["script"][0].count(" r-1 ") == 1
+    for name, text in render.texts("gitlab", found, {"pipeline.yml": top, **files}, "bbc-ci").items():
+        (tmp_path / name).write_text(text)
+    schema_ok("vendor.gitlab-ci", *sorted(tmp_path.glob("*.yml")))

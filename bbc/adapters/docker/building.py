@@ -2,7 +2,17 @@
 image config with no extra step, ~3x faster per image than the legacy builder here), or the
 legacy builder when DOCKER_BUILDKIT=0 (as for `docker build`) or a build argument names an
 image only by ID. Podman's service builds with buildah whatever is asked, through the BuildKit
-path (it reads the Dockerfile from the context sent)."""
+path (it reads the Dockerfile from the context sent).
+
+Build cache from the registry (issue 24), as dockerd 20.10 offers it through the Engine API:
+every BuildKit build writes inline cache metadata into its image config
+(BUILDKIT_INLINE_CACHE=1; the image carries it wherever the engine pushes it), and takes
+`cachefrom` references, whose metadata BuildKit reads from the registry (or the engine's own
+copy) and whose layers it fetches only for the steps it reuses. dockerd's BuildKit exports no
+other cache (no `type=registry` cache-to without buildx's container driver). The legacy
+builder reuses only images it built itself and holds locally: the references are pulled first.
+Podman (buildah) gets neither.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +41,8 @@ class Builder(Protocol):
     def address(self) -> str: ...
 
     def inspect(self, ref: str) -> ImageInfo | None: ...
+
+    def pull(self, repository: str, reference: str) -> ImageInfo: ...
 
     def tag(self, image_id: str, repository: str, tag: str) -> None: ...
 
@@ -120,7 +132,7 @@ def _buildkit(engine: Builder, request: BuildRequest, args: dict[str, str], on_l
     from bbc.adapters.docker.buildkit import Progress, context_archive
 
     log = BuildLog(on_line)
-    params = _buildkit_params(request, args)
+    params = _buildkit_params(request, args, inline_cache=not engine.podman)
     progress = Progress()
     with tempfile.TemporaryFile(prefix="bbc-context-") as archive:
         try:
@@ -157,12 +169,18 @@ def _session(engine: Builder, request: BuildRequest) -> ContextManager[Any]:
     return Session(engine.address, request.secrets)
 
 
-def _buildkit_params(request: BuildRequest, args: dict[str, str]) -> dict[str, Any]:
+def _buildkit_params(request: BuildRequest, args: dict[str, str], *, inline_cache: bool = True) -> dict[str, Any]:
     import json
 
+    if inline_cache:  # the cache metadata travels in the image config: a later build may reuse it
+        args = {**args, "BUILDKIT_INLINE_CACHE": "1"}
     params: dict[str, Any] = {
         "version": "2", "rm": "1", "buildargs": json.dumps(args), "labels": json.dumps(dict(request.labels)),
     }
+    if request.no_cache:
+        params["nocache"] = "1"
+    elif request.cache_from and inline_cache:
+        params["cachefrom"] = json.dumps(list(request.cache_from))
     if request.network != "default":
         params["networkmode"] = request.network
     if request.target:
@@ -219,6 +237,7 @@ def _legacy(engine: Builder, request: BuildRequest, on_line: Callable[[str], Non
 
     inlined, labels = _inlined(request)
     log = BuildLog(on_line)
+    cache_from = _pulled(engine, request.cache_from, log) if request.cache_from and not request.no_cache else []
     image_id: str | None = None
     with tempfile.TemporaryFile(prefix="bbc-context-") as archive:
         try:
@@ -228,7 +247,10 @@ def _legacy(engine: Builder, request: BuildRequest, on_line: Callable[[str], Non
             raise BuildError(str(exc)) from None
         archive.seek(0)
         try:
-            for chunk in _legacy_stream(engine.api.build(**_legacy_kwargs(request, name, labels, archive)), log.emit):
+            kwargs = _legacy_kwargs(request, name, labels, archive)
+            if cache_from:
+                kwargs["cache_from"] = cache_from
+            for chunk in _legacy_stream(engine.api.build(**kwargs), log.emit):
                 aux = chunk.get("aux")
                 if isinstance(aux, dict) and aux.get("ID"):
                     image_id = str(aux["ID"])
@@ -250,6 +272,22 @@ def _legacy(engine: Builder, request: BuildRequest, on_line: Callable[[str], Non
         repository, _, tag = ref.rpartition(":")
         engine.tag(image_id, repository, tag)
     return image_id
+
+
+def _pulled(engine: Builder, refs: tuple[str, ...], log: BuildLog) -> list[str]:
+    """The cache references the legacy builder can use: those pulled onto the engine (it reads
+    no registry itself; a reference that cannot be pulled only costs its cache)."""
+    out = []
+    for ref in refs:
+        repository, _, digest = ref.rpartition("@")
+        try:
+            engine.pull(repository, digest)
+        except BbcError as exc:
+            log.emit(f"build cache {ref}: not pulled ({exc.message}); building without it")
+            continue
+        log.emit(f"build cache {ref}: pulled")
+        out.append(ref)
+    return out
 
 
 def _inlined(request: BuildRequest) -> tuple[str | None, dict[str, str]]:
@@ -277,6 +315,7 @@ def _legacy_kwargs(request: BuildRequest, dockerfile: str, labels: dict[str, str
         rm=True,
         forcerm=True,  # no leftover containers, also when a step fails
         decode=True,
+        nocache=request.no_cache,
         network_mode=None if request.network == "default" else request.network,
     )
     if request.target:

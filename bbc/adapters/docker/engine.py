@@ -89,6 +89,16 @@ class DockerEngine:
     def address(self) -> str:
         return self.host or _address()
 
+    def platform(self) -> str:
+        """From /info: OSType and Architecture (`aarch64` is linux/arm64)."""
+        from bbc.model.platforms import of_machine
+
+        try:
+            info = self.api.info()
+        except Exception as exc:
+            raise self._error("info", exc) from None
+        return of_machine(str(info.get("OSType") or "linux"), str(info.get("Architecture") or ""))
+
     def version(self) -> str:
         try:
             found = self.api.version()

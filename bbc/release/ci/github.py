@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bbc.errors import BbcError
-from bbc.release.ci import grouping
+from bbc.release.ci import grouping, runners
 from bbc.release.ci.jobs import Job
 from bbc.release.ci.setup import NOOP, REPORT, Setup
 
@@ -25,8 +25,9 @@ RUNNER = "ubuntu-latest"
 
 
 def job_id(image: str) -> str:
-    """GitHub job ids take letters, digits, '-' and '_': an image name's dots become '_'."""
-    return f"build-{image}".replace(".", "_")
+    """GitHub job ids take letters, digits, '-' and '_': an image name's dots become '_', the
+    '@' of one platform's job (`static@arm64`) '__' (image names never hold two in a row)."""
+    return f"build-{image}".replace(".", "_").replace("@", "__")
 
 
 def workflow(found: Sequence[Job], setup: Setup, *, max_jobs: int) -> dict[str, Any]:
@@ -56,17 +57,20 @@ def _steps(setup: Setup, command: str, env: dict[str, str] | None = None) -> lis
 
 
 def _per_image(found: Sequence[Job], setup: Setup) -> dict[str, Any]:
-    return {job_id(j.image): {"runs-on": RUNNER, **({"needs": [job_id(n) for n in j.needs]} if j.needs else {}),
+    # each platform's job on a runner of that platform (runners.py)
+    return {job_id(j.image): {"runs-on": runners.runs_on(j.runs_on),
+                              **({"needs": [job_id(n) for n in j.needs]} if j.needs else {}),
                               "env": ENV, "steps": _steps(setup, setup.bbc(f"release {j.image} --candidates"))}
             for j in found}
 
 
 def _per_level(found: Sequence[Job], setup: Setup, size: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for g in grouping.matrices(found, size):
+    by_image = {j.image: j for j in found}
+    for g in grouping.matrices(found, size, runner=lambda job: " ".join(job.runs_on)):
         out[g.name] = {
             "name": f"{g.name}: ${{{{ matrix.image }}}}",
-            "runs-on": RUNNER,
+            "runs-on": runners.runs_on(by_image[g.images[0]].runs_on),  # one runner per group
             **({"needs": list(g.needs)} if g.needs else {}),
             # an image that fails does not cancel its level: the others' candidates still land,
             # and the next level (and the release) waits for the whole level anyway

@@ -16,6 +16,7 @@ GitLab's most: the user's pipeline, pipeline.yml, the groups.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from bbc.errors import BbcError
@@ -59,7 +60,7 @@ def child(found: Sequence[Job], group: grouping.Group, setup: Setup) -> dict[str
     """A group's child pipeline: its images' jobs, `needs:` within the group (what it needs
     from other groups was built before its trigger started)."""
     mine = set(group.images)
-    jobs = [Job(j.image, j.version, tuple(n for n in j.needs if n in mine), j.why) for j in found if j.image in mine]
+    jobs = [replace(j, needs=tuple(n for n in j.needs if n in mine)) for j in found if j.image in mine]
     return {"stages": ["build"], "default": {"before_script": setup.before}, **_build_jobs(jobs, setup)}
 
 
@@ -94,7 +95,9 @@ def _trigger_id(group: str) -> str:
 
 
 def _build_jobs(found: Sequence[Job], setup: Setup) -> dict[str, Any]:
-    return {job_id(j.image): {"stage": "build", "needs": [job_id(n) for n in j.needs],
+    # a platform's job on runners of that platform (`tags:`, from bbc.yaml's ci.runners)
+    return {job_id(j.image): {"stage": "build", **({"tags": list(j.tags)} if j.tags else {}),
+                              "needs": [job_id(n) for n in j.needs],
                               "script": [setup.bbc(f"release {j.image} --candidates")]} for j in found}
 
 

@@ -6,7 +6,9 @@ Within a level, images follow their parents' order: siblings and cousins land in
 piece, and a piece waits for few pieces of the level above.
 
 - `matrices` (GitHub): each piece is one level, or a part of it, small enough for a matrix:
-  its images are independent of each other, so they may all run at once.
+  its images are independent of each other, so they may all run at once. A matrix runs on one
+  kind of runner: where the jobs need several (a job per platform, issue 24), each level is
+  first parted by runner (`level-1-ubuntu-24-04-arm`).
 - `bands` (GitLab): each piece is a child pipeline holding whole consecutive levels while they
   fit (the jobs inside keep their own `needs:`); a level too big for one is cut into parts.
 """
@@ -14,7 +16,8 @@ piece, and a piece waits for few pieces of the level above.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bbc.release.ci.jobs import Job
@@ -50,13 +53,23 @@ def parts(images: Sequence[str], size: int) -> list[list[str]]:
     return [list(images[round(i * step):round((i + 1) * step)]) for i in range(count)]
 
 
-def matrices(found: Sequence[Job], size: int) -> list[Group]:
-    """One group per level (or part of a level of more than `size` images)."""
+def matrices(found: Sequence[Job], size: int, runner: Callable[[Job], str] = lambda job: "") -> list[Group]:
+    """One group per level and `runner` (or part of one, of more than `size` images)."""
+    several = len({runner(j) for j in found}) > 1
+    by_image = {j.image: j for j in found}
     pieces: list[tuple[str, list[str]]] = []
     for depth, members in enumerate(levels(found)):
-        cut = parts(members, size)
-        pieces += [(f"level-{depth}" + (f"-{i}" if len(cut) > 1 else ""), part) for i, part in enumerate(cut, 1)]
+        kinds = dict.fromkeys(runner(by_image[m]) for m in members)
+        for kind in kinds:
+            name = f"level-{depth}" + (f"-{_slug(kind)}" if several else "")
+            cut = parts([m for m in members if runner(by_image[m]) == kind], size)
+            pieces += [(name + (f"-{i}" if len(cut) > 1 else ""), part) for i, part in enumerate(cut, 1)]
     return _linked(found, pieces)
+
+
+def _slug(text: str) -> str:
+    """A runner's labels as part of a job id (letters, digits and '-')."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "default"
 
 
 def bands(found: Sequence[Job], size: int) -> list[Group]:

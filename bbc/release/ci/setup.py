@@ -54,8 +54,11 @@ class Setup:
         return f"bbc -c {shlex.quote(self.config)} {args}" if self.config else f"bbc {args}"
 
     def release(self, images: Sequence[str]) -> str:
-        """The release job's command: promote every image of the pipeline at once."""
-        return self.bbc("release --no-test " + " ".join(images))
+        """The release job's command: promote every image of the pipeline at once; the jobs
+        of one image's platforms (`static@arm64`) join in its index, so it is named once."""
+        from bbc.model.platforms import image_of
+
+        return self.bbc("release --no-test " + " ".join(dict.fromkeys(image_of(i) for i in images)))
 
     def report(self) -> str:
         """The release job's last command: `bbc report`'s page, published as its artifact (issue 25)."""

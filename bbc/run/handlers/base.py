@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, ContextManager, Generic, TypeVar
 
@@ -25,6 +25,7 @@ from bbc.run.report import Events
 from bbc.run.results import Result
 
 if TYPE_CHECKING:
+    from bbc.plan.buildcache import Sources
     from bbc.plan.remote import Remote  # its module imports the registry client: only when used
 
 S = TypeVar("S", bound=Step)
@@ -41,6 +42,11 @@ class Context:
     results: dict[str, Result] = field(default_factory=dict)  # step id -> result, as they finish
     logs: dict[Path, LogFile] = field(default_factory=dict)  # the logs this run opened
     plan: Plan = field(default_factory=lambda: Plan(()))
+    cache: Sources | None = None  # where builds find earlier builds to take their cache from
+
+    def cache_from(self, image: str, version: str, platform: str | None) -> tuple[str, ...]:
+        """The registry's earlier build of `image` a build may take its cache from (issue 24)."""
+        return self.cache.of(image, version, platform) if self.cache is not None else ()
 
     @property
     def root(self) -> Path:
@@ -80,7 +86,10 @@ class Context:
         return out is not None and out.intact
 
     def engine_build(self, image: str, request: BuildRequest, log: Path) -> str:
-        """Build on this step's engine, its log written to `log` and streamed as events."""
+        """Build on this step's engine, its log written to `log` and streamed as events
+        (`--no-cache`: every step runs again)."""
+        if not self.options.cache:
+            request = replace(request, cache_from=(), no_cache=True)
         with self.open_log(log, failing="nothing was tagged") as out:
             def on_line(line: str) -> None:
                 out.line(line)

@@ -168,6 +168,7 @@ def _request(ctx: Context, step: Build, spec: ImageSpec, parent_id: str | None,
         labels=tagging.build_labels(ctx.hierarchy, step, parent_id, ctx.source.revision(), ctx.source.url, used),
         target=spec.target, platform=spec.platform, network=spec.network,
         files=step.file_list, dockerfile_text=text, secrets=ctx.secrets(spec),  # no tags: run() moves them last
+        cache_from=ctx.cache_from(step.image, step.version, spec.platform),
     )
 
 
