@@ -48,6 +48,11 @@ class BuildError(BbcError):
         self.log_tail = list(log_tail or [])
 
 
+class Interrupted(BbcError):
+    """The run is being stopped (Ctrl-C): a step cut short by it reports nothing (its test did
+    not fail, its build was not refused); the CLI says "interrupted" once."""
+
+
 class GitError(BbcError):
     """A git question (changed files, revision) could not be answered."""
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from bbc.adapters.engine import BuildRequest, ImageInfo, Mount, RunResult
+from bbc.adapters.engine import BuildRequest, ImageInfo, Mount, PathState, RunResult
 from bbc.errors import BuildError
 
 
@@ -104,6 +104,9 @@ class FakeEngine:
 
     def file_exists(self, image: str, path: str) -> bool:
         return False
+
+    def path_states(self, image: str, paths: list[str]) -> dict[str, PathState]:
+        return {path: PathState(False) for path in paths}
 
     def push(self, repository: str, tag: str, on_line: Callable[[str], None]) -> str:
         return "sha256:0"

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from bbc.adapters.docker.containers import TEST_LABEL, Containers
+from bbc.adapters.docker import owners
+from bbc.adapters.docker.containers import Containers
+from bbc.model import labels
 from bbc.errors import BbcError
 
 
@@ -49,7 +51,7 @@ def test_removal_waits_for_a_create_in_flight_and_refuses_new_ones() -> None:
     creator.join()
     remover.join()
     assert created == ["id-of-app"] and api.removed == ["id-of-app"] and removed == [1]
-    assert api.labels == [{TEST_LABEL: "1"}]
+    assert api.labels == [{labels.TEST_CONTAINER: owners.this_run()}]  # no tree read: no tree named
     with pytest.raises(BbcError, match="interrupted"):
         live.create(api, "later")
 

@@ -470,3 +470,488 @@ def test_ctrl_c_during_a_build_exits_130_and_tags_nothing(tmp_path: Path, docker
         assert "built 1.2.0" in ok(bbc(root, "build", "mid")).out
     finally:
         remove_images(docker_client, prefix)
+
+
+# -- issue 27, the run/test/release half: what a run leaves and says when something under it fails --
+
+def _tree(root: Path, prefix: str, images: str, *, base_extra: str = "") -> Path:
+    """A busybox root `base` (a fingerprint of its own: a unique file in its context, and
+    `base_extra` appended to its Dockerfile) and `b1` on it, plus the `images:` entries given;
+    bbc.yaml at root."""
+    import textwrap
+    import uuid
+
+    from tests.conftest import busybox_context
+
+    ctx = busybox_context(root / "images/root/base")
+    (ctx / "unique.txt").write_text(uuid.uuid4().hex)
+    if base_extra:
+        (ctx / "Dockerfile").write_text((ctx / "Dockerfile").read_text() + base_extra)
+    write(root / "images/app/b1/Dockerfile", "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\nCOPY data.txt /srv/b1\n")
+    write(root / "images/app/b1/data.txt", "b1\n")
+    return write(root / "bbc.yaml", f"registry: {prefix}\ndefaults:\n  network: host\nimages:\n"
+                 + textwrap.indent(textwrap.dedent(images), "  "))
+
+
+def _prefix(what: str) -> str:
+    import uuid
+
+    return f"localhost:5000/{what}{uuid.uuid4().hex[:6]}"
+
+
+def _release_tags(client: Any, repository: str) -> dict[str, str]:
+    """tag -> image ID of the local tags of `repository`."""
+    return {t: row["Id"] for row in client.api.images() for t in row.get("RepoTags") or ()
+            if t.rpartition(":")[0] == repository}
+
+
+@pytest.fixture()
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A folder on a tmpfs of its own, 3 MB (busybox takes 2 of them)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    where = tmp_path / "small"
+    where.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(where)], check=True)
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def _fill(folder: Path) -> Path:
+    """Fill the file system of `folder` to the last byte; the filler file."""
+    import errno
+
+    filler = folder / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC, exc
+    finally:
+        os.close(fd)
+    return filler
+
+
+@pytest.mark.parametrize("unwritable", ["manifest", "log"])
+def test_a_build_failing_on_a_full_disk_moves_no_tag_and_names_the_file(
+        small_disk: Path, docker_client: Any, unwritable: str) -> None:
+    # issue 27 item 1: `[b1] FAILED ...: OSError: [Errno 28] No space left on device`, exit 1, yet
+    # b1:2.0.0, 2.0, 2 and latest had moved to the new build (the engine tagged it as it built)
+    from tests.helpers import remove_images
+
+    prefix = _prefix("full")
+    root = small_disk / "h"
+    tiny_hierarchy(root, registry=prefix)
+    try:
+        ok(bbc(root, "build", "b1"))
+        before = _release_tags(docker_client, f"{prefix}/b1")
+        assert len(before) == 4 and len(set(before.values())) == 1
+        (root / "images/app/b1/data.txt").write_text("changed\n")
+        log = root / ".bbc/logs/b1.log"
+        if unwritable == "log":
+            log.write_text("")  # truncating it frees nothing: its first line finds the disk full
+            target = log
+        else:
+            log.write_text(log.read_text() + "OLD RUN\n")  # the new log fits in what truncating it frees
+            target = root / ".bbc/state/b1.json"
+        filler = _fill(small_disk)
+        run = bbc(root, "build", "b1")
+        out = run.out + run.err
+        assert run.code == 1, out
+        assert _release_tags(docker_client, f"{prefix}/b1") == before, out
+        failed = [line for line in out.splitlines() if line.startswith("[b1] FAILED")]
+        assert len(failed) == 1 and failed[0].endswith(
+            f": cannot write {target}: No space left on device; nothing was tagged"), out
+        assert "Errno" not in out and "OSError" not in out and "Traceback" not in out
+        # a log it points to is this run's (never an older run's, never one it could not write)
+        pointed = [line.split("full log: ", 1)[1] for line in out.splitlines() if "full log: " in line]
+        if unwritable == "log":
+            assert pointed == [], out
+        for path in pointed:
+            assert "OLD RUN" not in Path(path).read_text()
+        # room again: a re-run finishes the job
+        filler.unlink()
+        assert "[b1] built 2.0.0" in ok(bbc(root, "build", "b1")).out
+        after = _release_tags(docker_client, f"{prefix}/b1")
+        assert set(after) == set(before) and len(set(after.values())) == 1 and after != before
+    finally:
+        remove_images(docker_client, prefix)
+
+
+def test_a_failing_test_that_prints_a_lot_keeps_its_last_lines(tmp_path: Path, docker_client: Any) -> None:
+    # issue 27 item 2: the log was cut at ~6 MB and "REAL ERROR HERE" never appeared (the runner
+    # waited 10 s for the output, then removed the container); 100 MB on one line: an empty log
+    from tests.helpers import remove_images
+
+    prefix = _prefix("loud")
+    root = tmp_path / "h"
+    _tree(root, prefix, """\
+        base:
+          path: images/root/base
+          version: 1.0.0
+          test:
+            command: ["/bin/sh", "-c", "yes line | head -c 10000000; echo REAL ERROR HERE; exit 3"]
+        b1:
+          path: images/app/b1
+          parent: base
+          version: 1.0.0
+          test:
+            skip: [base]
+            command: ["/bin/sh", "-c", "head -c 100000000 /dev/zero | tr '\\\\0' x; echo; echo REAL ERROR TOO; exit 4"]
+        """)
+    try:
+        run = bbc(root, "test", "-j", "2")
+        out = run.out + run.err
+        assert run.code == 1, out[-3000:]
+        assert "base (own): exit code 3" in out and "    | REAL ERROR HERE" in out, out[-3000:]
+        assert "b1 (own): exit code 4" in out and "    | REAL ERROR TOO" in out, out[-3000:]
+        assert max(len(line) for line in out.splitlines()) < 1000  # a 100 MB line is not printed whole
+        for image, last in (("base", "REAL ERROR HERE"), ("b1", "REAL ERROR TOO")):
+            log = root / f".bbc/logs/{image}.test.log"
+            size = log.stat().st_size
+            assert 0 < size < 8_000_000, size  # capped ...
+            lines = log.read_text().splitlines()
+            assert lines[-2:] == [last, f"== test {image}: failed (exit code {3 if image == 'base' else 4})"]
+            assert any("bytes of its output cut here" in line for line in lines)  # ... and says where
+            assert lines[1].startswith("line" if image == "base" else "xxxx")  # ... keeping the head too
+    finally:
+        remove_images(docker_client, prefix)
+
+
+@pytest.mark.parametrize("had_tags", [True, False])
+def test_release_tags_that_cannot_all_move_are_put_back(tmp_path: Path, docker_client: Any, had_tags: bool) -> None:
+    # issue 27 item 1: tags move all or none. The engine refuses the third of b1's four tags:
+    # the two moved before it go back where they were (or away, when b1 had none)
+    from bbc.adapters.docker.engine import connect
+    from bbc.config import load_hierarchy
+    from bbc.errors import BbcError, EngineError
+    from bbc.run import tagging
+    from tests.helpers import remove_images
+
+    prefix = _prefix("putback")
+    root = tmp_path / "h"
+    tiny_hierarchy(root, registry=prefix)
+    try:
+        ok(bbc(root, "build", "b1"))
+        before = _release_tags(docker_client, f"{prefix}/b1")
+        if not had_tags:
+            for ref in before:
+                docker_client.api.remove_image(ref)
+            before = {}
+        new_id = docker_client.images.get(f"{prefix}/base:1.0.0").id  # any other image will do
+        real = connect()
+
+        class Refusing:  # the real engine, refusing one tag as an engine would (a full disk, a lost daemon)
+            def __getattr__(self, name: str) -> Any:
+                return getattr(real, name)
+
+            def tag(self, image_id: str, repository: str, tag: str) -> None:
+                if tag == "2":
+                    raise EngineError(f"engine at {real.address}: tag {repository}:{tag}: refused")
+                real.tag(image_id, repository, tag)
+
+        with pytest.raises(BbcError) as caught:
+            tagging.tag(Refusing(), load_hierarchy(root / "bbc.yaml"), "b1", new_id, set())  # type: ignore[arg-type]
+        assert caught.value.message == (
+            f"b1: moving {prefix}/b1:2 failed: engine at {real.address}: tag {prefix}/b1:2: refused; "
+            "the tags moved before it were put back")
+        assert _release_tags(docker_client, f"{prefix}/b1") == before
+    finally:
+        remove_images(docker_client, prefix)
+
+
+def _registry_release_tags(reg: Any, repository: str) -> set[str]:
+    """The registry's tags of `repository` but candidates and what is published beside a release
+    (SBOMs, the referrers tag schema's `sha256-…` index)."""
+    return {t for t in reg.tags(repository) if not t.startswith(("candidate-", "sha256-"))}
+
+
+@pytest.mark.parametrize("stop_at", [3, 6])
+def test_a_registry_dying_mid_promote_is_reported_as_it_is(
+        tmp_path: Path, server: Any, docker_client: Any, monkeypatch: pytest.MonkeyPatch, stop_at: int) -> None:
+    # issue 27 item 9: with the registry killed while promoting, bbc said "no release tag was
+    # moved" while most images already held their new X.Y.Z; and a root released before was
+    # listed as "not released". The registry dies just before bbc's `stop_at`-th tag move: the
+    # 3rd X.Y.Z (3), or the 2nd floating tag, every X.Y.Z moved (6).
+    import json
+    import uuid
+
+    from click.testing import CliRunner
+
+    from bbc.adapters.registry.client import Registry
+    from bbc.cli.app import cli
+    from tests.helpers import remove_images
+
+    prefix = f"{server.addr}/p{uuid.uuid4().hex[:6]}"
+    root = tmp_path / "repo"
+    tiny_hierarchy(root, registry=prefix)
+    namespace = prefix.split("/", 1)[1]
+    try:
+        ok(bbc(root, "release", "--no-test", "base"))  # a root released before
+        moves: list[tuple[str, str]] = []
+        put_tag = Registry.put_tag
+
+        def dying(self: Registry, repository: str, manifest: Any, tag: str) -> None:
+            moves.append((repository, tag))
+            if len(moves) == stop_at:
+                server.stop()
+            put_tag(self, repository, manifest, tag)
+
+        monkeypatch.setattr(Registry, "put_tag", dying)
+        run = CliRunner().invoke(cli, ["-c", str(root / "bbc.yaml"), "release", "--no-test", "--format", "json"],
+                                 catch_exceptions=False)
+        monkeypatch.undo()
+        assert run.exit_code == 1, run.output
+        assert "no release tag was moved" not in run.stderr, run.stderr
+        assert "run `bbc release` again to finish" in run.stderr
+        rows = {r["image"]: r for r in json.loads(run.stdout)}
+        landed = moves[:stop_at - 1]  # the registry answered these
+        doubtful, tag = moves[stop_at - 1]
+        assert f"; {doubtful.rsplit('/', 1)[1]} {tag} in doubt (the registry failed while moving it)" in run.stderr
+        server.start()
+        reg = Registry(server.addr)
+        for name in ("mid", "a1", "a2", "b1"):
+            repository = f"{namespace}/{name}"
+            claimed = set(rows[name]["tags"])
+            assert claimed == {t for r, t in landed if r == repository}, (name, rows[name], moves)
+            held = _registry_release_tags(reg, repository)
+            assert held == claimed, (name, held, rows[name])  # what bbc said is what the registry holds
+            assert rows[name]["result"] == ("not released" if not claimed else "released" if len(claimed) == 4
+                                            else "partly released"), rows[name]
+        assert rows["base"]["result"] == "already released" and "1.0.0" in rows["base"]["tags"], rows["base"]
+        # and a re-run completes the release
+        finished = {r["image"]: r for r in json.loads(ok(bbc(root, "release", "--no-test", "--format", "json")).out)}
+        assert finished["base"]["result"] == "already released"
+        for name, version in (("mid", "1.2.0"), ("a1", "0.1.0"), ("a2", "0.1.0"), ("b1", "2.0.0")):
+            assert finished[name]["result"] in ("released", "already released"), finished[name]
+            tags = {t: reg.manifest(f"{namespace}/{name}", t)
+                    for t in _registry_release_tags(reg, f"{namespace}/{name}")}
+            assert set(tags) == {version, version.rsplit(".", 1)[0], version.split(".")[0], "latest"}
+            assert len({m.digest for m in tags.values() if m is not None}) == 1
+    finally:
+        remove_images(docker_client, prefix)
+
+
+def test_a_failed_release_lists_a_root_released_before_as_such(tmp_path: Path, server: Any, docker_client: Any) -> None:
+    # issue 27: a release that failed (here b1's build) listed base, released before with this
+    # very build, as "not released"
+    import json
+    import uuid
+
+    from tests.helpers import remove_images
+
+    prefix = f"{server.addr}/f{uuid.uuid4().hex[:6]}"
+    root = tmp_path / "repo"
+    tiny_hierarchy(root, registry=prefix)
+    try:
+        ok(bbc(root, "release", "--no-test", "base"))
+        write(root / "images/app/b1/Dockerfile", "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\nRUN exit 7\n")
+        run = bbc(root, "release", "--no-test", "--format", "json")
+        assert run.code == 1, run.out + run.err
+        assert "no release tag was moved" in run.err
+        rows = {r["image"]: r for r in json.loads(run.out)}
+        assert (rows["base"]["result"], rows["base"]["tags"]) == ("already released", ["1.0.0"]), rows["base"]
+        assert {rows[n]["result"] for n in ("mid", "a1", "a2", "b1")} == {"not released"}
+    finally:
+        remove_images(docker_client, prefix)
+
+
+LINKS = "USER 0\nRUN ln -s /gone /dlink && ln -s /etc/passwd /plink && ln -s busybox /bin/rel\nUSER 1000\n"
+
+
+def test_expect_follows_symlinks_and_a_path_under_a_file_is_absent(tmp_path: Path, docker_client: Any) -> None:
+    # issue 27: `files: [/dlink]` passed for a dangling symlink; `absent: [/plink/x]` under a file
+    # failed with HTTP 500 and skipped the image's other checks (its command never ran)
+    from tests.helpers import remove_images
+
+    prefix = _prefix("links")
+    root = tmp_path / "h"
+    _tree(root, prefix, """\
+        base:
+          path: images/root/base
+          version: 1.0.0
+          test:
+            command: echo the-command-ran
+            expect: {files: [/bin/rel, /plink, /dlink], absent: [/plink/x, /nothere, /dlink/x]}
+        """, base_extra=LINKS)
+    try:
+        run = bbc(root, "test", "base")
+        out = run.out + run.err
+        assert run.code == 1, out
+        assert "HTTP 500" not in out
+        assert "[base] FAILED after" in out
+        assert "1 of 1 tests failed: base (own): /dlink is a dangling symlink (to /gone)" in out
+        assert "the-command-ran" in (root / ".bbc/logs/base.test.log").read_text()
+    finally:
+        remove_images(docker_client, prefix)
+
+
+def test_a_timeout_too_long_is_refused_where_it_is_written(tmp_path: Path) -> None:
+    # issue 27: `timeout: 99999999999` passed validation, and the test then died of OverflowError
+    root = tmp_path / "h"
+    _tree(root, "localhost:5000/late", """\
+        base:
+          path: images/root/base
+          version: 1.0.0
+          test:
+            command: "true"
+            timeout: 99999999999
+        """)
+    run = bbc(root, "check")
+    assert run.code == 1
+    assert ("bbc: error: bbc.yaml:10: images.base.test.timeout: must be at most 86400 seconds (a day), "
+            "not 99999999999") in run.err, run.err
+    assert "Traceback" not in run.out + run.err
+
+
+def test_a_test_command_missing_from_the_image_is_one_clear_line(tmp_path: Path, docker_client: Any) -> None:
+    # issue 27: a raw, cut `400 Client Error ... /start`, and the image's other checks unreported
+    from tests.helpers import remove_images
+
+    prefix = _prefix("nocmd")
+    root = tmp_path / "h"
+    _tree(root, prefix, """\
+        base:
+          path: images/root/base
+          version: 1.0.0
+          test:
+            command: ["/no/such/tool", "--check"]
+            expect: {files: [/nothere]}
+        b1:
+          path: images/app/b1
+          parent: base
+          version: 1.0.0
+          test:
+            skip: [base]
+            command: ["no-such-tool"]
+        """)
+    try:
+        run = bbc(root, "test")
+        out = run.out + run.err
+        assert run.code == 1, out
+        assert "Client Error" not in out and "/start" not in out and "shim" not in out, out
+        assert ("[base] FAILED after" in out and "1 of 1 tests failed: base (own): /nothere is missing; "
+                "cannot run /no/such/tool: no such file or directory in the test image") in out, out
+        assert "b1 (own): cannot run no-such-tool: executable file not found in $PATH in the test image" in out, out
+    finally:
+        remove_images(docker_client, prefix)
+
+
+def _test_containers(client: Any) -> dict[str, str]:
+    """id -> command of every container labelled as a bbc test container."""
+    from bbc.model import labels
+
+    return {row["Id"]: row.get("Command", "") for row in client.api.containers(
+        all=True, filters={"label": labels.TEST_CONTAINER})}
+
+
+def test_ctrl_c_during_tests_reports_no_test_as_failed(tmp_path: Path, docker_client: Any) -> None:
+    # issue 27: Ctrl-C printed each running test as `FAILED ... exit code 137` before "interrupted"
+    from tests.helpers import ctrl_c, remove_images
+
+    prefix = _prefix("intr")
+    root = tmp_path / "h"
+    _tree(root, prefix, """\
+        base:
+          path: images/root/base
+          version: 1.0.0
+          test:
+            command: sleep 300
+        b1:
+          path: images/app/b1
+          parent: base
+          version: 1.0.0
+          test:
+            skip: [base]
+            command: sleep 301
+        """)
+    try:
+        ok(bbc(root, "build"))
+        before = set(_test_containers(docker_client))
+
+        def both_running() -> bool:
+            return len([c for c in _test_containers(docker_client).values() if "sleep 30" in c]) == 2
+
+        code, out = ctrl_c(["test", "-j", "2"], root, both_running, "both tests to start", settle=1.0)
+        assert code == 130, out
+        assert "FAILED" not in out and "137" not in out, out
+        assert "interrupted" in out
+        assert set(_test_containers(docker_client)) == before
+    finally:
+        remove_images(docker_client, prefix)
+
+
+def test_a_killed_test_run_leaves_no_container_after_the_next_run(tmp_path: Path, docker_client: Any) -> None:
+    # issue 27: a SIGKILLed `bbc test` left its labelled container forever; the next run of the
+    # same tree removes it, and leaves alone what is not its to remove (a container kept with
+    # --keep, one of another tree, one without an owner)
+    from bbc.model import labels
+    from tests.helpers import remove_images
+
+    prefix = _prefix("kill")
+    root = tmp_path / "h"
+    config = _tree(root, prefix, """\
+        base:
+          path: images/root/base
+          version: 1.0.0
+          test:
+            command: sleep 302
+        """)
+    others: list[str] = []
+    try:
+        ok(bbc(root, "build"))
+        image = docker_client.images.get(f"{prefix}/base:1.0.0").id
+        for owner in ({labels.TEST_CONTAINER: "1"},  # no owner named (as bbc labelled them before)
+                      {labels.TEST_CONTAINER: f"{os.uname().nodename} 1 1", "bbc.test-tree": "/another/tree"}):
+            others.append(docker_client.api.create_container(image, ["true"], labels=owner)["Id"])
+        proc = subprocess.Popen([sys.executable, "-m", "bbc.cli", "test", "base"], cwd=root,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: any("sleep 302" in c for c in _test_containers(docker_client).values()), 120,
+                     "the test container to start")
+        finally:
+            proc.kill()
+            proc.wait()
+        stale = {i for i, c in _test_containers(docker_client).items() if "sleep 302" in c}
+        assert len(stale) == 1  # SIGKILL: nothing could remove it
+        config.write_text(config.read_text().replace("command: sleep 302", "command: exit 4"))
+        assert bbc(root, "test", "base", "--keep").code == 1  # leaves its failed container, on purpose
+        kept = {i for i, c in _test_containers(docker_client).items() if "exit 4" in c}
+        assert len(kept) == 1
+        assert not stale & set(_test_containers(docker_client))  # the killed run's is gone
+        config.write_text(config.read_text().replace("command: exit 4", "command: \"true\""))
+        ok(bbc(root, "test", "base"))
+        assert set(_test_containers(docker_client)) >= kept | set(others)  # not its to remove
+    finally:
+        left = _test_containers(docker_client)
+        for cid in set(others) | {i for i, c in left.items() if "exit 4" in c}:
+            docker_client.api.remove_container(cid, force=True)
+        remove_images(docker_client, prefix)
+
+
+def test_a_parent_rebuilt_as_it_was_is_not_called_another_run(tmp_path: Path, docker_client: Any) -> None:
+    # issue 27: after `docker rmi` of base, `bbc build` said "another bbc run built it meanwhile"
+    # of every child, with no other run anywhere: base came out as the very same image, so the
+    # children's builds on it were current again
+    from tests.helpers import remove_images
+
+    prefix = _prefix("rmi")
+    root = tmp_path / "h"
+    tiny_hierarchy(root, registry=prefix)
+    try:
+        ok(bbc(root, "build"))
+        base = docker_client.images.get(f"{prefix}/base:1.0.0").id
+        for tag in ("1.0.0", "1.0", "1", "latest"):
+            docker_client.api.remove_image(f"{prefix}/base:{tag}")
+        run = ok(bbc(root, "build"))
+        assert docker_client.images.get(f"{prefix}/base:1.0.0").id == base, run.out
+        assert "another bbc run" not in run.out + run.err, run.out
+        assert "built on an older build of base" not in run.out, run.out
+        for child in ("mid", "b1"):
+            assert (f"[{child}] base came out as the same image as before: the build of {child} on it "
+                    "is current; reusing it") in run.out, run.out
+    finally:
+        remove_images(docker_client, prefix)

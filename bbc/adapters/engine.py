@@ -52,9 +52,20 @@ class BuildRequest:
 
 @dataclass(frozen=True)
 class RunResult:
-    exit_code: int | None  # None: stopped at its timeout
+    exit_code: int | None  # None: stopped at its timeout, or never started
     output: str
     timed_out: bool = False
+    not_started: str = ""  # why the command could not start: `cannot run /x: no such file or directory`
+
+
+@dataclass(frozen=True)
+class PathState:
+    """What an image holds at a path, symlinks followed as a process in it would follow them."""
+
+    exists: bool
+    directory: bool = False
+    dangling: str = ""  # nothing there, but a symlink on the way points here (where nothing is)
+    error: str = ""  # the engine could not say (then `exists` is False)
 
 
 @dataclass(frozen=True)
@@ -115,7 +126,12 @@ class Engine(Protocol):
         ...
 
     def file_exists(self, image: str, path: str) -> bool:
-        """Whether `path` exists in the image's filesystem (no shell needed)."""
+        """Whether `path` exists in the image's filesystem, symlinks followed (no shell needed)."""
+        ...
+
+    def path_states(self, image: str, paths: list[str]) -> dict[str, PathState]:
+        """What the image holds at each of `paths`, symlinks followed (no shell needed): a path
+        under a file is not there; one the engine cannot answer for has its `error`."""
         ...
 
     def push(self, repository: str, tag: str, on_line: Callable[[str], None]) -> str:

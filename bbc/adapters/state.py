@@ -53,6 +53,7 @@ def atomic_write(path: Path, data: bytes | str, *, mode: int | None = None, sync
     `mode`: the new file's permission bits; None keeps those of the file it replaces (a new
     file gets mkstemp's 0600). `sync`: fsync before the rename, for files users own, which
     must survive a power cut; bbc's own records (.bbc/) are only caches and skip the cost.
+    An OSError names `path` (a full disk fails the write to the temp file, which names nothing).
     """
     import tempfile  # only when writing: its import costs a no-op run ~4 ms
 
@@ -69,6 +70,12 @@ def atomic_write(path: Path, data: bytes | str, *, mode: int | None = None, sync
         if mode is not None:
             os.chmod(tmp, mode)
         os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        if exc.errno is None:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -3,9 +3,10 @@ the one plan.
 
 - `X.Y.Z` is write-once: different content under an existing X.Y.Z is refused before anything
   is built; the same content is a no-op.
-- All or nothing: every affected image is pushed under a candidate tag; the one promote step
-  needs every build, test and push to have succeeded, so a failure anywhere (a registry that
-  fails mid-run included) leaves every release tag as it was; re-running finishes the job.
+- Nothing moves early: every affected image is pushed under a candidate tag; the one promote
+  step needs every build, test and push to have succeeded, so a failure before it (a registry
+  that fails mid-run included) leaves every release tag as it was. A registry failing during
+  promotion leaves the tags moved before it, and the rows say which; re-running finishes the job.
 - An image whose fingerprint the registry already holds is pulled, not rebuilt.
 - Policy gates (bbc.yaml `policy:`, bbc/inside/policy.py): when any is set, everything is built and
   tested first, then every image is held to the gates, and only then is anything pushed: a
@@ -22,13 +23,14 @@ from typing import Any
 from bbc.run import pipeline, report
 from bbc.run.options import RunOptions
 from bbc.run.results import Result, Status
-from bbc.model import platforms
+from bbc.model import platforms, refs
 from bbc.inside import policy
 from bbc.adapters.engine import Engine
 from bbc.errors import BbcError
 from bbc.model.hierarchy import Hierarchy
 from bbc.plan.kinds import Kind
-from bbc.plan.steps import Scope, Selection
+from bbc.plan.planner import few
+from bbc.plan.steps import Plan, Promote, Scope, Selection
 from bbc.adapters.registry.protocol import RegistryAPI
 from bbc.release.promote import Released
 from bbc.adapters.registry.client import INDEX_TYPES
@@ -68,19 +70,39 @@ def release(
             return _candidates(plan.builds, results, fmt, events)
         promoted = next((r for r in results if r.kind == Kind.PROMOTE), None)
         if promoted is None or not promoted.ok:
-            failed = [r for r in results if r.status == Status.FAILED]
-            events.message("release stopped: " + (", ".join(f"{r.image} ({r.kind})" for r in failed) or "promote")
-                           + " failed; no release tag was moved (run `bbc release` again to finish)")
-            first = {r.image: r for r in reversed(failed)}
-            out = [Released(b.image, b.version, "not released",
-                            message=(first[b.image].message.partition("\n")[0] if b.image in first
-                                     else "release stopped")) for b in plan.builds]
-            return _finish(out, fmt, 1)
+            return _finish(_stopped(plan, results, promoted, events), fmt, 1)
         sboms = _publish_sboms(hierarchy, engine, list(promoted.released), registry, events)
     finally:
         _say_retries(events)
         report.close(events)
     return _finish(list(promoted.released), fmt, 0, sboms)
+
+
+def _stopped(plan: Plan, results: list[Result], promoted: Result | None, events: report.Events) -> list[Released]:
+    """The rows of a release that stopped, and what it left in the registry, said as it is."""
+    if promoted is not None and promoted.released:  # promotion itself stopped part-way
+        rows = list(promoted.released)
+        holding = [f"{r.image} {'/'.join(r.tags)}" for r in rows if r.tags and r.status != "already released"]
+        bare = [r.image for r in rows if r.status == "not released" and not r.in_doubt]
+        before = [r.image for r in rows if r.status == "already released"]
+        events.message("release stopped part-way through promotion; its release tags in the registry now: "
+                       + (few(holding, 8) or "none") + (f"; none yet on {few(bare, 8)}" if holding and bare else "")
+                       + (f"; released before: {few(before, 8)}" if before else "")
+                       + "".join(f"; {r.image} {'/'.join(r.in_doubt)} in doubt (the registry failed while moving it)"
+                                 for r in rows if r.in_doubt))
+        events.message("run `bbc release` again to finish: it moves the rest (an X.Y.Z moved holds this same build)")
+        return rows
+    failed = [r for r in results if r.status == Status.FAILED]
+    events.message("release stopped: " + (", ".join(f"{r.image} ({r.kind})" for r in failed) or "promote")
+                   + " failed; no release tag was moved (run `bbc release` again to finish)")
+    first = {r.image: r for r in reversed(failed)}
+    step = next((s for s in plan.steps if isinstance(s, Promote)), None)
+    already = step.released if step is not None else frozenset()
+    return [Released(b.image, b.version, "already released", tags=(refs.version_tag(b.version),),
+                     message="its X.Y.Z already holds this build") if b.image in already else
+            Released(b.image, b.version, "not released",
+                     message=first[b.image].message.partition("\n")[0] if b.image in first else "release stopped")
+            for b in plan.builds]
 
 
 def _say_retries(events: report.Events) -> None:

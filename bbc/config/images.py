@@ -18,6 +18,7 @@ from bbc.model import platforms as platforms_mod
 from bbc.model.specs import (CASCADES, EXPECT_KEYS, IMAGE_KEYS, NETWORKS, PREPARE_KEYS, TEST_KEYS, Expect, ImageSpec,
                              PrepareSpec, TestSpec)
 
+MAX_TEST_TIMEOUT = 86400  # seconds: a test that runs longer is a hang
 # a path component of Docker's reference grammar (distribution/reference): what a repository
 # `<registry>/<name>` allows
 _NAME = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
@@ -256,6 +257,9 @@ def _test(r: Checker, node: Any, keys: tuple[str, ...], path: Path) -> TestSpec 
     timeout_raw = body.get("timeout", 600)
     if isinstance(timeout_raw, bool) or not isinstance(timeout_raw, int) or timeout_raw <= 0:
         r.problem(keys + ("timeout",), "must be a positive number of seconds")
+        timeout_raw = 600
+    elif timeout_raw > MAX_TEST_TIMEOUT:  # socket timeouts overflow far above it
+        r.problem(keys + ("timeout",), f"must be at most {MAX_TEST_TIMEOUT} seconds (a day), not {timeout_raw}")
         timeout_raw = 600
     network = r.choice(r.string(body, keys, "network"), keys + ("network",), ("none", "host"), "none")
     expect = _expect(r, body, keys)

@@ -237,7 +237,8 @@ def _older(spec: ImageSpec, built: ImageInfo, parent: Build | None, used: Mappin
     had = labels.used_builds(built.labels)
     out += [f"built with an older build of {b.image}" for key, b in used.items()
             if b.existing and had.get(key, ("", ""))[1] != b.existing.id]
-    return out or [f"built on an older build of {spec.parent}"]
+    # with the parent to be built, which build of it this one will find is not known yet
+    return out or ([f"built on an older build of {spec.parent}"] if parent is None or parent.existing else [])
 
 
 def _what_changed(p: PlanContext, name: str, spec: ImageSpec, inputs: _Inputs, parent_fp: str | None) -> list[str]:

@@ -87,8 +87,19 @@ def expect_problems(engine: Engine, image: str, expect: Expect) -> list[str]:
                 problems.append(f"runs as root (User is {actual or 'unset'}), expected non-root")
         elif actual != expect.user:
             problems.append(f"User is '{actual}', expected '{expect.user}'")
-    problems += [f"{path} is missing" for path in expect.files if not engine.file_exists(image, path)]
-    problems += [f"{path} must be absent" for path in expect.absent if engine.file_exists(image, path)]
+    found = engine.path_states(image, [*expect.files, *expect.absent]) if expect.files or expect.absent else {}
+    for path in expect.files:
+        if found[path].error:
+            problems.append(f"cannot check {path}: {found[path].error}")
+        elif found[path].dangling:
+            problems.append(f"{path} is a dangling symlink (to {found[path].dangling})")
+        elif not found[path].exists:
+            problems.append(f"{path} is missing")
+    for path in expect.absent:
+        if found[path].error:
+            problems.append(f"cannot check {path}: {found[path].error}")
+        elif found[path].exists:
+            problems.append(f"{path} must be absent")
     return problems
 
 
@@ -113,7 +124,9 @@ def run_check(
         result = engine.run(test_image, list(check.command), mounts=list(check.mounts), network=check.network,
                             timeout=check.timeout, on_line=on_line, keep=keep)
         exit_code, output = result.exit_code, result.output
-        if result.timed_out:
+        if result.not_started:
+            problems.append(f"{result.not_started} in the test image")
+        elif result.timed_out:
             problems.append(f"timed out after {check.timeout}s")
         elif exit_code != 0:
             problems.append(f"exit code {exit_code}")
@@ -132,8 +145,13 @@ def failure_message(results: list[CheckResult]) -> str:
         lines = [line for line in r.output.splitlines() if line.strip()][-TAIL_LINES:]
         if lines:
             body.append(f"--- {r.name}, last lines:")
-            body.extend(lines)
+            body.extend(_shortened(line) for line in lines)
     return "\n".join([head, *body])
+
+
+def _shortened(line: str, most: int = 300) -> str:
+    """A line as a summary shows it: a long one cut, saying by how much (the log has it whole)."""
+    return line if len(line) <= most else f"{line[:most]}... ({len(line) - most} more characters)"
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,10 @@ an engine that stops answering starts nothing more. Steps the plan found already
 date, reused, passed before) finish at once, without a thread or an engine call.
 
 This module only schedules. What a step does is its handler's (bbc/run/handlers/, found by the
-step's class); which engine it runs on, the pool's (bbc/run/pool.py). Release tags travel with
-a build (the engine applies them only when it succeeded) or, when the plan gates them on tests,
-come from a Tag step after the tests passed; so a failed or interrupted run never leaves a
-half-tagged image.
+step's class); which engine it runs on, the pool's (bbc/run/pool.py). Release tags move last,
+once everything else for a build succeeded (its log and manifest written), all of them or none,
+or, when the plan gates them on tests, from a Tag step after the tests passed; so a failed or
+interrupted run never leaves a half-tagged image.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from bbc.adapters import state
 from bbc.adapters.engine import Engine
-from bbc.errors import BbcError, BuildError, EngineLost
+from bbc.errors import BbcError, BuildError, EngineLost, Interrupted
 from bbc.model.hierarchy import Hierarchy
 from bbc.plan.kinds import IDLE, Kind
 from bbc.plan.steps import Plan, Step
@@ -128,6 +127,8 @@ class Executor:
             except EngineLost as lost:
                 slot = pool.replace(step, slot, lost)  # raises when there is nowhere else to go
                 result = handler.run(self.context, step, start)
+        except Interrupted:  # Ctrl-C cut it short: it neither failed nor passed; the CLI says so
+            return
         except EngineLost as exc:
             if pool.gone:
                 self._lost = True  # start nothing more on an engine that is gone
@@ -137,6 +138,9 @@ class Executor:
             result = self._failed(step, start, exc.message + (f"\n{tail}" if tail else ""))
         except BbcError as exc:
             result = self._failed(step, start, exc.message)
+        except OSError as exc:  # a file of .bbc/ (a full disk): named
+            where = f"{exc.filename}: " if exc.filename else ""
+            result = self._failed(step, start, f"{where}{exc.strerror or exc}")
         except Exception as exc:  # a bug or an engine hiccup: report it on this step, keep going
             result = self._failed(step, start, f"{type(exc).__name__}: {exc}")
         finally:
@@ -147,10 +151,11 @@ class Executor:
         done.put(result)
 
     def _failed(self, step: Step, start: float, message: str) -> Result:
+        """The failure of `step`, pointing at its log when this run wrote all of it."""
         handler = handler_for(step)
-        log = (handler.log_path(self.context, step) if handler is not None
-               else state.log_path(self.context.root, step.image, f".{step.kind}"))
-        return Result.of(step, Status.FAILED, start, message=message, log=str(log) if log else "")
+        log = handler.log_path(self.context, step) if handler is not None else None
+        return Result.of(step, Status.FAILED, start, message=message,
+                         log=str(log) if self.context.pointable(log) else "")
 
 
 def _why_skipped(step: Step, failed: Result) -> str:

@@ -68,5 +68,7 @@ def _write(engine: Engine, hierarchy: Hierarchy, image: str, image_id: str, root
             say(f"[{image}] warning: {v}")
     except BbcError as exc:
         say(f"[{image}] warning: no SBOM written ({exc.message})")
+    except OSError as exc:  # .bbc/ on a full disk, say
+        say(f"[{image}] warning: no SBOM written (cannot write {exc.filename or '.bbc/'}: {exc.strerror or exc})")
     except Exception as exc:  # a bug here must not fail a build that succeeded
         say(f"[{image}] warning: no SBOM written ({type(exc).__name__}: {exc}); this is a bug, please report")

@@ -7,7 +7,8 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-from bbc.adapters.engine import Engine
+from bbc.adapters.engine import Engine, ImageInfo
+from bbc.errors import BbcError
 from bbc.model import labels, platforms, refs
 from bbc.model.hierarchy import Hierarchy
 from bbc.plan.steps import Build
@@ -58,13 +59,45 @@ def release_refs(hierarchy: Hierarchy, image: str) -> tuple[str, ...]:
 
 
 def tag(engine: Engine, hierarchy: Hierarchy, image: str, image_id: str, present: set[str]) -> tuple[str, ...]:
-    """Give `image_id` the release tags it does not hold yet (`present`); all of them, returned."""
+    """Give `image_id` the release tags it does not hold yet (`present`); all of them, returned.
+    All or none: when one cannot be moved, those moved before it go back where they were."""
     out = release_refs(hierarchy, image)
-    for ref in out:
-        if ref not in present:
-            repository, _, name = ref.rpartition(":")
-            engine.tag(image_id, repository, name)
+    wanted = [ref for ref in out if ref not in present]
+    if not wanted:
+        return out
+    before = engine.inspect_many(wanted)  # where each stands now, to put it back
+    moved: list[str] = []
+    for ref in wanted:
+        try:
+            _move(engine, ref, image_id)
+        except BbcError as exc:
+            stuck = _put_back(engine, moved, before)
+            raise BbcError(f"{image}: moving {ref} failed: {exc.message}; " + (
+                f"could not put back {', '.join(stuck)}" if stuck else
+                "the tags moved before it were put back" if moved else "no tag was moved"),
+                tip=exc.tip) from None
+        moved.append(ref)
     return out
+
+
+def _move(engine: Engine, ref: str, image_id: str) -> None:
+    repository, _, name = ref.rpartition(":")
+    engine.tag(image_id, repository, name)
+
+
+def _put_back(engine: Engine, moved: list[str], before: Mapping[str, ImageInfo | None]) -> list[str]:
+    """Each of `moved` back on the image it named before (or untagged): those that could not be."""
+    stuck = []
+    for ref in moved:
+        was = before.get(ref)
+        try:
+            if was is None:
+                engine.remove_image(ref)  # the name only: the build keeps its other tags
+            else:
+                _move(engine, ref, was.id)
+        except BbcError:
+            stuck.append(ref)
+    return stuck
 
 
 class Source:

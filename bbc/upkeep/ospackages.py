@@ -70,6 +70,8 @@ def updates(engine: Engine, image: str, kind: str, network: str, timeout: int = 
                         on_line=lambda line: None, user="0")
     if result.timed_out:
         raise BbcError(f"{image}: {kind} did not answer in {timeout}s")
+    if result.not_started:
+        raise BbcError(f"{image}: {result.not_started}")
     if result.exit_code != 0 or f"bbc: {kind} update failed" in result.output:
         tail = result.output.strip().splitlines()[-1:] or [f"exit code {result.exit_code}"]
         raise BbcError(f"{image}: {kind} could not read its package archives: {tail[0]}")

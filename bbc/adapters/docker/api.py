@@ -116,6 +116,7 @@ def post_build(api: Any, params: Mapping[str, Any], archive: IO[bytes]) -> Itera
     yield from api._stream_helper(response, decode=True)
 
 
-def head(api: Any, path: str, *args: str, params: Mapping[str, str] | None = None) -> int:
-    """HEAD an endpoint; return the status code (the archive stat reads no body)."""
-    return int(api.head(api._url(path, *args), params=dict(params or {})).status_code)
+def head(api: Any, path: str, *args: str, params: Mapping[str, str] | None = None) -> tuple[int, Mapping[str, str]]:
+    """HEAD an endpoint; its status code and headers (the archive stat reads no body)."""
+    response = api.head(api._url(path, *args), params=dict(params or {}))
+    return int(response.status_code), response.headers

@@ -146,7 +146,7 @@ def _buildkit(engine: Builder, request: BuildRequest, args: dict[str, str], on_l
                 params["session"] = session.id
             try:
                 image_id = _follow_buildkit(docker_api.post_build(engine.api, params, archive), log, progress)
-            except BuildError:
+            except BbcError:  # the build's own failure, or a log line that could not be written
                 raise
             except Exception as exc:
                 raise _failed(engine, request, exc, log) from None
@@ -256,7 +256,7 @@ def _legacy(engine: Builder, request: BuildRequest, on_line: Callable[[str], Non
                     image_id = str(aux["ID"])
                 if "error" in chunk:
                     raise log.failed(str(chunk.get("error", "")))
-        except BuildError:
+        except BbcError:  # the build's own failure, or a log line that could not be written
             raise
         except Exception as exc:
             raise _failed(engine, request, exc, log) from None

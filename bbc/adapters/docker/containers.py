@@ -6,17 +6,20 @@ command's start: the engine's types come in only when a container runs."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from bbc.errors import BbcError
+from bbc.adapters.docker import owners
+from bbc.adapters.docker.output import Output, blocks, close, demux, drain
+from bbc.errors import Interrupted
 
 if TYPE_CHECKING:
     from bbc.adapters.engine import Mount, RunResult
 
-TEST_LABEL = "bbc.test-container"
+T = TypeVar("T")
 
 
 class Containers:
@@ -25,23 +28,37 @@ class Containers:
     Worker threads die with the process on Ctrl-C, before their `finally`: `remove_all`, from
     the main thread, removes what they left. A Ctrl-C landing between a create's request and
     its answer would leave a container nobody knows of, so removal waits for creates in
-    flight, and no create starts after it began."""
+    flight, and no create starts after it began. A step its removal cuts short raises
+    Interrupted (it did not fail: it was stopped). Each container is labelled with its owner
+    (bbc/adapters/docker/owners.py); the first one on an engine sweeps away those a killed run
+    of the same tree left there."""
 
     def __init__(self) -> None:
         self._live: dict[str, Any] = {}  # container ID -> the SDK API client of its engine
         self._changed = threading.Condition()
         self._creating = 0
         self._stopping = False
+        self.tree: str | None = None  # the folder of the bbc.yaml this run works on, once read
+        self._swept: set[int] = set()  # the engines (SDK clients) swept already
 
-    def create(self, api: Any, image: str, **options: Any) -> str:
-        """Create a container (labelled TEST_LABEL) through `api` and track it until `forget`;
-        BbcError once `remove_all` has begun."""
+    @property
+    def stopping(self) -> bool:
+        """`remove_all` has begun: the run is being interrupted."""
+        return self._stopping
+
+    def create(self, api: Any, image: str, *, keep: bool = False, **options: Any) -> str:
+        """Create a container (labelled with its owner) through `api` and track it until
+        `forget`; Interrupted once `remove_all` has begun."""
         with self._changed:
             if self._stopping:
-                raise BbcError("interrupted: no new test container")
+                raise Interrupted("interrupted: no new test container")
             self._creating += 1
+            sweep = self.tree is not None and id(api) not in self._swept
+            self._swept.add(id(api))
         try:
-            created = api.create_container(image, labels={TEST_LABEL: "1"}, **options)
+            if sweep and self.tree is not None:
+                owners.sweep(api, self.tree)
+            created = api.create_container(image, labels=owners.labels_for(self.tree, keep=keep), **options)
             container_id = str(created["Id"])
             self._live[container_id] = api
             return container_id
@@ -49,6 +66,21 @@ class Containers:
             with self._changed:
                 self._creating -= 1
                 self._changed.notify_all()
+
+    def checked(self, call: Callable[[], T]) -> T:
+        """`call()` (which runs containers of this run), raising Interrupted instead of whatever
+        it came to when `remove_all` cut it short (a test killed by it did not fail)."""
+        try:
+            out = call()
+        except Interrupted:
+            raise
+        except Exception:
+            if self._stopping:
+                raise Interrupted("interrupted") from None
+            raise
+        if self._stopping:
+            raise Interrupted("interrupted")
+        return out
 
     def forget(self, container_id: str) -> None:
         """The container is being removed by whoever started it."""
@@ -94,26 +126,34 @@ def run(api: Any, live: Containers, spec: ContainerRun, on_line: Callable[[str],
     binds = {str(m.source): {"bind": m.target, "mode": "ro" if m.read_only else "rw"} for m in spec.mounts}
     host_config = api.create_host_config(binds=binds, network_mode=spec.network)
     container_id: str | None = None
+    sock: Any = None
     failed = False
     try:
-        container_id = live.create(api, spec.image, command=spec.command, host_config=host_config,
+        container_id = live.create(api, spec.image, command=spec.command, host_config=host_config, keep=spec.keep,
                                    user=spec.user or "", network_disabled=spec.network == "none")
-        api.start(container_id)
-        output: list[str] = []
-        reader = threading.Thread(target=_follow, args=(api, container_id, output, on_line), daemon=True)
+        # attached before it starts: the output as the container writes it, whatever the log
+        # driver (reading it back through /logs costs the engine ~5x the time for short lines)
+        sock = api.attach_socket(container_id, params={"stdout": 1, "stderr": 1, "stream": 1, "logs": 1})
+        refused = _start(api, container_id)
+        if refused:
+            return RunResult(None, "", not_started=refused)
+        output = Output(on_line)
+        reader = threading.Thread(target=output.read, args=(demux(blocks(sock)),), daemon=True)
         reader.start()
         try:
             status = api.wait(container_id, timeout=spec.timeout)
         except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
             api.kill(container_id)
-            reader.join(5)
+            drain(reader, output)
             failed = True
-            return RunResult(None, "\n".join(output), timed_out=True)
-        reader.join(10)
+            return _result(None, output, timed_out=True)
+        drain(reader, output)  # to the stream's end: the last lines are what a failure is about
         code = int(status.get("StatusCode", 1))
         failed = code != 0
-        return RunResult(code, "\n".join(output))
+        return _result(code, output)
     finally:
+        if sock is not None:
+            close(sock)
         if container_id is not None:
             live.forget(container_id)
         if container_id is not None and not (spec.keep and failed):
@@ -123,13 +163,28 @@ def run(api: Any, live: Containers, spec: ContainerRun, on_line: Callable[[str],
                 pass
 
 
-def _follow(api: Any, container_id: str, output: list[str], on_line: Callable[[str], None]) -> None:
-    """The container's log, line by line, until it ends (a reader thread's body)."""
-    from bbc.adapters.engine import stream_lines
+# how runc says a command cannot start, through dockerd (`exec: "/no/such/tool": stat
+# /no/such/tool: no such file or directory: unknown`) or Podman (`...: executable file not found
+# in $PATH: OCI runtime attempted to invoke a command that was not found`)
+_CANNOT_EXEC = re.compile(r'exec: "(?P<command>[^"]*)": (?:stat [^:]*: )?(?P<why>[^:"]+)')
 
+
+def _start(api: Any, container_id: str) -> str:
+    """Start the container; "" when it started, else why its command could not (the engine's
+    other refusals pass through)."""
     try:
-        for line in stream_lines(c.decode("utf-8", "replace") for c in api.logs(container_id, stream=True, follow=True)):
-            output.append(line)
-            on_line(line)
-    except Exception:  # the container went away: the wait reports it
-        pass
+        api.start(container_id)
+    except Exception as exc:  # the SDK's APIError carries the engine's `explanation`
+        found = _CANNOT_EXEC.search(str(getattr(exc, "explanation", None) or "").strip())
+        if found is None:
+            raise
+        return f"cannot run {found['command']}: {found['why']}"
+    return ""
+
+
+def _result(code: int | None, output: Output, *, timed_out: bool = False) -> RunResult:
+    from bbc.adapters.engine import RunResult
+
+    if output.error is not None:  # on_line could not take a line (its log could not be written)
+        raise output.error
+    return RunResult(code, output.text(), timed_out=timed_out)

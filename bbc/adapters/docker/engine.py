@@ -15,10 +15,11 @@ from typing import Any
 
 from bbc.adapters.docker import api as docker_api
 from bbc.adapters.docker import building, containers
+from bbc.adapters.docker import paths as docker_paths
 from bbc.adapters.docker.building import reason as _reason
 from bbc.adapters.docker.containers import Containers
-from bbc.adapters.engine import BuildRequest, ImageInfo, Mount, RunResult
-from bbc.errors import EngineError, EngineLost
+from bbc.adapters.engine import BuildRequest, ImageInfo, Mount, PathState, RunResult
+from bbc.errors import EngineError, EngineLost, Interrupted
 
 DEFAULT_TIMEOUT = 3600  # seconds a silent build step may take before the HTTP read gives up
 # An engine push opens 8 to 27 connections and retries only layer uploads inside dockerd; each
@@ -186,6 +187,8 @@ class DockerEngine:
         return building.build(self, request, on_line)
 
     def tag(self, image_id: str, repository: str, tag: str) -> None:
+        if self.live.stopping:  # Ctrl-C: a build finishing now is not tagged
+            raise Interrupted(f"interrupted: {repository}:{tag} not tagged")
         try:
             self.api.tag(image_id, repository, tag, force=True)
         except Exception as exc:
@@ -284,23 +287,25 @@ class DockerEngine:
 
         spec = containers.ContainerRun(image, command, tuple(mounts), network, timeout, user, keep)
         try:
-            return containers.run(self.api, self.live, spec, on_line)
+            return self.live.checked(lambda: containers.run(self.api, self.live, spec, on_line))
         except docker.errors.APIError as exc:
             raise self._error(f"run {image}", exc) from None
         except (OSError, requests.exceptions.RequestException) as exc:
             raise self.lost_or(f"running a test in {image[:19]}", exc) from None
 
     def file_exists(self, image: str, path: str) -> bool:
+        found = self.path_states(image, [path])[path]
+        if found.error:
+            raise EngineError(f"engine at {self.address}: stat {path} in {image}: {found.error}")
+        return found.exists
+
+    def path_states(self, image: str, paths: list[str]) -> dict[str, PathState]:
         created = self.live.create(self.api, image, command=["/bbc-never-started"])
         try:
             # HEAD is the archive endpoint's stat: no body streams, so no half-read archive
             # holds the container while it is removed (a GET read one chunk and deadlocked)
-            status = docker_api.head(self.api, "/containers/{0}/archive", created, params={"path": path})
-            if status == 404:
-                return False
-            if status != 200:
-                raise EngineError(f"engine at {self.address}: stat {path} in {image}: HTTP {status}")
-            return True
+            stat = docker_paths.stat_of(self.api, created)
+            return self.live.checked(lambda: {path: docker_paths.state(stat, path) for path in paths})
         finally:
             self.live.forget(created)
             self.api.remove_container(created, force=True)

@@ -18,6 +18,7 @@ from bbc.model.hierarchy import Hierarchy
 from bbc.plan import bases, fingerprint
 from bbc.plan.steps import Build, Plan, Step, TestPart
 from bbc.run import tagging
+from bbc.run.logfile import LogFile
 from bbc.run.options import RunOptions
 from bbc.run.pool import Pool
 from bbc.run.report import Events
@@ -39,6 +40,7 @@ class Context:
     remote: Remote | None
     source: tagging.Source
     results: dict[str, Result] = field(default_factory=dict)  # step id -> result, as they finish
+    logs: dict[Path, LogFile] = field(default_factory=dict)  # the logs this run opened
     plan: Plan = field(default_factory=lambda: Plan(()))
     cache: Sources | None = None  # where builds find earlier builds to take their cache from
 
@@ -71,15 +73,26 @@ class Context:
     def tag(self, image: str, image_id: str, present: set[str]) -> tuple[str, ...]:
         return tagging.tag(self.here, self.hierarchy, image, image_id, present)
 
+    def open_log(self, path: Path, *, head: int | None = None, tail: int = 0, failing: str = "") -> LogFile:
+        """A step's log, written from the start by this run (bbc/run/logfile.py); a failed step
+        points at it only when every line reached it (`pointable`)."""
+        out = LogFile(path, head=head, tail=tail, failing=failing)
+        self.logs[path] = out
+        return out
+
+    def pointable(self, path: Path | None) -> bool:
+        """Whether `path` is a whole log this run wrote (never an older run's)."""
+        out = self.logs.get(path) if path is not None else None
+        return out is not None and out.intact
+
     def engine_build(self, image: str, request: BuildRequest, log: Path) -> str:
         """Build on this step's engine, its log written to `log` and streamed as events
         (`--no-cache`: every step runs again)."""
         if not self.options.cache:
             request = replace(request, cache_from=(), no_cache=True)
-        state.ensure(log.parent)
-        with open(log, "w", encoding="utf-8", buffering=1) as out:  # line by line: `tail -f` works
+        with self.open_log(log, failing="nothing was tagged") as out:
             def on_line(line: str) -> None:
-                out.write(line + "\n")
+                out.line(line)
                 self.events.line(image, line)
 
             return self.here.build(request, on_line)

@@ -4,7 +4,7 @@ build of it reused), and a downstream project's Dockerfile (`bbc rollout --test`
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from bbc.adapters import state
 from bbc.adapters.engine import BuildRequest, ImageInfo
@@ -20,8 +20,9 @@ from bbc.run.results import Result, Status
 
 
 class BuildHandler(Handler[Build]):
-    """Release tags travel with the build (the engine applies them only when it succeeded),
-    unless the plan gates them on the image's tests (a Tag step applies them then)."""
+    """Release tags move last, once everything else for the build succeeded (its log and its
+    what-changed manifest written), all of them or none (tagging.tag puts back what it moved);
+    with a gate on the image's tests, a Tag step moves them after the tests instead."""
 
     LOG: ClassVar[str] = ""
 
@@ -39,13 +40,15 @@ class BuildHandler(Handler[Build]):
             trusted.bases(ctx.hierarchy, step)  # policy.trusted_bases, before anything is built
             log = state.log_path(ctx.root, step.image, self.LOG)
             image_id = ctx.engine_build(step.image, _request(ctx, step, spec, parent_id, used), log)
-        info = ctx.here.inspect(image_id)
-        # the build's times go into its signed provenance when it is released (bbc/release/facts.py)
-        built = {"started": started.isoformat(), "finished": datetime.now(timezone.utc).isoformat()}
-        state.write_json(state.manifest_path(ctx.root, step.image), {**planner.manifest(spec, step), "built": built})
+            info = ctx.here.inspect(image_id)
+            # the build's times go into its signed provenance when it is released (bbc/release/facts.py)
+            built = {"started": started.isoformat(), "finished": datetime.now(timezone.utc).isoformat()}
+            _remember(ctx, step, {**planner.manifest(spec, step), "built": built})
+            # in the lock: a run waiting for it finds this build by its tag
+            tags = () if step.gated else ctx.tag(step.image, image_id, set())
         postbuild.after_build(ctx.here, ctx.hierarchy, step.image, image_id, ctx.root, ctx.events.message)  # issue 13
         return Result.of(step, Status.BUILT, start, size=info.size if info else 0, image_id=image_id,
-                         tags=() if step.gated else tagging.release_refs(ctx.hierarchy, step.image), log=str(log))
+                         tags=tags, log=str(log))
 
     def idle(self, ctx: Context, step: Build) -> Result:
         """Up to date: it gets any release tag it lacks."""
@@ -57,6 +60,15 @@ class BuildHandler(Handler[Build]):
         result = Result.of(step, Status.UP_TO_DATE, size=existing.size, image_id=existing.id, tags=applied)
         ctx.events.finished(result)
         return result
+
+
+def _remember(ctx: Context, step: Build, manifest: dict[str, Any]) -> None:
+    """The build's what-changed manifest (.bbc/state/), for the next plan's reasons."""
+    path = state.manifest_path(ctx.root, step.image)
+    try:
+        state.write_json(path, manifest)
+    except OSError as exc:
+        raise BbcError(f"cannot write {path}: {exc.strerror or exc}; nothing was tagged") from None
 
 
 def _parent_id(ctx: Context, step: Build, spec: ImageSpec) -> str | None:
@@ -85,7 +97,7 @@ def _reused(ctx: Context, step: Build, below: Below, start: float) -> Result | N
     this run waited for the lock), or, with a PULL action, the registry's; None: build it."""
     done = _built_meanwhile(ctx, step, below)
     if done is not None:
-        ctx.events.message(f"[{step.image}] another bbc run built it meanwhile; reusing its build")
+        ctx.events.message(f"[{step.image}] {_why_there(ctx, step, done)}")
         applied = () if step.gated else ctx.tag(step.image, done.id, set(done.tags))
         return Result.of(step, Status.UP_TO_DATE, start, size=done.size, image_id=done.id, tags=applied)
     pulled = _pull(ctx, step, below) if step.action == Action.PULL else None
@@ -105,6 +117,21 @@ def _built_meanwhile(ctx: Context, step: Build, below: Below) -> ImageInfo | Non
     if tagged is None or tagged.labels.get(labels.FINGERPRINT) != step.fingerprint:
         return None
     return tagged if _on(tagged, below) else None
+
+
+def _why_there(ctx: Context, step: Build, found: ImageInfo) -> str:
+    """Why the build this step was to make is there already. Tagged as it was when the plan
+    looked: no other run made it; its parent was rebuilt (it had gone: `docker rmi`) as the
+    very image it was before, so this build on it is current again."""
+    ref = refs.ref(ctx.hierarchy.config.ref(step.image), step.version, step.image)
+    seen = ctx.plan.index.by_tag.get(ref)
+    if seen is None or seen.id != found.id:
+        return "another bbc run built it meanwhile; reusing its build"
+    parent = ctx.hierarchy[step.image].parent
+    if parent:
+        return (f"{parent} came out as the same image as before: the build of {step.image} on it is current; "
+                "reusing it")
+    return "its build is here already; reusing it"
 
 
 def _pull(ctx: Context, step: Build, below: Below) -> ImageInfo | None:
@@ -140,8 +167,7 @@ def _request(ctx: Context, step: Build, spec: ImageSpec, parent_id: str | None,
         context=spec.path, dockerfile=spec.dockerfile, build_args=args,
         labels=tagging.build_labels(ctx.hierarchy, step, parent_id, ctx.source.revision(), ctx.source.url, used),
         target=spec.target, platform=spec.platform, network=spec.network,
-        tags=() if step.gated else tagging.release_refs(ctx.hierarchy, step.image), files=step.file_list,
-        dockerfile_text=text, secrets=ctx.secrets(spec),
+        files=step.file_list, dockerfile_text=text, secrets=ctx.secrets(spec),  # no tags: run() moves them last
         cache_from=ctx.cache_from(step.image, step.version, spec.platform),
     )
 

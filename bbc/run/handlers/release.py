@@ -68,6 +68,9 @@ class PromoteHandler(Handler[Promote]):
             from bbc.run.attest import signing_for
 
             signing = signing_for(ctx, ctx.options.signer)
-        released = promote.promote(ctx.hierarchy, ctx.remote.client, ctx.remote.repo_of, step.images, step.released,
-                                   candidates, ctx.events.message, signing)
+        try:
+            released = promote.promote(ctx.hierarchy, ctx.remote.client, ctx.remote.repo_of, step.images,
+                                       step.released, candidates, ctx.events.message, signing)
+        except promote.Stopped as stopped:  # part-way: the rows say what each image holds now
+            return Result.of(step, Status.FAILED, start, message=stopped.message, released=tuple(stopped.released))
         return Result.of(step, Status.PROMOTED, start, released=tuple(released))

@@ -3,7 +3,6 @@ run of an image's own and inherited tests (a pass remembered under its key, bbc/
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import ClassVar
 
@@ -88,25 +87,31 @@ class RunTestHandler(Handler[RunTest]):
         return result
 
 
+# A test's output in its log: the first LOG_HEAD bytes as they come, then only the last
+# LOG_TAIL (written when it ends): a test printing gigabytes keeps its last lines.
+LOG_HEAD = 2 * 1024 * 1024
+LOG_TAIL = 2 * 1024 * 1024
+
+
 def _run_checks(ctx: Context, step: RunTest, checks: list[testing.Check], test_id: str, release_id: str,
                 log: Path) -> list[testing.CheckResult]:
     """Each check in turn, its output in `log` and streamed as events."""
-    state.ensure(log.parent)
-    lock = threading.Lock()
     results: list[testing.CheckResult] = []
-    with open(log, "w", encoding="utf-8") as out:
-        def on_line(line: str) -> None:
-            with lock:
-                out.write(line + "\n")
-                out.flush()
+    with ctx.open_log(log, head=LOG_HEAD, tail=LOG_TAIL) as out:
+        def on_output(line: str) -> None:
+            out.output(line)
+            ctx.events.line(step.image, line)
+
+        def say(line: str) -> None:
+            out.line(line)
             ctx.events.line(step.image, line)
 
         for check in checks:
             what = " ".join(check.command) if check.command else "expect"
-            on_line(f"== test {check.name}: {what}")
+            say(f"== test {check.name}: {what}")
             result = testing.run_check(ctx.here, check, own=check.name == step.image, test_image=test_id,
-                                       release_image=release_id, on_line=on_line, keep=ctx.options.keep)
-            on_line(f"== test {check.name}: {result.status}" + (f" ({result.message})" if result.message else ""))
+                                       release_image=release_id, on_line=on_output, keep=ctx.options.keep)
+            say(f"== test {check.name}: {result.status}" + (f" ({result.message})" if result.message else ""))
             results.append(result)
     return results
 
