@@ -12,8 +12,8 @@ import pytest
 
 from bbc.adapters.docker import owners
 from bbc.adapters.docker.containers import Containers
-from bbc.model import labels
 from bbc.errors import BbcError
+from bbc.model import labels
 
 
 class SlowApi:

@@ -59,8 +59,8 @@ def sweep(api: Any, tree: str) -> int:
         try:
             api.remove_container(row["Id"], force=True)
             removed += 1
-        except Exception:
-            pass
+        except Exception:  # removed meanwhile, or being removed (the SDK stays in engine.py): gone either way
+            continue
     return removed
 
 
