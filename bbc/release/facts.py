@@ -8,8 +8,9 @@ the SBOM document attested beside it.
 - the build's start and end (recorded by the build, `.bbc/state/<image>.json`; an image pulled
   or built before the records had them: the image's creation time for both);
 - bbc's version and the engine's;
-- the parent's released digest (the X.Y.Z the same release writes, or the one the registry
-  holds), every external base's digest as fingerprinted, the prepare inputs' digests;
+- the parent's and every used image's released digest (the X.Y.Z the same release writes, or
+  the one the registry holds), every external base's digest as fingerprinted, the prepare
+  inputs' digests;
 - the build args (a build secret's id only: its value never leaves the machine).
 """
 
@@ -93,6 +94,10 @@ def provenance(units: Hierarchy, name: str, run: Run, raw: Mapping[str, Any], st
         version = units[spec.parent].version
         deps.append(Dependency("parent", f"{units.config.ref(parent)}:{refs.version_tag(version)}", released(parent),
                                parent))
+    for used in spec.used:  # what it copies or mounts from: each by the digest of its release
+        image_used = platforms.image_of(used)
+        deps.append(Dependency("uses", f"{units.config.ref(image_used)}:{refs.version_tag(units[used].version)}",
+                               released(image_used), image_used))
     for found, digest in (step.bases if step is not None else ()):
         deps.append(Dependency("base", found.ref.partition("@")[0], digest, found.where))
     deps += _prepare_inputs(spec.path, spec.prepare.inputs if spec.prepare else (), run.top)

@@ -179,3 +179,26 @@ def test_dependents_name_users_and_plan_puts_used_images_first(tree: Path) -> No
     data = json.loads(ok(bbc(tree, "dependents", "root", "--transitive", "--format", "json")).out)
     assert [(i["image"], i["uses"]) for i in data["images"]] == [
         ("x", {}), ("y", {}), ("app", {"X": "x", "Y": "y"})]
+
+
+def test_the_provenance_lists_each_used_image_by_its_released_digest(tree: Path) -> None:
+    # issue 21: what a build copied from is named in its provenance as its parent is, by the
+    # digest of its release (bbc verify lists them); not the used images' local builds
+    from datetime import datetime, timezone
+
+    from bbc.release import facts
+    from bbc.release.signing.provenance import Source, dependencies_of, predicate
+
+    h = Hierarchy.of(load(tree, DIAMOND))
+    digests = {"root": "sha256:" + "1" * 64, "x": "sha256:" + "2" * 64, "y": "sha256:" + "3" * 64}
+    now = datetime.now(timezone.utc)
+    run = facts.Run(tree, Source("https://git.example/acme", "c0ffee"), "1.0", "Docker Engine 20.10")
+    facts_of_app = facts.provenance(h, "app", run, facts.raw_config(tree / "bbc.yaml"), None,
+                                    digests.__getitem__, now.isoformat())
+    written = predicate(facts_of_app)
+    assert dependencies_of(written, "parent") == [("localhost:5000/acme/root:1.0.0", digests["root"])]
+    assert dependencies_of(written, "uses") == [("localhost:5000/acme/x:1.0.0", digests["x"]),
+                                                ("localhost:5000/acme/y:2.0.0", digests["y"])]
+    # an image using nothing lists no uses
+    assert dependencies_of(predicate(facts.provenance(h, "x", run, facts.raw_config(tree / "bbc.yaml"), None,
+                                                      digests.__getitem__, now.isoformat())), "uses") == []
