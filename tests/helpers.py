@@ -74,6 +74,20 @@ def remove_images(client: Any, prefix: str) -> None:
                     pass
 
 
+def remove_images_on(host: str, prefix: str, *, prune_builds: bool = False) -> None:
+    """`remove_images` on the engine at `host` (a pool test's second engine); with
+    `prune_builds`, its build cache goes too (the next test starts on an empty engine)."""
+    import docker
+
+    client = docker.DockerClient(base_url=host)
+    try:
+        remove_images(client, prefix)
+        if prune_builds:
+            client.api.prune_builds()
+    finally:
+        client.close()
+
+
 def container_ids(client: Any, label: str | None = None) -> set[str]:
     """Ids of all containers (optionally with a label), from one listing call.
 

@@ -18,7 +18,7 @@ from bbc.adapters.registry.names import DOCKER_MANIFEST, OCI_INDEX, Manifest
 from bbc.plan import buildcache
 from tests.cli import bbc, ok
 from tests.conftest import Engine
-from tests.helpers import remove_images, tiny_hierarchy, write
+from tests.helpers import remove_images, remove_images_on, tiny_hierarchy, write
 
 # Each RUN leaves a value no second run reproduces: an equal value is the cached layer.
 APP_DOCKERFILE = """\
@@ -63,14 +63,7 @@ def released_tree(tmp_path: Path, docker_client: Any, registry_addr: str,
         yield root, prefix
     finally:
         remove_images(docker_client, prefix)
-        import docker
-
-        second = docker.DockerClient(base_url=second_engine.host)
-        try:
-            remove_images(second, prefix)
-            second.api.prune_builds()  # the next test's empty engine
-        finally:
-            second.close()
+        remove_images_on(second_engine.host, prefix, prune_builds=True)
 
 
 def file_in(host: str, image: str, path: str) -> str:

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ import pytest
 
 from tests.cli import bbc, ok
 from tests.conftest import Engine
-from tests.helpers import tiny_hierarchy, write
+from tests.helpers import container_ids, ctrl_c, remove_images, tiny_hierarchy, write
 
 pytestmark = pytest.mark.docker
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,7 +104,6 @@ def test_changed_sees_a_submodule_a_symlinked_folder_and_a_dockerfile_outside(tm
 
 def test_a_heredoc_body_is_content_that_check_plan_and_pin_leave_alone(tmp_path: Path, server: Any,
                                                                         docker_client: Any) -> None:
-    from tests.helpers import remove_images
     from tests.test_bases import publish_upstream
 
     evil = f"{server.addr}/upstream/evil:latest"  # a real image: on main, bbc pin pinned it in the body
@@ -134,11 +134,7 @@ def unprivileged(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_an_unreadable_file_or_folder_of_a_context_is_one_located_error(tmp_path: Path, docker_client: Any) -> None:
-    import uuid
-
-    from tests.helpers import remove_images
-
-    prefix = f"localhost:5000/unread{uuid.uuid4().hex[:6]}"
+    prefix = _prefix("unread")
     root = tmp_path / "h"
     tiny_hierarchy(root, registry=prefix)
     secret = write(root / "images/app/a1/secret.txt", "s\n")
@@ -172,11 +168,7 @@ def test_an_unreadable_file_or_folder_of_a_context_is_one_located_error(tmp_path
 
 
 def test_one_fingerprint_one_context_on_buildkit_and_the_legacy_builder(tmp_path: Path, docker_client: Any) -> None:
-    import uuid
-
-    from tests.helpers import remove_images
-
-    prefix = f"localhost:5000/ctx{uuid.uuid4().hex[:6]}"
+    prefix = _prefix("ctx")
     root = tmp_path / "h"
     tiny_hierarchy(root, registry=prefix)
     copy_all = "ARG SOURCE_IMAGE\nFROM ${SOURCE_IMAGE}\nCOPY . /ctx/\n"
@@ -234,12 +226,9 @@ def test_init_force_never_overwrites_a_backup(tmp_path: Path) -> None:
 
 
 def test_build_metadata_does_not_get_around_write_once(tmp_path: Path, server: Any, docker_client: Any) -> None:
-    import uuid
-
     from bbc.adapters.registry.client import Registry
-    from tests.helpers import remove_images
 
-    prefix = f"{server.addr}/meta{uuid.uuid4().hex[:6]}"
+    prefix = _prefix("meta", server.addr)
     root = tmp_path / "h"
     config = tiny_hierarchy(root, registry=prefix)
     repository = f"{prefix.split('/', 1)[1]}/b1"
@@ -315,11 +304,7 @@ def test_bbc_yaml_mistakes_are_each_said_in_full(tmp_path: Path) -> None:
 
 
 def test_names_docker_accepts_build(tmp_path: Path, docker_client: Any) -> None:
-    import uuid
-
-    from tests.helpers import remove_images
-
-    prefix = f"localhost:5000/names{uuid.uuid4().hex[:6]}"
+    prefix = _prefix("names")
     root = tmp_path / "h"
     config = tiny_hierarchy(root, registry=prefix)
     config.write_text(config.read_text().replace("  a1:\n", "  a__1:\n").replace("  a2:\n", "  a--2:\n"))
@@ -334,11 +319,8 @@ def test_names_docker_accepts_build(tmp_path: Path, docker_client: Any) -> None:
 
 def test_fifos_and_sockets_in_a_context_are_said_and_sent_by_no_builder(tmp_path: Path, docker_client: Any) -> None:
     import socket
-    import uuid
 
-    from tests.helpers import remove_images
-
-    prefix = f"localhost:5000/fifo{uuid.uuid4().hex[:6]}"
+    prefix = _prefix("fifo")
     root = tmp_path / "h"
     tiny_hierarchy(root, registry=prefix)
     os.mkfifo(root / "images/app/a1/pipe")
@@ -414,11 +396,7 @@ def test_engine_up_restarts_an_engine_that_does_not_answer(second_engine: Engine
 
 
 def test_two_builds_of_the_same_images_at_once_build_each_once(tmp_path: Path, docker_client: Any) -> None:
-    import uuid
-
-    from tests.helpers import remove_images
-
-    prefix = f"localhost:5000/twice{uuid.uuid4().hex[:6]}"
+    prefix = _prefix("twice")
     root = tmp_path / "h"
     tiny_hierarchy(root, registry=prefix)
     write(root / "images/intermediate/mid/Dockerfile",
@@ -445,11 +423,7 @@ def test_two_builds_of_the_same_images_at_once_build_each_once(tmp_path: Path, d
 
 
 def test_ctrl_c_during_a_build_exits_130_and_tags_nothing(tmp_path: Path, docker_client: Any) -> None:
-    import uuid
-
-    from tests.helpers import container_ids, ctrl_c, remove_images
-
-    prefix = f"localhost:5000/intr{uuid.uuid4().hex[:6]}"
+    prefix = _prefix("intr")
     root = tmp_path / "h"
     tiny_hierarchy(root, registry=prefix)
     # unique, so BuildKit's cache cannot answer it; the log's step header shows the command as
@@ -480,7 +454,6 @@ def _tree(root: Path, prefix: str, images: str, *, base_extra: str = "") -> Path
     `base_extra` appended to its Dockerfile) and `b1` on it, plus the `images:` entries given;
     bbc.yaml at root."""
     import textwrap
-    import uuid
 
     from tests.conftest import busybox_context
 
@@ -495,7 +468,6 @@ def _tree(root: Path, prefix: str, images: str, *, base_extra: str = "") -> Path
 
 
 def _prefix(what: str) -> str:
-    import uuid
 
     return f"localhost:5000/{what}{uuid.uuid4().hex[:6]}"
 
@@ -541,7 +513,6 @@ def test_a_build_failing_on_a_full_disk_moves_no_tag_and_names_the_file(
         small_disk: Path, docker_client: Any, unwritable: str) -> None:
     # issue 27 item 1: `[b1] FAILED ...: OSError: [Errno 28] No space left on device`, exit 1, yet
     # b1:2.0.0, 2.0, 2 and latest had moved to the new build (the engine tagged it as it built)
-    from tests.helpers import remove_images
 
     prefix = _prefix("full")
     root = small_disk / "h"
@@ -585,7 +556,6 @@ def test_a_build_failing_on_a_full_disk_moves_no_tag_and_names_the_file(
 def test_a_failing_test_that_prints_a_lot_keeps_its_last_lines(tmp_path: Path, docker_client: Any) -> None:
     # issue 27 item 2: the log was cut at ~6 MB and "REAL ERROR HERE" never appeared (the runner
     # waited 10 s for the output, then removed the container); 100 MB on one line: an empty log
-    from tests.helpers import remove_images
 
     prefix = _prefix("loud")
     root = tmp_path / "h"
@@ -630,7 +600,6 @@ def test_release_tags_that_cannot_all_move_are_put_back(tmp_path: Path, docker_c
     from bbc.config import load_hierarchy
     from bbc.errors import BbcError, EngineError
     from bbc.run import tagging
-    from tests.helpers import remove_images
 
     prefix = _prefix("putback")
     root = tmp_path / "h"
@@ -678,15 +647,13 @@ def test_a_registry_dying_mid_promote_is_reported_as_it_is(
     # listed as "not released". The registry dies just before bbc's `stop_at`-th tag move: the
     # 3rd X.Y.Z (3), or the 2nd floating tag, every X.Y.Z moved (6).
     import json
-    import uuid
 
     from click.testing import CliRunner
 
     from bbc.adapters.registry.client import Registry
     from bbc.cli.app import cli
-    from tests.helpers import remove_images
 
-    prefix = f"{server.addr}/p{uuid.uuid4().hex[:6]}"
+    prefix = _prefix("p", server.addr)
     root = tmp_path / "repo"
     tiny_hierarchy(root, registry=prefix)
     namespace = prefix.split("/", 1)[1]
@@ -740,11 +707,9 @@ def test_a_failed_release_lists_a_root_released_before_as_such(tmp_path: Path, s
     # issue 27: a release that failed (here b1's build) listed base, released before with this
     # very build, as "not released"
     import json
-    import uuid
 
-    from tests.helpers import remove_images
 
-    prefix = f"{server.addr}/f{uuid.uuid4().hex[:6]}"
+    prefix = _prefix("f", server.addr)
     root = tmp_path / "repo"
     tiny_hierarchy(root, registry=prefix)
     try:
@@ -766,7 +731,6 @@ LINKS = "USER 0\nRUN ln -s /gone /dlink && ln -s /etc/passwd /plink && ln -s bus
 def test_expect_follows_symlinks_and_a_path_under_a_file_is_absent(tmp_path: Path, docker_client: Any) -> None:
     # issue 27: `files: [/dlink]` passed for a dangling symlink; `absent: [/plink/x]` under a file
     # failed with HTTP 500 and skipped the image's other checks (its command never ran)
-    from tests.helpers import remove_images
 
     prefix = _prefix("links")
     root = tmp_path / "h"
@@ -810,7 +774,6 @@ def test_a_timeout_too_long_is_refused_where_it_is_written(tmp_path: Path) -> No
 
 def test_a_test_command_missing_from_the_image_is_one_clear_line(tmp_path: Path, docker_client: Any) -> None:
     # issue 27: a raw, cut `400 Client Error ... /start`, and the image's other checks unreported
-    from tests.helpers import remove_images
 
     prefix = _prefix("nocmd")
     root = tmp_path / "h"
@@ -851,7 +814,6 @@ def _test_containers(client: Any) -> dict[str, str]:
 
 def test_ctrl_c_during_tests_reports_no_test_as_failed(tmp_path: Path, docker_client: Any) -> None:
     # issue 27: Ctrl-C printed each running test as `FAILED ... exit code 137` before "interrupted"
-    from tests.helpers import ctrl_c, remove_images
 
     prefix = _prefix("intr")
     root = tmp_path / "h"
@@ -890,7 +852,6 @@ def test_a_killed_test_run_leaves_no_container_after_the_next_run(tmp_path: Path
     # same tree removes it, and leaves alone what is not its to remove (a container kept with
     # --keep, one of another tree, one without an owner)
     from bbc.model import labels
-    from tests.helpers import remove_images
 
     prefix = _prefix("kill")
     root = tmp_path / "h"
@@ -939,7 +900,6 @@ def test_a_parent_rebuilt_as_it_was_is_not_called_another_run(tmp_path: Path, do
     # children's builds on it were current again. The legacy builder makes the very same image
     # again (the untagged base stays, its children hold it); BuildKit's would differ in the inline
     # cache metadata of its config, whose records it orders anew each build (see the next test).
-    from tests.helpers import remove_images
 
     prefix = _prefix("rmi")
     root = tmp_path / "h"
@@ -965,7 +925,6 @@ def test_a_parent_rebuilt_by_buildkit_is_never_called_another_run(tmp_path: Path
     # the same with BuildKit: base's rebuild hits the cache, but its config's inline cache metadata
     # may list the records in another order, so it may be another image. Either way the children
     # are told the truth: reused on the same image, built again on another, no other run named.
-    from tests.helpers import remove_images
 
     prefix = _prefix("rmibk")
     root = tmp_path / "h"

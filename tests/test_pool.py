@@ -20,7 +20,7 @@ import pytest
 
 from tests.cli import bbc, ok
 from tests.conftest import Engine
-from tests.helpers import remove_images, tiny_hierarchy
+from tests.helpers import remove_images, remove_images_on, tiny_hierarchy
 from tests.test_platforms import emulated  # noqa: F401  (a fixture: QEMU for arm64 here)
 
 pytestmark = pytest.mark.docker
@@ -43,13 +43,7 @@ def pool_tree(tmp_path: Path, docker_client: Any, second_engine: Engine,
         yield root, prefix
     finally:
         remove_images(docker_client, prefix)
-        import docker
-
-        second = docker.DockerClient(base_url=second_engine.host)
-        try:
-            remove_images(second, prefix)
-        finally:
-            second.close()
+        remove_images_on(second_engine.host, prefix)
 
 
 def summary(out: str) -> dict[str, list[str]]:
@@ -162,13 +156,7 @@ def arm_pool(tmp_path: Path, docker_client: Any, second_engine: Engine, registry
         yield root, prefix
     finally:
         remove_images(docker_client, prefix)
-        import docker
-
-        second = docker.DockerClient(base_url=second_engine.host)
-        try:
-            remove_images(second, prefix)
-        finally:
-            second.close()
+        remove_images_on(second_engine.host, prefix)
 
 
 def test_each_platform_builds_on_the_engine_that_builds_it_natively(arm_pool: tuple[Path, str],

@@ -19,7 +19,7 @@ import pytest
 from bbc.model import platforms
 from tests.cli import bbc, ok
 from tests.conftest import Engine, busybox_context
-from tests.helpers import remove_images, write
+from tests.helpers import remove_images, remove_images_on, write
 
 pytestmark = pytest.mark.docker
 
@@ -141,13 +141,7 @@ images:
         yield root, prefix
     finally:
         remove_images(docker_client, prefix)
-        import docker
-
-        second = docker.DockerClient(base_url=second_engine.host)
-        try:
-            remove_images(second, prefix)
-        finally:
-            second.close()
+        remove_images_on(second_engine.host, prefix)
 
 
 def test_a_used_build_moves_between_engines_through_the_registry(pooled: tuple[Path, str], docker_client: Any,
