@@ -31,7 +31,9 @@ from bbc.run.report import Events
 from bbc.run.results import Result, Status
 
 if TYPE_CHECKING:
-    from bbc.plan.remote import Remote  # its module imports the registry client: only when used
+    from bbc.plan.remote import (
+        Remote,  # its module imports the registry client: only when used
+    )
 
 
 class Executor:
@@ -58,15 +60,18 @@ class Executor:
         done: queue.Queue[Result] = queue.Queue()
         running = 0
         stopping = False
-        while pending or running:
-            running += self._start(pending, in_plan, done, running, stopping)
-            if not running:
-                continue
-            result = done.get()  # KeyboardInterrupt lands here; daemon workers die with us
-            running -= 1
-            results[result.step] = result
-            if not result.ok and (self.fail_fast or self._lost):
-                stopping = True
+        try:
+            while pending or running:
+                running += self._start(pending, in_plan, done, running, stopping)
+                if not running:
+                    continue
+                result = done.get()  # KeyboardInterrupt lands here; daemon workers die with us
+                running -= 1
+                results[result.step] = result
+                if not result.ok and (self.fail_fast or self._lost):
+                    stopping = True
+        finally:
+            self.context.drop_build_tags()  # no build of this run reads them any more
         postbuild.wait()  # issue 13: the SBOMs written beside the builds
         return [results[s.id] for s in plan.steps]
 

@@ -60,6 +60,11 @@ def test_init_writes_uses_for_a_reference_written_out_and_the_build_reads_that_b
         assert "used image tool rebuilt" in ok(bbc(root, "plan")).out
         ok(bbc(root, "build"))
         assert cat(docker_client, f"{prefix}/app:0.1.0", "/tmp/copied.txt") == "tool-made-2"
+        # the local tags the builds read the tool's builds by went with each run: the tool's old
+        # build is named by nothing now (dangling, as any replaced build: `docker image prune`)
+        rows = docker_client.api.images()
+        assert [t for row in rows for t in row.get("RepoTags") or () if "bbc-build-" in t] == []
+        assert [row.get("RepoTags") or [] for row in rows if row["Id"] == tool_id] in ([], [[]], [["<none>:<none>"]])
     finally:
         remove_images(docker_client, prefix)
 

@@ -3,8 +3,9 @@ shared state: the hierarchy, the engine this step runs on, the results so far)."
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+import threading
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, ContextManager, Generic, TypeVar
@@ -26,7 +27,9 @@ from bbc.run.results import Result
 
 if TYPE_CHECKING:
     from bbc.plan.buildcache import Sources
-    from bbc.plan.remote import Remote  # its module imports the registry client: only when used
+    from bbc.plan.remote import (
+        Remote,  # its module imports the registry client: only when used
+    )
 
 S = TypeVar("S", bound=Step)
 
@@ -43,6 +46,10 @@ class Context:
     logs: dict[Path, LogFile] = field(default_factory=dict)  # the logs this run opened
     plan: Plan = field(default_factory=lambda: Plan(()))
     cache: Sources | None = None  # where builds find earlier builds to take their cache from
+    # the local-only tags this run put on used builds for Dockerfiles that name them written out
+    # (build_args), each with its engine: removed when the run ends (drop_build_tags)
+    build_tags: dict[str, Engine] = field(default_factory=dict)
+    _tags_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def cache_from(self, image: str, version: str, platform: str | None) -> tuple[str, ...]:
         """The registry's earlier build of `image` a build may take its cache from (issue 24)."""
@@ -164,11 +171,25 @@ class Context:
             if not use.written:
                 args[use.key] = image_id
                 continue
-            tag = refs.build_tag(image_id)
-            self.here.tag(image_id, self.hierarchy.config.ref(image), tag)
-            written[use.key] = f"{self.hierarchy.config.ref(image)}:{tag}"
+            ref = f"{self.hierarchy.config.ref(image)}:{refs.build_tag(image_id)}"
+            with self._tags_lock:
+                self.here.tag(image_id, *ref.rsplit(":", 1))
+                self.build_tags[f"{id(self.here)} {ref}"] = self.here
+            written[use.key] = ref
             args[written_arg(len(written) - 1)] = image_id
         return args, written
+
+
+    def drop_build_tags(self) -> None:
+        """Remove the build tags of used images (build_args) once no build of this run reads
+        them: left behind, each would keep an old build of the used image alive."""
+        with self._tags_lock:
+            tags, self.build_tags = self.build_tags, {}
+        for key, engine in tags.items():
+            try:
+                engine.remove_image(key.partition(" ")[2])  # the tag only: the build keeps its own tags
+            except BbcError:
+                pass  # an engine gone meanwhile: its tags went with it, or the next run's build moves them
 
 
 def written_arg(i: int) -> str:
