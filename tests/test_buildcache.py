@@ -57,7 +57,9 @@ def released_tree(tmp_path: Path, docker_client: Any, registry_addr: str,
     config = root / "bbc.yaml"
     config.write_text(config.read_text().split("  mid:\n")[0] + "  app:\n    path: images/app/app\n"
                       "    parent: base\n    version: 1.0.0\n")
-    write(root / "images/app/app/Dockerfile", APP_DOCKERFILE)
+    # the tree's own ENV: no RUN of it is answered by the engine's cache of another test's tree
+    write(root / "images/app/app/Dockerfile",
+          APP_DOCKERFILE.replace("FROM ${SOURCE_IMAGE}\n", f"FROM ${{SOURCE_IMAGE}}\nENV BBC_TEST_TREE={prefix}\n"))
     write(root / "images/app/app/app.txt", "one\n")
     try:
         yield root, prefix
@@ -108,6 +110,57 @@ def test_a_changed_image_on_an_empty_engine_takes_its_release_as_cache(
     assert "importing cache manifest" not in log, log
     assert set(build_steps(log).values()) == {"DONE"}, log
     assert file_in(second_engine.host, built, "/tmp/stamp-1") != released["stamp-1"]
+
+
+@pytest.mark.docker
+def test_a_build_takes_the_newest_candidate_as_cache_when_nothing_is_released(
+        released_tree: tuple[Path, str], second_engine: Engine) -> None:
+    # issue 24: "its last release or candidate": an earlier pipeline pushed candidates only
+    import os
+
+    from bbc.adapters.registry.client import Registry
+
+    root, prefix = released_tree
+    run = ok(bbc(root, "release", "--no-test", "--candidates"))
+    host, _, namespace = prefix.partition("/")
+    reg = Registry(host)
+    pushed = re.search(r"\[app\] pushed candidate (candidate-[0-9a-f]{16})", run.out)
+    assert pushed, run.out
+    candidate = reg.manifest(f"{namespace}/app", pushed.group(1))
+    latest = reg.manifest(f"{namespace}/app", "candidate-latest")
+    assert candidate is not None and latest is not None and latest.digest == candidate.digest
+    assert not {"1.0.0", "latest"} & set(reg.tags(f"{namespace}/app"))  # nothing released
+    stamp = file_in(os.environ["DOCKER_HOST"], f"{prefix}/app:1.0.0", "/tmp/stamp-1")
+
+    (root / "images/app/app/app.txt").write_text("two\n")
+    ok(bbc(root, "build", "app", env={"DOCKER_HOST": second_engine.host}))
+    log = (root / ".bbc/logs/app.log").read_text()
+    assert f"importing cache manifest from {prefix}/app@{candidate.digest}" in log, log
+    steps = {s.partition("] ")[2]: how for s, how in build_steps(log).items() if "] FROM " not in s}
+    assert steps["RUN cat /proc/sys/kernel/random/uuid > /tmp/stamp-1"] == "CACHED", log
+    assert steps["COPY app.txt /tmp/app.txt"] == "DONE", log
+    assert file_in(second_engine.host, f"{prefix}/app:1.0.0", "/tmp/stamp-1") == stamp
+
+    # the next candidate moves candidate-latest; pushing it again writes nothing more
+    again = ok(bbc(root, "release", "--no-test", "--candidates", "app", env={"DOCKER_HOST": second_engine.host}))
+    newer = re.search(r"\[app\] pushed candidate (candidate-[0-9a-f]{16})", again.out)
+    assert newer and newer.group(1) != pushed.group(1), again.out
+    moved = reg.manifest(f"{namespace}/app", "candidate-latest")
+    assert moved is not None and moved.digest == reg.manifest(f"{namespace}/app", newer.group(1)).digest  # type: ignore[union-attr]
+
+
+def test_the_newest_candidate_and_the_nearest_release_are_both_sources() -> None:
+    cand, rel = (Manifest("sha256:" + c * 64, DOCKER_MANIFEST, b"{}") for c in "9" + "1")
+    reg = _Registry({"1.0": rel, "latest": rel, "candidate-latest": cand, "candidate-0123": cand})
+    sources = buildcache.Sources(reg, lambda n: f"acme/{n}", lambda n: f"reg.example/acme/{n}")  # type: ignore[arg-type]
+    assert sources.of("app", "1.0.1", None) == (f"reg.example/acme/app@{cand.digest}",
+                                                f"reg.example/acme/app@{rel.digest}")
+    only = buildcache.Sources(_Registry({"candidate-latest": cand}), str, str)  # type: ignore[arg-type]
+    assert only.of("app", "1.0.0", None) == (f"app@{cand.digest}",)
+    # one platform's build reads its own platform's newest candidate
+    arm = _Registry({"candidate-latest-arm64": rel, "candidate-latest": cand})
+    assert buildcache.Sources(arm, str, str).of("app@arm64", "1.0.0", "linux/arm64") == (  # type: ignore[arg-type]
+        f"app@arm64@{rel.digest}",)
 
 
 def test_the_tags_asked_nearest_first() -> None:
@@ -180,5 +233,5 @@ def test_the_legacy_builder_pulls_its_release_and_builds_from_it(
     ok(bbc(root, "build", "app", env={**legacy, "DOCKER_HOST": second_engine.host}))
     log = (root / ".bbc/logs/app.log").read_text()
     assert re.search(rf"build cache {re.escape(prefix)}/app@sha256:[0-9a-f]{{64}}: pulled", log), log
-    assert log.count("Using cache") == 3, log  # the three RUNs; the COPY of the edited file ran
+    assert log.count("Using cache") == 4, log  # the ENV and the three RUNs; the COPY of the edited file ran
     assert file_in(second_engine.host, f"{prefix}/app:1.0.1", "/tmp/stamp-1") == stamp

@@ -66,6 +66,14 @@ def candidate_tag(fingerprint: str) -> str:
     return f"candidate-{fingerprint[:16]}"
 
 
+def latest_candidate_tag(name: str) -> str:
+    """The registry tag moved to each candidate of `name` as it is pushed (`candidate-latest`;
+    `candidate-latest-arm64` for one platform's build): the newest build not released yet, which
+    a later build takes its cache from (bbc/plan/buildcache.py)."""
+    _, sep, platform = name.partition("@")
+    return f"candidate-latest-{platform}" if sep else "candidate-latest"
+
+
 def is_candidate(tag: str) -> bool:
     """Whether a registry tag is a candidate's (candidate_tag), not a release."""
     return tag.startswith("candidate-")
@@ -73,7 +81,8 @@ def is_candidate(tag: str) -> bool:
 
 def build_tag(image_id: str) -> str:
     """A local-only tag of exactly one build (by its image ID): where a Dockerfile names a used
-    image written out (`COPY --from=acme/web:1`), the build reads this tag instead."""
+    image written out (`COPY --from=acme/web:1`), the build reads this tag instead; the run
+    removes it when it ends (bbc/run/handlers/base.py, Context.drop_build_tags)."""
     return f"bbc-build-{image_id.removeprefix('sha256:')[:16]}"
 
 

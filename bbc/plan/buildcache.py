@@ -9,7 +9,11 @@ first of these tags the registry has:
 
 - `X.Y.Z`: this very version (the image changed and its version was not bumped yet);
 - `X.Y`, then `X`: the newest release of its minor, then its major line (after a bump);
-- `latest`.
+- `latest`;
+
+and, before them, the newest candidate (`candidate-latest`, moved by every candidate push: the
+image's last build not released yet, e.g. an earlier pipeline of the same merge request). Both
+go to the build when both are there: BuildKit reads the cache metadata of each.
 
 One platform of a multi-platform image (`static@arm64`) takes that platform's manifest of the
 index. The reference is by digest: what the build reads is what was looked up. A registry that
@@ -60,19 +64,22 @@ class Sources:
         self._lock = threading.Lock()
 
     def of(self, image: str, version: str, platform: str | None) -> tuple[str, ...]:
-        """`repository@sha256:...` of the nearest earlier build of `image` (a unit names its
-        platform's build), or () when the registry holds none."""
+        """`repository@sha256:...` of the newest candidate and of the nearest release of `image`
+        (a unit names its platform's build), those the registry holds, newest first."""
         if self._down:
             return ()
         path = self.repo_of(image)
+        found: list[str] = []
         try:
             present = set(self.client.tags(path))
-            for tag in release_tags(version):
+            for tag in (refs.latest_candidate_tag(image), *release_tags(version)):
                 manifest = self.client.manifest(path, tag) if tag in present else None
                 digest = platform_digest(manifest, platform) if manifest is not None else None
                 if digest:
-                    return (f"{self.ref_of(image)}@{digest}",)
+                    found.append(f"{self.ref_of(image)}@{digest}")
+                    if not refs.is_candidate(tag):
+                        break  # the nearest release: the farther ones hold nothing newer
         except RegistryError:
             with self._lock:
                 self._down = True
-        return ()
+        return tuple(dict.fromkeys(found))

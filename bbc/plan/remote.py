@@ -55,3 +55,19 @@ class Remote:
         except RegistryError:
             return ""  # the push will say what is wrong
         return manifest.digest if manifest is not None and (found or {}).get(labels.FINGERPRINT) == fingerprint else ""
+
+    def mark_latest(self, image: str, tag: str) -> str:
+        """Move `image`'s latest-candidate tag (refs.latest_candidate_tag) to the candidate under
+        `tag`, where a later build finds its cache; "" when done, else what went wrong."""
+        repository = self.repo_of(image)
+        try:
+            manifest = self.client.manifest(repository, tag)
+            if manifest is None:
+                return f"{tag} is not in the registry"
+            latest = refs.latest_candidate_tag(image)
+            there = self.client.manifest(repository, latest)
+            if there is None or there.digest != manifest.digest:  # a run again writes nothing
+                self.client.put_tag(repository, manifest, latest)
+        except RegistryError as exc:
+            return exc.message
+        return ""

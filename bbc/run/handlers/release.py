@@ -39,6 +39,7 @@ class PushHandler(Handler[Push]):
             # pulled from there, or pushed by another job (a CI pipeline's parent job): pushing
             # again only races that job's tag cleanup on a shared engine
             ctx.events.message(f"[{step.image}] candidate {tag} already in the registry ({held[:19]})")
+            _mark_latest(ctx, step.image, tag)
             return Result.of(step, Status.PUSHED, start, image_id=image_id, tags=(tag,), digest=held)
         ctx.here.tag(image_id, repository, tag)
         try:
@@ -51,7 +52,17 @@ class PushHandler(Handler[Push]):
         finally:
             ctx.here.remove_image(f"{repository}:{tag}")  # only the local name; the registry keeps it
         ctx.events.message(f"[{step.image}] pushed candidate {tag} ({digest[:19]})")
+        _mark_latest(ctx, step.image, tag)
         return Result.of(step, Status.PUSHED, start, image_id=image_id, tags=(tag,), digest=digest)
+
+
+def _mark_latest(ctx: Context, image: str, tag: str) -> None:
+    """The newest candidate is where later builds take their cache from (issue 24); a registry
+    refusing the tag costs them that cache, never this push."""
+    problem = ctx.remote.mark_latest(image, tag) if ctx.remote is not None else ""
+    if problem:
+        ctx.events.message(f"[{image}] {refs.latest_candidate_tag(image)} not moved ({problem}): "
+                           "later builds take their cache from releases only")
 
 
 class PromoteHandler(Handler[Promote]):
