@@ -71,7 +71,7 @@ def facts(unit: str, version: str, platform: str, deps: tuple[Dependency, ...]) 
 
 
 def sign_image(reg: Registry, rel: Released, name: str, version: str, parent: tuple[str, str] | None = None,
-               signer: KeyFileSigner | None = None) -> list[attach.Signed]:
+               signer: KeyFileSigner | None = None, uses: tuple[str, str] | None = None) -> list[attach.Signed]:
     """What the release will do for one released image: sign each platform's manifest (with its
     provenance and SBOM) and the index, if there is one."""
     repository = f"{rel.namespace}/{name}"
@@ -82,6 +82,10 @@ def sign_image(reg: Registry, rel: Released, name: str, version: str, parent: tu
         found = reg.manifest(f"{rel.namespace}/{parent[0]}", parent[1])
         assert found is not None
         deps = (Dependency("parent", f"{rel.prefix}/{parent[0]}:{parent[1]}", found.digest),)
+    if uses is not None:
+        used = reg.manifest(f"{rel.namespace}/{uses[0]}", uses[1])
+        assert used is not None
+        deps += (Dependency("uses", f"{rel.prefix}/{uses[0]}:{uses[1]}", used.digest),)
     index = top.media_type == "application/vnd.oci.image.index.v1+json"
     entries = ([(reg.manifest(repository, e["digest"]), e["platform"]) for e in top.json()["manifests"]]
                if index else [(top, None)])
@@ -237,6 +241,19 @@ def test_verify_fails_when_the_provenance_names_another_parent(released: Release
     assert code == 1
     [(what, detail)] = failed(report)
     assert what == "parent" and "but the image was built on" in detail
+
+
+def test_verify_fails_when_the_provenance_names_a_used_image_the_build_did_not_read(
+        released: Released, tmp_path: Path) -> None:
+    reg = Registry(released.server.addr)
+    # a1 read no other image (its bbc.uses label is empty); a provenance saying it used b1 is caught
+    key, pub = keys.generate(tmp_path, "third")
+    sign_image(reg, released, "a1", "0.1.0", ("mid", "1.2.0"), signer=keys.load_signer(str(key), tmp_path),
+               uses=("b1", "2.0.0"))
+    code, report = verify(released, "a1:0.1.0", released.pub, pub)
+    assert code == 1
+    [(what, detail)] = failed(report)
+    assert what == "uses" and "is not a build the image was made with (its label names none)" in detail, detail
 
 
 def test_a_multi_platform_release_is_signed_index_and_platforms_alike(

@@ -147,9 +147,41 @@ def _ancestry(reg: Any, repository: str, digest: str, predicate: dict[str, Any])
         label = image_labels[labels.BASE_DIGEST]
         checks.append(Check("base", label in bases, f"built on {label[:19]}; provenance lists "
                                                     f"{', '.join(b[:19] for b in bases) or 'no base'}", digest))
-    for uri, used in dependencies_of(predicate, "uses"):
-        checks.append(Check("uses", True, f"{uri}@{used[:19]} (listed; no label to compare)", digest))
+    uses, used_ids = dependencies_of(predicate, "uses"), {i for _, i in labels.used_builds(image_labels).values()}
+    if uses or used_ids:
+        checks.append(_uses(reg, digest, uses, used_ids))
     return checks
+
+
+def _uses(reg: Any, digest: str, uses: list[tuple[str, str]], used_ids: set[str]) -> Check:
+    """The used images the provenance lists, by released digest, against the builds the image's
+    `bbc.uses` label says it read (image IDs: config digests). A used image read on the build
+    platform may be another platform's entry of its index than the image's own."""
+    listed = ", ".join(f"{uri}@{d[:19]}" for uri, d in uses) or "none"
+    unmatched = set(used_ids)
+    for uri, used_digest in uses:
+        try:
+            configs = _config_digests(reg, uri, used_digest)
+        except BbcError as exc:
+            return Check("uses", False, f"{uri}@{used_digest[:19]}: {exc.message}", digest)
+        if not configs & unmatched:
+            return Check("uses", False, f"{uri}@{used_digest[:19]} is not a build the image was made with "
+                                        f"(its label names {', '.join(sorted(i[:19] for i in used_ids)) or 'none'})",
+                         digest)
+        unmatched -= configs
+    if unmatched:
+        return Check("uses", False, f"provenance lists {listed}; the image was also made with "
+                                    f"{', '.join(sorted(i[:19] for i in unmatched))}", digest)
+    return Check("uses", True, f"{listed}: the builds the image was made with", digest)
+
+
+def _config_digests(reg: Any, uri: str, digest: str) -> set[str]:
+    """The config digest of a released manifest, or of every platform's image of an index."""
+    client, repository, found = _released(reg, uri, digest)
+    manifests = [found] if found.media_type not in INDEX_TYPES else [
+        client.manifest(repository, str(e.get("digest"))) for e in found.json().get("manifests") or []
+        if isinstance(e, dict) and isinstance(e.get("digest"), str)]
+    return {str((m.json().get("config") or {}).get("digest", "")) for m in manifests if m is not None}
 
 
 def _parent(reg: Any, digest: str, parents: list[tuple[str, str]], parent_id: str | None,
@@ -169,13 +201,7 @@ def _parent(reg: Any, digest: str, parents: list[tuple[str, str]], parent_id: st
 
 def _config_digest(reg: Any, uri: str, digest: str, child: dict[str, Any]) -> str:
     """The config digest of the parent manifest (of an index: the child's platform's)."""
-    from bbc.adapters.registry.client import Registry, split_image_name
-
-    host, repository = split_image_name(uri.rpartition(":")[0] if ":" in uri.rpartition("/")[2] else uri)
-    client = reg if host == reg.host else Registry(host)
-    found = client.manifest(repository, digest)
-    if found is None:
-        raise BbcError("not in the registry")
+    client, repository, found = _released(reg, uri, digest)
     if found.media_type in INDEX_TYPES:
         want = _platform(child)
         entry = next((e for e in found.json().get("manifests") or []
@@ -184,6 +210,19 @@ def _config_digest(reg: Any, uri: str, digest: str, child: dict[str, Any]) -> st
         if found is None:
             raise BbcError(f"the parent's index has no {want} image")
     return str((found.json().get("config") or {}).get("digest", ""))
+
+
+def _released(reg: Any, uri: str, digest: str) -> tuple[Any, str, Any]:
+    """The registry client for `uri` (`reg` when it is on reg's host), its repository there, and
+    its manifest `digest`; raises when the registry does not hold it."""
+    from bbc.adapters.registry.client import Registry, split_image_name
+
+    host, repository = split_image_name(uri.rpartition(":")[0] if ":" in uri.rpartition("/")[2] else uri)
+    client = reg if host == reg.host else Registry(host)
+    found = client.manifest(repository, digest)
+    if found is None:
+        raise BbcError("not in the registry")
+    return client, repository, found
 
 
 def _config(reg: Any, repository: str, digest: str) -> dict[str, Any]:
