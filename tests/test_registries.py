@@ -263,3 +263,63 @@ images:
                 docker_client.images.remove(tag)
             except Exception:
                 pass
+
+
+def test_an_engine_s_own_registry_mirror_is_where_docker_io_bases_are_resolved_and_pulled(
+        tmp_path: Path, docker_client: Any, registry_addr: str) -> None:
+    # issue 22: bbc.yaml names no mirror; the engine was started with --registry-mirror (its
+    # /info says so). bbc resolves ubuntu:24.04 there, the engine pulls it from there, and a tag
+    # moved on the mirror is a rebuild. Docker Hub itself is never reachable here.
+    import os
+    import shutil
+    import tempfile
+
+    from tests.conftest import Engine
+    from tests.registry_server import free_port
+    from tests.test_bases import cat, publish_upstream
+
+    mirror = RegistryServer(tmp_path / "mirror")  # stands in for a pull-through cache of Docker Hub
+    mirror.start()
+    folder = Path(tempfile.mkdtemp(prefix="bbc-mirrored-", dir="/var/tmp"))
+    engine = Engine(folder, f"unix://{folder}/docker.sock",
+                    {**os.environ, "BBC_ENGINE_DIR": str(folder),
+                     "BBC_REGISTRY_ADDR": f"127.0.0.1:{free_port()}",
+                     "BBC_DOCKERD_ARGS": f"--registry-mirror=http://{mirror.addr}"})
+    prefix = f"{registry_addr}/enginemirror{uuid.uuid4().hex[:6]}"
+    root = tmp_path / "h"
+    write(root / "images/root/os/Dockerfile", "FROM ubuntu:24.04\nRUN cp /etc/upstream /etc/root-saw\n")
+    write(root / "bbc.yaml", f"""\
+registry: {prefix}
+defaults: {{network: host}}
+images:
+  os: {{path: images/root/os, version: 1.0.0}}
+""")
+    ubuntu = f"{mirror.addr}/library/ubuntu:24.04"
+    there = {"DOCKER_HOST": engine.host}
+    import docker
+
+    try:
+        up = engine.script("up")
+        assert up.returncode == 0, up.stderr
+        client = docker.DockerClient(base_url=engine.host)
+        assert f"http://{mirror.addr}/" in client.info()["RegistryConfig"]["Mirrors"]
+        first = publish_upstream(docker_client, ubuntu, "v1", tmp_path)
+        out = ok(bbc(root, "build", env=there)).out
+        assert "[os] built 1.0.0" in out, out
+        built = client.images.get(f"{prefix}/os:1.0.0")
+        assert built.labels["org.opencontainers.image.base.digest"] == first
+        assert cat(client, f"{prefix}/os:1.0.0", "/etc/root-saw") == "v1"
+        assert "all 1 images up to date" in ok(bbc(root, "build", env=there)).out
+
+        second = publish_upstream(docker_client, ubuntu, "v2", tmp_path)  # the mirror's tag moves
+        plan = json.loads(ok(bbc(root, "plan", "--format", "json", env=there)).out)
+        [os_step] = [s for s in plan["steps"] if s["kind"] == "build"]
+        assert f"base ubuntu:24.04 moved ({first[:19]}… -> {second[:19]}…)" in os_step["reasons"], os_step
+        ok(bbc(root, "build", env=there))
+        assert cat(client, f"{prefix}/os:1.0.0", "/etc/root-saw") == "v2"
+        client.close()
+    finally:
+        engine.script("down")
+        shutil.rmtree(folder, ignore_errors=True)
+        mirror.stop()
+        remove_images(docker_client, mirror.addr)
