@@ -36,7 +36,7 @@ def build(
     images = by_image(results)
     if quiet and not plan.busy:
         # the fast path: nothing to do is one line, not a table of 40 "up to date"
-        print(f"all {len(images)} images up to date")
+        print(f"all {len(images)} images up to date" if len(images) != 1 else "the image is up to date")
         return 0
     summarize(images, options.fmt, engines=len(options.pool) > 1)
     return 1 if any(r.status in (Status.FAILED, Status.SKIPPED) for r in images) else 0
