@@ -229,15 +229,21 @@ def global_args(text: str) -> dict[str, tuple[int, str | None]]:
     return out
 
 
-def stages(text: str, build_args: Mapping[str, str] | None = None) -> list[Stage]:
-    """Every FROM of the Dockerfile, image words expanded with the global ARG defaults
-    overridden by `build_args`."""
+def global_values(text: str, build_args: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The global ARGs' values: `build_args` where given, else their defaults, expanded."""
     values: dict[str, str] = {}
     for name, (_, default) in global_args(text).items():  # a default may use the ARGs above it
         if build_args and name in build_args:
             values[name] = build_args[name]
         elif default is not None:
             values[name] = expand(default, values)[0]
+    return values
+
+
+def stages(text: str, build_args: Mapping[str, str] | None = None) -> list[Stage]:
+    """Every FROM of the Dockerfile, image words expanded with the global ARG defaults
+    overridden by `build_args`."""
+    values = global_values(text, build_args)
     out: list[Stage] = []
     aliases: dict[str, int] = {}
     for number, word, rest in instructions(text):

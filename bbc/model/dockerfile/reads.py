@@ -14,7 +14,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from bbc.model.dockerfile.reader import Base, expand, global_args, instructions, stages
+from bbc.model.dockerfile.reader import Base, expand, global_args, global_values, instructions, stages
 
 FROM = "FROM"
 COPY = "COPY --from"
@@ -46,16 +46,6 @@ class Read:
         return self.from_stage is None and bool(self.image) and self.image != "scratch"
 
 
-def _values(text: str, build_args: Mapping[str, str] | None) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for name, (_, default) in global_args(text).items():  # a default may use the ARGs above it
-        if build_args and name in build_args:
-            values[name] = build_args[name]
-        elif default is not None:
-            values[name] = expand(default, values)[0]
-    return values
-
-
 def _mount_froms(flag: str) -> list[str]:
     """The `from=` of a `--mount=type=bind,from=x,...` flag (bind and cache mounts read it)."""
     fields = dict(f.partition("=")[::2] for f in flag[len("--mount="):].split(",") if f)
@@ -67,7 +57,7 @@ def _mount_froms(flag: str) -> list[str]:
 def reads(text: str, build_args: Mapping[str, str] | None = None) -> list[Read]:
     """Every image reference of the Dockerfile, in the order written: each stage's FROM, each
     `COPY --from` / `ADD --from` and each `RUN --mount=from=`."""
-    values = _values(text, build_args)
+    values = global_values(text, build_args)
     found = stages(text, build_args)
     aliases = {s.alias: s.index for s in found if s.alias}
     out: list[Read] = []
