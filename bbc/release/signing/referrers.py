@@ -17,11 +17,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bbc.adapters.registry.names import OCI_INDEX, OCI_MANIFEST
 from bbc.errors import RegistryError
 from bbc.release.signing.statement import canonical, sha256_hex
 
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 EMPTY_TYPE, EMPTY_DATA = "application/vnd.oci.empty.v1+json", b"{}"
 TITLE = "org.opencontainers.image.title"
 CYCLONEDX_TYPE = "application/vnd.cyclonedx+json"

@@ -18,14 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bbc.model import labels
+from bbc.adapters.registry.names import INDEX_TYPES
 from bbc.errors import BbcError
+from bbc.model import labels
 from bbc.release.signing import bundle, cosign, referrers
 from bbc.release.signing.provenance import dependencies_of
 from bbc.release.signing.signer import PublicKey
 from bbc.release.signing.statement import CYCLONEDX, SLSA_PROVENANCE, subject_digests
-
-INDEX_TYPES = ("application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json")
 
 
 @dataclass(frozen=True)
