@@ -48,7 +48,7 @@ class Context:
     cache: Sources | None = None  # where builds find earlier builds to take their cache from
     # the local-only tags this run put on used builds for Dockerfiles that name them written out
     # (build_args), each with its engine: removed when the run ends (drop_build_tags)
-    build_tags: dict[str, Engine] = field(default_factory=dict)
+    build_tags: dict[tuple[int, str], Engine] = field(default_factory=dict)  # (id of engine, ref) -> engine
     _tags_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def cache_from(self, image: str, version: str, platform: str | None) -> tuple[str, ...]:
@@ -171,23 +171,24 @@ class Context:
             if not use.written:
                 args[use.key] = image_id
                 continue
-            ref = f"{self.hierarchy.config.ref(image)}:{refs.build_tag(image_id)}"
+            repository, tag = self.hierarchy.config.ref(image), refs.build_tag(image_id)
+            self.here.tag(image_id, repository, tag)
+            ref = f"{repository}:{tag}"
             with self._tags_lock:
-                self.here.tag(image_id, *ref.rsplit(":", 1))
-                self.build_tags[f"{id(self.here)} {ref}"] = self.here
+                self.build_tags[(id(self.here), ref)] = self.here
             written[use.key] = ref
             args[written_arg(len(written) - 1)] = image_id
         return args, written
 
-
     def drop_build_tags(self) -> None:
         """Remove the build tags of used images (build_args) once no build of this run reads
-        them: left behind, each would keep an old build of the used image alive."""
+        them: left behind, each would keep an old build of the used image named, so that
+        `docker image prune` never frees it."""
         with self._tags_lock:
             tags, self.build_tags = self.build_tags, {}
-        for key, engine in tags.items():
+        for (_, ref), engine in tags.items():
             try:
-                engine.remove_image(key.partition(" ")[2])  # the tag only: the build keeps its own tags
+                engine.remove_image(ref)  # the tag only: the build keeps its own tags
             except BbcError:
                 pass  # an engine gone meanwhile: its tags went with it, or the next run's build moves them
 
