@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from bbc.release.signing import keys
 from bbc.run.options import RunOptions
 from tests.cli import bbc, git, ok
 from tests.commands.test_rollout import project
-from tests.commands.test_verify import SIGNING, Counting
+from tests.commands.test_verify import SIGNING, Counting, Released, signed_release
 from tests.commands.test_dependents import add_yaml
 from tests.helpers import busybox_context, remove_images, tiny_hierarchy, write
 from tests.registry_server import RegistryServer
@@ -31,37 +31,14 @@ from tests.registry_server import RegistryServer
 pytestmark = pytest.mark.docker
 
 
-@dataclass(frozen=True)
-class Signed:
-    root: Path
-    prefix: str
-    server: RegistryServer
-
-    @property
-    def namespace(self) -> str:
-        return self.prefix.partition("/")[2]
-
-
 @pytest.fixture(scope="module")
-def signed(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> Iterator[Signed]:
+def signed(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> Iterator[Released]:
     """tiny_hierarchy released signed once; tests change only their own copies of what they touch."""
-    tmp = tmp_path_factory.mktemp("signedrel")
-    server = RegistryServer(tmp / "registry")
-    server.start()
-    prefix = f"{server.addr}/r{uuid.uuid4().hex[:6]}"
-    root = tmp / "repo"
-    keys.generate(root / "keys")
-    keys.generate(root / "keys", "other")
-    tiny_hierarchy(root, registry=prefix, extra=SIGNING)
-    try:
-        ok(bbc(root, "release", "--no-test", timeout=900))
-        yield Signed(root, prefix, server)
-    finally:
-        server.stop()
-        remove_images(docker_client, prefix)
+    with signed_release(tmp_path_factory.mktemp("signedrel"), docker_client, "other") as rel:
+        yield rel
 
 
-def test_a_release_run_again_writes_nothing(signed: Signed) -> None:
+def test_a_release_run_again_writes_nothing(signed: Released) -> None:
     hierarchy = config.load_hierarchy(signed.root / "bbc.yaml")
     reg = Counting(signed.server.addr)
     code = release_cmd.release(hierarchy, DockerEngine(), Selection(), RunOptions(), test=False, registry=reg)
@@ -104,7 +81,7 @@ def test_a_signing_failure_moves_no_tag(tmp_path: Path, server: RegistryServer, 
         remove_images(docker_client, prefix)
 
 
-def _fresh_copy(signed: Signed, tmp_path: Path, docker_client: Any, policy: str) -> Path:
+def _fresh_copy(signed: Released, tmp_path: Path, docker_client: Any, policy: str) -> Path:
     """The released tree on a machine that has none of its builds: the local images removed
     (they are in the registry), bbc.yaml with `policy`."""
     import shutil
@@ -116,7 +93,7 @@ def _fresh_copy(signed: Signed, tmp_path: Path, docker_client: Any, policy: str)
     return root
 
 
-def test_a_child_is_refused_a_pulled_parent_whose_signature_fails(signed: Signed, tmp_path: Path,
+def test_a_child_is_refused_a_pulled_parent_whose_signature_fails(signed: Released, tmp_path: Path,
                                                                   docker_client: Any) -> None:
     # the registry's builds are signed with keys/bbc.key; this tree trusts only keys/other.pub
     root = _fresh_copy(signed, tmp_path, docker_client, "policy:\n  signed_parents: error\n")
@@ -134,7 +111,7 @@ def test_a_child_is_refused_a_pulled_parent_whose_signature_fails(signed: Signed
     assert docker_client.api.images(name=f"{signed.prefix}/a1")
 
 
-def test_a_rollout_is_refused_a_release_that_does_not_verify(signed: Signed, tmp_path: Path) -> None:
+def test_a_rollout_is_refused_a_release_that_does_not_verify(signed: Released, tmp_path: Path) -> None:
     reg = Registry(signed.server.addr)
     mid = reg.manifest(f"{signed.namespace}/mid", "1.2.0")
     assert mid is not None
@@ -152,7 +129,7 @@ def test_a_rollout_is_refused_a_release_that_does_not_verify(signed: Signed, tmp
     assert git(svc, "branch", "--list", "bbc/*").strip() == ""  # nothing pinned, no branch
 
 
-def test_an_external_base_under_trusted_bases_must_be_signed(signed: Signed, tmp_path: Path,
+def test_an_external_base_under_trusted_bases_must_be_signed(signed: Released, tmp_path: Path,
                                                              docker_client: Any) -> None:
     # upstream/os is an image pushed by hand (not signed): an image built FROM it is refused
     upstream = f"{signed.prefix}/upstream/os"
@@ -228,7 +205,7 @@ policy:
         remove_images(docker_client, prefix)
 
 
-def test_the_provenance_says_what_the_release_was_built_from(signed: Signed) -> None:
+def test_the_provenance_says_what_the_release_was_built_from(signed: Released) -> None:
     import hashlib
 
     import yaml

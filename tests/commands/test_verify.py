@@ -11,6 +11,7 @@ import base64
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -122,15 +123,18 @@ signing:
 """
 
 
-@pytest.fixture(scope="module")
-def released(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> Iterator[Released]:
-    """tiny_hierarchy (base -> mid -> a1, a2; base -> b1) released signed by `bbc release`."""
-    tmp = tmp_path_factory.mktemp("signed")
+@contextmanager
+def signed_release(tmp: Path, docker_client: Any, *more_keys: str) -> Iterator[Released]:
+    """tiny_hierarchy (base -> mid -> a1, a2; base -> b1) released signed by `bbc release` to a
+    registry of its own, with keys/bbc (and `more_keys`, not trusted) beside it; after: the
+    registry stopped, the images removed."""
     server = RegistryServer(tmp / "registry")
     server.start()
     prefix = f"{server.addr}/s{uuid.uuid4().hex[:6]}"
     root = tmp / "repo"
     key, pub = keys.generate(root / "keys")
+    for name in more_keys:
+        keys.generate(root / "keys", name)
     tiny_hierarchy(root, registry=prefix, extra=SIGNING)
     try:
         run = ok(bbc(root, "release", "--no-test", timeout=900))
@@ -140,6 +144,12 @@ def released(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> It
     finally:
         server.stop()
         remove_images(docker_client, prefix)
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory: pytest.TempPathFactory, docker_client: Any) -> Iterator[Released]:
+    with signed_release(tmp_path_factory.mktemp("signed"), docker_client) as rel:
+        yield rel
 
 
 def test_a_signed_release_verifies_and_signing_again_writes_nothing(released: Released) -> None:
