@@ -513,7 +513,6 @@ def test_a_build_failing_on_a_full_disk_moves_no_tag_and_names_the_file(
         small_disk: Path, docker_client: Any, unwritable: str) -> None:
     # issue 27 item 1: `[b1] FAILED ...: OSError: [Errno 28] No space left on device`, exit 1, yet
     # b1:2.0.0, 2.0, 2 and latest had moved to the new build (the engine tagged it as it built)
-
     prefix = _prefix("full")
     root = small_disk / "h"
     tiny_hierarchy(root, registry=prefix)
@@ -556,7 +555,6 @@ def test_a_build_failing_on_a_full_disk_moves_no_tag_and_names_the_file(
 def test_a_failing_test_that_prints_a_lot_keeps_its_last_lines(tmp_path: Path, docker_client: Any) -> None:
     # issue 27 item 2: the log was cut at ~6 MB and "REAL ERROR HERE" never appeared (the runner
     # waited 10 s for the output, then removed the container); 100 MB on one line: an empty log
-
     prefix = _prefix("loud")
     root = tmp_path / "h"
     _tree(root, prefix, """\
@@ -732,7 +730,6 @@ LINKS = "USER 0\nRUN ln -s /gone /dlink && ln -s /etc/passwd /plink && ln -s bus
 def test_expect_follows_symlinks_and_a_path_under_a_file_is_absent(tmp_path: Path, docker_client: Any) -> None:
     # issue 27: `files: [/dlink]` passed for a dangling symlink; `absent: [/plink/x]` under a file
     # failed with HTTP 500 and skipped the image's other checks (its command never ran)
-
     prefix = _prefix("links")
     root = tmp_path / "h"
     _tree(root, prefix, """\
@@ -775,7 +772,6 @@ def test_a_timeout_too_long_is_refused_where_it_is_written(tmp_path: Path) -> No
 
 def test_a_test_command_missing_from_the_image_is_one_clear_line(tmp_path: Path, docker_client: Any) -> None:
     # issue 27: a raw, cut `400 Client Error ... /start`, and the image's other checks unreported
-
     prefix = _prefix("nocmd")
     root = tmp_path / "h"
     _tree(root, prefix, """\
@@ -815,7 +811,6 @@ def _test_containers(client: Any) -> dict[str, str]:
 
 def test_ctrl_c_during_tests_reports_no_test_as_failed(tmp_path: Path, docker_client: Any) -> None:
     # issue 27: Ctrl-C printed each running test as `FAILED ... exit code 137` before "interrupted"
-
     prefix = _prefix("intr")
     root = tmp_path / "h"
     _tree(root, prefix, """\
